@@ -1,0 +1,79 @@
+"""The Backend protocol: what the service needs from the cloud or the local engine."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from typing import Any, Protocol
+
+from nemo_video_mcp.models import (
+    Credits,
+    EditEvent,
+    EditOptions,
+    MediaFile,
+    ProjectState,
+    RenderStatus,
+    UploadedFile,
+)
+
+
+class Backend(Protocol):
+    """One way of turning images into video. The service never knows which one runs."""
+
+    name: str
+    """'cloud' or 'local'."""
+    poll_interval: float
+    """Seconds the service waits between render polls."""
+    max_render_wait: float
+    """Seconds `export_video(wait=True)` waits before handing the agent the job id to resume."""
+
+    async def session_id(self) -> str:
+        """The current session (creating one if needed)."""
+        ...
+
+    async def upload(self, files: Sequence[MediaFile], urls: Sequence[str]) -> list[UploadedFile]:
+        """Send checked local files and/or remote URLs to the project."""
+        ...
+
+    def edit(self, instruction: str, options: EditOptions) -> AsyncIterator[EditEvent]:
+        """Run one edit turn, yielding its events as they arrive.
+
+        A cut stream raises `StreamCutError`: the caller must not re-send the instruction.
+        """
+        ...
+
+    async def get_state(self) -> ProjectState:
+        """The session's latest state (the draft kept as opaque JSON)."""
+        ...
+
+    async def get_credits(self) -> Credits: ...
+
+    async def start_render(self, job_id: str, draft: dict[str, Any]) -> RenderStatus:
+        """Start rendering `draft` under the client-chosen `job_id`.
+
+        The returned status may carry a different job id (after a duplicate-id retry).
+        """
+        ...
+
+    async def poll_render(self, job_id: str) -> RenderStatus:
+        """Read a render job; `RenderNotFoundError` when the backend does not know it."""
+        ...
+
+    async def cancel_render(self, job_id: str) -> None: ...
+
+    def drain_notices(self) -> list[str]:
+        """Things the agent must be told that happened along the way (e.g. a new session)."""
+        ...
+
+    async def aclose(self) -> None: ...
+
+
+class StreamCutError(Exception):
+    """The edit stream ended abnormally (cut, timeout, heartbeats only): the edit may or may not have landed."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class RenderNotFoundError(Exception):
+    """The backend has no render job under this id (e.g. the start request never reached it)."""

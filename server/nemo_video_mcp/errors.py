@@ -1,0 +1,237 @@
+"""Typed errors, each carrying what happened and the next step the agent should take.
+
+The MCP layer turns any `NemoError` into tool-error text once, via `agent_message`.
+"""
+
+from __future__ import annotations
+
+from nemo_video_mcp.redact import redact
+
+SUPPORTED_FORMATS = (
+    "images: jpg/jpeg, png, gif, webp, heic; video: mp4, mov, avi, webm, mkv; audio: mp3, wav, m4a, aac"
+)
+MAX_UPLOAD_BYTES = 200 * 1024 * 1024
+
+
+class NemoError(Exception):
+    """Base of every expected failure. `next_step` tells the agent what to do about it."""
+
+    code: int | str | None = None
+
+    def __init__(self, message: str, next_step: str, *, code: int | str | None = None) -> None:
+        super().__init__(redact(message))
+        self.message = redact(message)
+        self.next_step = redact(next_step)
+        if code is not None:
+            self.code = code
+
+    @property
+    def agent_message(self) -> str:
+        """The text the agent reads: what happened, then the next step."""
+        return f"{self.message}\nNext step: {self.next_step}"
+
+    def __str__(self) -> str:
+        return self.agent_message
+
+
+# --- Input the agent gave us -------------------------------------------------------------------
+
+
+class InputError(NemoError):
+    """The agent's input cannot be used as given."""
+
+
+class MediaFileError(InputError):
+    """A local file failed a check before anything was sent."""
+
+
+class UnsupportedFileError(MediaFileError):
+    code = 4001
+
+    def __init__(self, what: str) -> None:
+        super().__init__(
+            f"{what} is not a supported media file.",
+            f"Use one of the supported formats ({SUPPORTED_FORMATS}), then call upload_images again.",
+        )
+
+
+class FileTooLargeError(MediaFileError):
+    code = 4002
+
+    def __init__(self, what: str, size_bytes: int | None = None) -> None:
+        size = f" ({size_bytes / 1024 / 1024:.0f} MB)" if size_bytes else ""
+        super().__init__(
+            f"{what}{size} is larger than the 200 MB upload limit.",
+            "Compress or trim the file to under 200 MB (e.g. re-encode the video at a lower bitrate, "
+            "or resize the image), then call upload_images again.",
+        )
+
+
+# --- What the backend said ---------------------------------------------------------------------
+
+
+class BackendError(NemoError):
+    """The backend refused or failed a request."""
+
+
+class TokenRejectedError(BackendError):
+    code = 1001
+
+    def __init__(self, anonymous: bool) -> None:
+        if anonymous:
+            step = "Call the tool again; a new anonymous token will be requested."
+        else:
+            step = "NEMO_TOKEN is invalid or expired: set a fresh token in the server's environment, or unset it."
+        super().__init__("The backend rejected the NemoVideo token.", step)
+
+
+class SessionLostError(BackendError):
+    code = 1002
+
+    def __init__(self) -> None:
+        super().__init__(
+            "The backend no longer knows this editing session.",
+            "Call the tool again; a new session will be created (the timeline starts afresh).",
+        )
+
+
+class NoCreditsError(BackendError):
+    code = 2001
+
+    def __init__(self, register_url: str | None) -> None:
+        if register_url:
+            step = (
+                f"Ask the user to register at {register_url} (this keeps the anonymous project), "
+                "then call get_credits to confirm and retry."
+            )
+        else:
+            step = "Ask the user to top up credits on their NemoVideo account, then call get_credits and retry."
+        super().__init__("The account has no credits left for this request.", step)
+        self.register_url = register_url
+
+
+class BackendUnsupportedFileError(BackendError):
+    code = 4001
+
+    def __init__(self, detail: str = "") -> None:
+        super().__init__(
+            f"The backend refused the file as unsupported{': ' + detail if detail else ''}.",
+            f"Convert it to a supported format ({SUPPORTED_FORMATS}) and call upload_images again.",
+        )
+
+
+class BackendFileTooLargeError(BackendError):
+    code = 4002
+
+    def __init__(self, detail: str = "") -> None:
+        super().__init__(
+            f"The backend refused the file as too large{': ' + detail if detail else ''}.",
+            "Compress or trim it to under 200 MB, then call upload_images again.",
+        )
+
+
+class MissingClientIdError(BackendError):
+    code = 400
+
+    def __init__(self) -> None:
+        super().__init__(
+            "The backend asked for a client id (X-Client-Id) and refused the retry.",
+            "Delete client.json in the cache directory (or set NEMO_CLIENT_ID to a UUID) and call the tool again.",
+        )
+
+
+class ExportBlockedError(BackendError):
+    code = 402
+
+    def __init__(self, web_base: str) -> None:
+        super().__init__(
+            "Export is blocked on the free plan. This is a plan limit, not a lack of credits.",
+            f"Ask the user to register or upgrade at {web_base} to unlock export, then call export_video again.",
+        )
+
+
+class RateLimitedError(BackendError):
+    code = 429
+
+    def __init__(self) -> None:
+        super().__init__(
+            "The backend is rate-limiting requests and refused a retry 30 s later.",
+            "Wait a few minutes before calling the tool again; do not loop on it.",
+        )
+
+
+class BackendUnavailableError(BackendError):
+    code = "unavailable"
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(
+            f"The NemoVideo backend could not be reached or failed: {detail}.",
+            "Check the network (NEMO_API_BASE) and call the tool again in a minute; "
+            "or set NEMO_BACKEND=local to render offline.",
+        )
+
+
+class BadResponseError(BackendError):
+    code = "bad_response"
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(
+            f"The backend sent a reply this server cannot read ({detail}).",
+            "Call get_state to see where the project stands, then retry the tool once.",
+        )
+
+
+class BackendRequestError(BackendError):
+    """A business error code we have no specific remedy for."""
+
+    def __init__(self, code: int | str | None, detail: str) -> None:
+        super().__init__(
+            f"The backend refused the request (code {code}): {detail}.",
+            "Call get_state to check the project, then retry once; if it repeats, report the code.",
+            code=code,
+        )
+
+
+# --- Work in progress --------------------------------------------------------------------------
+
+
+class EditLostError(BackendError):
+    code = "edit_lost"
+
+    def __init__(self, reads: int) -> None:
+        super().__init__(
+            f"The edit stream was cut and the project state did not change in {reads} checks, "
+            "so the edit was probably lost. It was not re-sent, to avoid paying twice.",
+            "Call get_state to confirm, then call generate_video again with the same instruction.",
+        )
+
+
+class NothingToExportError(NemoError):
+    code = "empty_timeline"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "The timeline is empty: there is nothing to export yet.",
+            "Call upload_images, then generate_video, then export_video.",
+        )
+
+
+class RenderFailedError(NemoError):
+    code = "render_failed"
+
+    def __init__(self, job_id: str, detail: str | None) -> None:
+        super().__init__(
+            f"Render {job_id} failed{': ' + detail if detail else ''}.",
+            "Call export_video again to start a new render; if it fails twice, call get_state and "
+            "simplify the timeline with generate_video.",
+        )
+
+
+class RenderStillRunningError(NemoError):
+    code = "render_running"
+
+    def __init__(self, job_id: str, progress: int) -> None:
+        super().__init__(
+            f"Render {job_id} is still running ({progress}%) after the wait limit; it was not restarted.",
+            "Call export_video again in a minute: it resumes this same job (no second charge).",
+        )

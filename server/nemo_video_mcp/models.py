@@ -1,0 +1,146 @@
+"""Domain models shared by the service and the backends. No wire formats, no MCP."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+MediaKind = Literal["image", "video", "audio"]
+RenderState = Literal["starting", "pending", "processing", "completed", "failed", "cancelled"]
+
+
+class MediaFile(BaseModel):
+    """A local file that passed the checks in `media.check_media_file`."""
+
+    model_config = ConfigDict(frozen=True)
+
+    path: Path
+    kind: MediaKind
+    format: str = Field(description="Detected from content, e.g. 'jpeg', 'png', 'mp4'.")
+    mime_type: str
+    size_bytes: int
+
+
+class UploadedFile(BaseModel):
+    """What the backend (or the local project) holds for one uploaded file."""
+
+    source: str = Field(description="The local path or URL the agent gave.")
+    filename: str
+    file_type: str = Field(description="image, video or audio.")
+    url: str | None = Field(None, description="CDN URL (cloud) or file:// URL (local).")
+    size_bytes: int | None = None
+    width: int | None = None
+    height: int | None = None
+    duration: float | None = None
+    fps: float | None = None
+    content_hash: str | None = None
+
+
+class Credits(BaseModel):
+    available: float
+    frozen: float
+    total: float
+    anonymous: bool
+    needs_credits: bool = Field(True, description="False on the local backend, which needs none.")
+
+
+class RenderStatus(BaseModel):
+    """One reading of a render job."""
+
+    job_id: str
+    status: RenderState
+    progress: int = Field(0, ge=0, le=100)
+    url: str | None = None
+    error: str | None = None
+    duration_s: float | None = None
+    size_bytes: int | None = None
+
+    @property
+    def finished(self) -> bool:
+        return self.status in ("completed", "failed", "cancelled")
+
+
+class RenderJob(BaseModel):
+    """A render job as persisted in the cache, so that a restart resumes it rather than paying twice."""
+
+    job_id: str
+    session_id: str
+    backend: str
+    status: RenderState = "starting"
+    progress: int = 0
+    url: str | None = None
+    error: str | None = None
+    created_at: float
+    updated_at: float
+    draft_fingerprint: str | None = None
+
+
+class ProjectState(BaseModel):
+    """The session's latest state. `draft` is kept as opaque JSON: unknown keys survive."""
+
+    session_id: str
+    draft: dict[str, Any] = Field(default_factory=dict)
+    extra: dict[str, Any] = Field(default_factory=dict, description="Other state keys, kept as sent.")
+
+
+class EditOptions(BaseModel):
+    """Explicit wishes that win over the free-text instruction (used fully by the local backend)."""
+
+    duration_s: float | None = Field(None, gt=0, le=600)
+    aspect: str | None = None
+    transition: str | None = None
+    motion: str | None = None
+    title: str | None = None
+    music_path: str | None = None
+
+    def is_empty(self) -> bool:
+        return all(value is None for value in self.model_dump().values())
+
+
+# --- Events of one edit turn, as the backends report them ---------------------------------------
+
+
+class TextEvent(BaseModel):
+    kind: Literal["text"] = "text"
+    text: str
+    partial: bool = False
+
+
+class ToolCallEvent(BaseModel):
+    """The backend agent called one of its own tools. Internal: never shown to the agent."""
+
+    kind: Literal["tool_call"] = "tool_call"
+    name: str
+    args: dict[str, Any] = Field(default_factory=dict)
+
+
+class ToolResultEvent(BaseModel):
+    """One of the backend agent's tools returned. Internal: never shown to the agent."""
+
+    kind: Literal["tool_result"] = "tool_result"
+    name: str
+
+
+class HeartbeatEvent(BaseModel):
+    kind: Literal["heartbeat"] = "heartbeat"
+
+
+class StreamErrorEvent(BaseModel):
+    """The backend reported a failure inside the stream."""
+
+    kind: Literal["error"] = "error"
+    message: str
+    code: str | None = None
+
+
+class ProgressEvent(BaseModel):
+    """Local work reporting its own progress (0-100)."""
+
+    kind: Literal["progress"] = "progress"
+    percent: float
+    message: str
+
+
+EditEvent = TextEvent | ToolCallEvent | ToolResultEvent | HeartbeatEvent | StreamErrorEvent | ProgressEvent

@@ -1,0 +1,168 @@
+"""The on-disk cache: token, session, uploads and render jobs, surviving crashes and restarts.
+
+Every file is JSON, written atomically (temp file + fsync + rename) with mode 0600 inside a
+0700 directory. Read-modify-write sequences hold an advisory lock, so two server processes
+sharing one cache do not lose each other's writes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+import os
+import tempfile
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+OFFICIAL_CLIENT_ID_FILE = Path("~/.config/nemovideo/client_id")
+
+
+class Store:
+    """The cache root. `profile(name)` gives a sub-store for one backend and API base."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        _ensure_private_dir(root)
+
+    def profile(self, name: str) -> Store:
+        """A separate namespace, e.g. per backend and API base, so tokens never cross backends."""
+        return Store(self.root / "profiles" / _safe_name(name))
+
+    # --- JSON documents -----------------------------------------------------------------------
+
+    def read(self, name: str) -> dict[str, Any] | None:
+        """The document `name`, or None when missing or unreadable (a corrupt file is set aside)."""
+        path = self.root / f"{name}.json"
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError) as exc:
+            log.warning("cache file %s unreadable (%s); setting it aside", path.name, type(exc).__name__)
+            with contextlib.suppress(OSError):
+                path.replace(path.with_suffix(".corrupt"))
+            return None
+        return data if isinstance(data, dict) else None
+
+    def write(self, name: str, data: dict[str, Any]) -> None:
+        """Replace document `name` atomically, owner-only."""
+        atomic_write_text(self.root / f"{name}.json", json.dumps(data, indent=1, sort_keys=True))
+
+    def delete(self, name: str) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            (self.root / f"{name}.json").unlink()
+
+    @contextlib.contextmanager
+    def locked(self) -> Iterator[None]:
+        """Hold the profile's advisory lock for a read-modify-write."""
+        lock_path = self.root / ".lock"
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            _lock(fd)
+            yield
+        finally:
+            _unlock(fd)
+            os.close(fd)
+
+    def update(self, name: str, key: str, value: Any) -> dict[str, Any]:
+        """Set one key of a document under the lock; `value=None` removes the key."""
+        with self.locked():
+            data = self.read(name) or {}
+            if value is None:
+                data.pop(key, None)
+            else:
+                data[key] = value
+            self.write(name, data)
+            return data
+
+    # --- The client id --------------------------------------------------------------------------
+
+    def client_id(self, override: str | None = None) -> str:
+        """The UUID sent as X-Client-Id: NEMO_CLIENT_ID, else ours, else the official skill's, else new."""
+        if override:
+            return override
+        with self.locked():
+            stored = (self.read("client") or {}).get("client_id")
+            if isinstance(stored, str) and _is_uuid(stored):
+                return stored
+            client_id = _official_client_id() or str(uuid.uuid4())
+            self.write("client", {"client_id": client_id})
+            return client_id
+
+    # --- Files (local projects) ------------------------------------------------------------------
+
+    def blob_dir(self) -> Path:
+        path = self.root / "media"
+        _ensure_private_dir(path)
+        return path
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write `text` to `path` via a private temp file in the same directory, then rename."""
+    _ensure_private_dir(path.parent)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def _ensure_private_dir(path: Path) -> None:
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    with contextlib.suppress(OSError):
+        if path.stat().st_mode & 0o077:
+            path.chmod(0o700)
+
+
+def _safe_name(name: str) -> str:
+    slug = "".join(c if c.isalnum() or c in "-_." else "-" for c in name)[:40].strip("-.")
+    return f"{slug}-{hashlib.sha256(name.encode()).hexdigest()[:8]}"
+
+
+def _is_uuid(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _official_client_id() -> str | None:
+    """Reuse the official NemoVideo skill's client id, sparing the user a second anonymous token."""
+    try:
+        value = OFFICIAL_CLIENT_ID_FILE.expanduser().read_text(encoding="utf-8").strip()
+    except OSError:
+        return None
+    return value if _is_uuid(value) else None
+
+
+try:
+    import fcntl
+
+    def _lock(fd: int) -> None:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+
+    def _unlock(fd: int) -> None:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+
+except ImportError:  # pragma: no cover - Windows
+    import msvcrt
+
+    def _lock(fd: int) -> None:
+        msvcrt.locking(fd, msvcrt.LK_LOCK, 1)  # type: ignore[attr-defined]
+
+    def _unlock(fd: int) -> None:
+        msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)  # type: ignore[attr-defined]
