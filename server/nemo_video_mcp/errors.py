@@ -105,7 +105,9 @@ class NoCreditsError(BackendError):
                 "then call get_credits to confirm and retry."
             )
         else:
-            step = "Ask the user to top up credits on their NemoVideo account, then call get_credits and retry."
+            step = (
+                "Ask the user to top up credits on their NemoVideo account, then call get_credits and retry."
+            )
         super().__init__("The account has no credits left for this request.", step)
         self.register_url = register_url
 

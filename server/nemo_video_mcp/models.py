@@ -44,6 +44,7 @@ class Credits(BaseModel):
     total: float
     anonymous: bool
     needs_credits: bool = Field(True, description="False on the local backend, which needs none.")
+    register_url: str | None = Field(None, description="Where an anonymous user registers to keep the project.")
 
 
 class RenderStatus(BaseModel):

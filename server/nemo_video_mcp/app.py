@@ -1,0 +1,234 @@
+"""The MCP server: tool definitions and progress plumbing over `VideoService`. No HTTP here."""
+
+from __future__ import annotations
+
+import json
+import logging
+import warnings
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Annotated
+
+from mcp.server.mcpserver import Context, MCPServer
+from mcp.types import CallToolResult, TextContent, ToolAnnotations
+from pydantic import Field
+
+from nemo_video_mcp import __version__
+from nemo_video_mcp.config import Settings
+from nemo_video_mcp.errors import NemoError
+from nemo_video_mcp.models import EditOptions
+from nemo_video_mcp.redact import redact
+from nemo_video_mcp.results import (
+    CreditsResult,
+    ExportResult,
+    GenerateResult,
+    StateResult,
+    ToolResult,
+    UploadResult,
+)
+from nemo_video_mcp.service import VideoService
+
+log = logging.getLogger(__name__)
+
+INSTRUCTIONS = """\
+Turns still images into a finished video. The usual order: upload_images (local paths or URLs) ->
+generate_video (describe the video in words) -> get_state (check the timeline) -> export_video
+(render; returns the download URL). get_credits shows the balance. Every error says what to do next.
+Never call generate_video twice for one wish: a repeated instruction is a second, paid edit."""
+
+INTERNAL_ERROR = (
+    "nemo-video-mcp hit an unexpected internal error (details are in the server's log on stderr). "
+    "Next step: call get_state to see where the project stands, then retry once; if it repeats, "
+    "run `nemo-video-mcp doctor` and report the log."
+)
+
+
+class _Runtime:
+    """Creates the service on first use (settings are read once, at start-up, not at import)."""
+
+    def __init__(self, settings: Settings | None, service: VideoService | None = None) -> None:
+        self._settings = settings
+        self._service = service
+
+    def service(self) -> VideoService:
+        if self._service is None:
+            from nemo_video_mcp.backends import create_backend
+            from nemo_video_mcp.store import Store
+
+            settings = self._settings or Settings.from_env()
+            store = Store(settings.cache_dir)
+            self._service = VideoService(settings, create_backend(settings, store), store)
+        return self._service
+
+    async def aclose(self) -> None:
+        if self._service is not None:
+            await self._service.aclose()
+
+
+class _McpReporter:
+    """Progress and log lines to the MCP client of the current request."""
+
+    def __init__(self, ctx: Context) -> None:
+        self._ctx = ctx
+
+    async def progress(self, done: float, total: float | None, message: str) -> None:
+        try:
+            await self._ctx.report_progress(done, total, redact(message))
+        except Exception as exc:  # a client that went away must not fail the work
+            log.debug("progress notification not sent: %s", type(exc).__name__)
+
+    async def log(self, level: str, message: str) -> None:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                await self._ctx.log(level, redact(message))  # type: ignore[arg-type]
+        except Exception as exc:
+            log.debug("log notification not sent: %s", type(exc).__name__)
+
+
+async def _respond(ctx: Context, work: Callable[[_McpReporter], Awaitable[ToolResult]]) -> CallToolResult:
+    """Run one tool's work; turn its result or its failure into what the agent reads."""
+    reporter = _McpReporter(ctx)
+    try:
+        result = await work(reporter)
+    except NemoError as exc:
+        log.info("tool failed: %s", exc.message)
+        await reporter.log("warning", exc.message)
+        return CallToolResult(content=[TextContent(type="text", text=exc.agent_message)], is_error=True)
+    except Exception:
+        log.exception("unexpected failure in a tool")
+        return CallToolResult(content=[TextContent(type="text", text=INTERNAL_ERROR)], is_error=True)
+    structured = json.loads(redact(result.model_dump_json()))
+    text = "\n".join([structured["message"], *(f"Note: {notice}" for notice in structured["notices"])])
+    return CallToolResult(
+        content=[TextContent(type="text", text=text), TextContent(type="text", text=json.dumps(structured))],
+        structured_content=structured,
+    )
+
+
+def build_app(settings: Settings | None = None, *, service: VideoService | None = None) -> MCPServer:
+    """The MCP server with the five NemoVideo tools."""
+    runtime = _Runtime(settings, service)
+
+    @asynccontextmanager
+    async def lifespan(_: MCPServer) -> AsyncIterator[None]:
+        try:
+            yield None
+        finally:
+            await runtime.aclose()
+
+    app: MCPServer = MCPServer(
+        "nemo-video-mcp",
+        title="NemoVideo: images to video",
+        instructions=INSTRUCTIONS,
+        version=__version__,
+        lifespan=lifespan,
+    )
+
+    @app.tool(
+        annotations=ToolAnnotations(
+            title="Upload images", readOnlyHint=False, destructiveHint=False, idempotentHint=False, openWorldHint=True
+        )
+    )
+    async def upload_images(
+        paths: Annotated[
+            list[str],
+            Field(
+                description="Local file paths (absolute is safest) or http(s) URLs: images (jpg, png, gif, webp, "
+                "heic), and also video or audio. Each file at most 200 MB.",
+                min_length=1,
+            ),
+        ],
+        ctx: Context,
+    ) -> Annotated[CallToolResult, UploadResult]:
+        """Add images (or clips, or music) to the video project. Call this first.
+
+        Files are checked before anything is sent (exists, a real media file by its content, at most
+        200 MB). Returns what the project now holds for each file.
+        """
+        return await _respond(ctx, lambda r: runtime.service().upload_images(paths, r))
+
+    @app.tool(
+        annotations=ToolAnnotations(
+            title="Generate or edit the video",
+            readOnlyHint=False,
+            destructiveHint=False,
+            idempotentHint=False,
+            openWorldHint=True,
+        )
+    )
+    async def generate_video(
+        instruction: Annotated[
+            str,
+            Field(
+                description="What the video should be, in plain words, e.g. 'turn these photos into a smooth "
+                "15-second video with transitions' or 'add lo-fi music at 30% volume'.",
+                min_length=1,
+            ),
+        ],
+        ctx: Context,
+        duration_s: Annotated[float | None, Field(description="Total length in seconds; wins over the text.")] = None,
+        aspect: Annotated[str | None, Field(description="'16:9', '9:16' (vertical) or '1:1'.")] = None,
+        transition: Annotated[str | None, Field(description="fade, slide, wipe, dissolve or none.")] = None,
+        motion: Annotated[str | None, Field(description="'kenburns' or 'static'.")] = None,
+        title: Annotated[str | None, Field(description="Title text shown at the start.")] = None,
+        music_path: Annotated[str | None, Field(description="A local audio file to use as music.")] = None,
+    ) -> Annotated[CallToolResult, GenerateResult]:
+        """Create or change the video from the uploaded images, following one instruction.
+
+        One call is one edit turn (it may take minutes; progress is reported). Costs credits on the
+        cloud backend: never repeat a call to retry; read get_state instead. Returns the editor's reply,
+        the next tool calls to make, and a timeline summary when the editor answered without text.
+        """
+        try:
+            options = EditOptions(
+                duration_s=duration_s,
+                aspect=aspect,
+                transition=transition,
+                motion=motion,
+                title=title,
+                music_path=music_path,
+            )
+        except ValueError as exc:
+            return CallToolResult(
+                content=[TextContent(type="text", text=f"Invalid option: {exc}\nNext step: fix it and call again.")],
+                is_error=True,
+            )
+        return await _respond(ctx, lambda r: runtime.service().generate_video(instruction, options, r))
+
+    @app.tool(
+        annotations=ToolAnnotations(
+            title="Show the timeline", readOnlyHint=True, idempotentHint=True, openWorldHint=True
+        )
+    )
+    async def get_state(ctx: Context) -> Annotated[CallToolResult, StateResult]:
+        """Show the project's timeline: a one-line summary, the tracks, and whether it can be exported."""
+        return await _respond(ctx, lambda r: runtime.service().get_state())
+
+    @app.tool(
+        annotations=ToolAnnotations(title="Show credits", readOnlyHint=True, idempotentHint=True, openWorldHint=True)
+    )
+    async def get_credits(ctx: Context) -> Annotated[CallToolResult, CreditsResult]:
+        """Show the credit balance (available, held for work in progress, total) and the account kind."""
+        return await _respond(ctx, lambda r: runtime.service().get_credits())
+
+    @app.tool(
+        annotations=ToolAnnotations(
+            title="Export the video", readOnlyHint=False, destructiveHint=False, idempotentHint=True, openWorldHint=True
+        )
+    )
+    async def export_video(
+        ctx: Context,
+        wait: Annotated[
+            bool,
+            Field(description="Wait for the render and return the URL (default). false: return the job id at once."),
+        ] = True,
+    ) -> Annotated[CallToolResult, ExportResult]:
+        """Render the timeline to an MP4 and return its download URL.
+
+        Safe to call again: an unfinished render of this project is resumed, never started (or paid
+        for) twice, and an unchanged timeline that was already rendered returns the same video.
+        """
+        return await _respond(ctx, lambda r: runtime.service().export_video(wait, r))
+
+    return app

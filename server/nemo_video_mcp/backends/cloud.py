@@ -1,0 +1,547 @@
+"""The NemoVideo cloud backend: HTTP + SSE over httpx, token and session kept in the cache.
+
+Recoveries that the agent never needs to see happen here: a rejected anonymous token is
+renewed once, a lost session is replaced once (and the agent is told the timeline restarted),
+a 429 is retried once after 30 s, and idempotent reads retry network errors and 5xx.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, TypeVar
+
+import httpx
+from httpx_sse import EventSource
+
+from nemo_video_mcp import __version__
+from nemo_video_mcp.attribution import skill_headers
+from nemo_video_mcp.backends import wire
+from nemo_video_mcp.backends.base import RenderNotFoundError, StreamCutError
+from nemo_video_mcp.backends.wire import ApiFailure, Reason
+from nemo_video_mcp.config import Settings
+from nemo_video_mcp.errors import (
+    BackendError,
+    BackendFileTooLargeError,
+    BackendRequestError,
+    BackendUnavailableError,
+    BackendUnsupportedFileError,
+    BadResponseError,
+    ExportBlockedError,
+    MissingClientIdError,
+    NoCreditsError,
+    RateLimitedError,
+    SessionLostError,
+    TokenRejectedError,
+)
+from nemo_video_mcp.models import (
+    Credits,
+    EditEvent,
+    EditOptions,
+    HeartbeatEvent,
+    MediaFile,
+    ProjectState,
+    RenderStatus,
+    UploadedFile,
+)
+from nemo_video_mcp.redact import register_secret
+from nemo_video_mcp.store import Store
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+APP_NAME = "nemo_agent"
+RATE_LIMIT_WAIT_S = 30.0
+TRANSIENT_RETRIES = 3
+TOKEN_RENEW_MARGIN_S = 120.0
+
+
+@dataclass(frozen=True)
+class _Auth:
+    token: str
+    anonymous: bool
+    user_id: str | None = None
+
+
+class CloudBackend:
+    """Speaks the NemoVideo contract (`shared/nemo-api-contract.md`)."""
+
+    name = "cloud"
+
+    def __init__(self, settings: Settings, store: Store, *, transport: httpx.AsyncBaseTransport | None = None) -> None:
+        self._settings = settings
+        self._root_store = store
+        self._store = store.profile(f"cloud {settings.api_base}")
+        self.poll_interval = settings.poll_interval
+        self.max_render_wait = max(300.0, 30 * settings.poll_interval)
+        headers = skill_headers(settings.skill_source) | {"User-Agent": f"nemo-video-mcp/{__version__}"}
+        self._http = httpx.AsyncClient(
+            base_url=settings.api_base,
+            headers=headers,
+            timeout=httpx.Timeout(30.0, read=60.0),
+            transport=transport,
+            follow_redirects=True,
+        )
+        self._auth_lock = asyncio.Lock()
+        self._session_lock = asyncio.Lock()
+        self._notices: list[str] = []
+        if settings.token is not None:
+            register_secret(settings.token.get_secret_value())
+
+    # --- Backend protocol ----------------------------------------------------------------------
+
+    async def session_id(self) -> str:
+        stored = self._stored_session_id()
+        if stored:
+            return stored
+        async with self._session_lock:
+            return self._stored_session_id() or await self._create_session()
+
+    async def upload(self, files: Sequence[MediaFile], urls: Sequence[str]) -> list[UploadedFile]:
+        async def send(session_id: str) -> tuple[str, list[UploadedFile]]:
+            uploaded: list[UploadedFile] = []
+            if files:
+                uploaded += await self._upload_files(session_id, files)
+            if urls:
+                data = await self._call(
+                    "POST",
+                    f"/api/upload-video/{APP_NAME}/me/{session_id}",
+                    json={"urls": list(urls), "source_type": "url"},
+                )
+                uploaded += wire.parse_uploaded_files(data, list(urls))
+            return session_id, uploaded
+
+        session_id, uploaded = await self._in_session(send)
+        self._record_uploads(session_id, uploaded)
+        return uploaded
+
+    async def edit(self, instruction: str, options: EditOptions) -> AsyncIterator[EditEvent]:
+        message = await self._message_text(instruction, options)
+        session_id = await self.session_id()
+        auth = await self._current_auth()
+        retried: set[Reason] = set()
+        while True:
+            body = {
+                "app_name": APP_NAME,
+                "user_id": "me",
+                "session_id": session_id,
+                "new_message": {"parts": [{"text": message}]},
+            }
+            headers = {"Authorization": f"Bearer {auth.token}", "Accept": "text/event-stream"}
+            started = False
+            try:
+                async with self._http.stream(
+                    "POST", "/run_sse", json=body, headers=headers, timeout=httpx.Timeout(30.0, read=120.0)
+                ) as response:
+                    content_type = response.headers.get("content-type", "")
+                    if response.status_code == 200 and "text/event-stream" in content_type:
+                        started = True
+                        async for event in self._read_stream(response):
+                            yield event
+                        return
+                    failure = _stream_refusal(response.status_code, await response.aread())
+            except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+                if started:
+                    raise StreamCutError(f"connection lost ({type(exc).__name__})") from None
+                raise BackendUnavailableError(_describe(exc)) from None
+            except httpx.HTTPError as exc:
+                raise StreamCutError(f"the stream was cut ({type(exc).__name__})") from None
+            # The edit was refused before it started: a retry cannot charge twice.
+            if failure.reason in retried:
+                raise self._domain_error(failure, auth)
+            retried.add(failure.reason)
+            if failure.reason is Reason.TOKEN and auth.anonymous:
+                auth = await self._renew_token(stale=auth.token)
+            elif failure.reason is Reason.SESSION:
+                session_id = await self._replace_session(lost=session_id)
+            elif failure.reason is Reason.RATE_LIMIT:
+                await self._sleep(RATE_LIMIT_WAIT_S)
+            else:
+                raise self._domain_error(failure, auth)
+
+    async def get_state(self) -> ProjectState:
+        async def read(session_id: str) -> ProjectState:
+            data = await self._call("GET", f"/api/state/{APP_NAME}/me/{session_id}/latest", idempotent=True)
+            return wire.parse_state(data, session_id)
+
+        return await self._in_session(read)
+
+    async def get_credits(self) -> Credits:
+        data = await self._call("GET", "/api/credits/balance/simple", idempotent=True)
+        balance = wire.parse_balance(data)
+        auth = await self._current_auth()
+        return Credits(
+            available=balance.available,
+            frozen=balance.frozen,
+            total=balance.total,
+            anonymous=auth.anonymous,
+            register_url=self._register_url(auth),
+        )
+
+    async def start_render(self, job_id: str, draft: dict[str, Any]) -> RenderStatus:
+        async def start(session_id: str) -> RenderStatus:
+            current = job_id
+            for attempt in range(2):
+                body = {
+                    "id": current,
+                    "sessionId": session_id,
+                    "draft": draft,
+                    "output": {"format": "mp4", "quality": "high"},
+                }
+                try:
+                    payload = await self._call("POST", "/api/render/proxy/lambda", json=body, idempotent=True)
+                    return wire.parse_render_status(payload, current)
+                except _DuplicateRenderId:
+                    # Our own earlier attempt may have landed (ids are random): never start it twice.
+                    with contextlib.suppress(RenderNotFoundError):
+                        return await self.poll_render(current)
+                    if attempt == 0:
+                        current = f"render_{uuid.uuid4().hex}"
+            raise BackendRequestError("duplicate", "the backend refused two render ids as duplicates")
+
+        return await self._in_session(start)
+
+    async def poll_render(self, job_id: str) -> RenderStatus:
+        try:
+            payload = await self._call("GET", f"/api/render/proxy/lambda/{job_id}", idempotent=True)
+        except _NotFound:
+            raise RenderNotFoundError(job_id) from None
+        return wire.parse_render_status(payload, job_id)
+
+    async def cancel_render(self, job_id: str) -> None:
+        with contextlib.suppress(_NotFound):
+            await self._call("POST", f"/api/render/proxy/lambda/{job_id}/cancel", idempotent=True)
+
+    def drain_notices(self) -> list[str]:
+        notices, self._notices = self._notices, []
+        return notices
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    # --- Requests ------------------------------------------------------------------------------
+
+    async def _call(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        files: Callable[[], list[tuple[str, Any]]] | None = None,
+        idempotent: bool = False,
+        timeout: httpx.Timeout | None = None,
+    ) -> Any:
+        """One authenticated call with the contract's recoveries; returns the reply's payload."""
+        auth = await self._current_auth()
+        renewed = rate_limited = False
+        transient = 0
+        while True:
+            opened: list[tuple[str, Any]] = files() if files else []
+            try:
+                response = await self._http.request(
+                    method,
+                    path,
+                    json=json,
+                    files=opened or None,
+                    headers={"Authorization": f"Bearer {auth.token}"},
+                    timeout=timeout or httpx.USE_CLIENT_DEFAULT,
+                )
+                return wire.parse_envelope(response.status_code, response.content)
+            except httpx.TransportError as exc:
+                if idempotent and transient < TRANSIENT_RETRIES:
+                    transient += 1
+                    await self._sleep(2.0**transient)
+                    continue
+                raise BackendUnavailableError(_describe(exc)) from None
+            except ApiFailure as failure:
+                if failure.reason is Reason.TOKEN and auth.anonymous and not renewed:
+                    renewed = True
+                    auth = await self._renew_token(stale=auth.token)
+                    continue
+                if failure.reason is Reason.RATE_LIMIT and not rate_limited:
+                    rate_limited = True
+                    await self._sleep(RATE_LIMIT_WAIT_S)
+                    continue
+                if failure.reason is Reason.UNAVAILABLE and idempotent and transient < TRANSIENT_RETRIES:
+                    transient += 1
+                    await self._sleep(2.0**transient)
+                    continue
+                if failure.reason is Reason.DUPLICATE:
+                    raise _DuplicateRenderId() from None
+                if failure.reason is Reason.NOT_FOUND:
+                    raise _NotFound() from None
+                raise self._domain_error(failure, auth) from None
+            finally:
+                for _, (_, handle, _) in opened:
+                    handle.close()
+
+    async def _upload_files(self, session_id: str, files: Sequence[MediaFile]) -> list[UploadedFile]:
+        def open_files() -> list[tuple[str, Any]]:
+            return [("files", (f.path.name, f.path.open("rb"), f.mime_type)) for f in files]
+
+        data = await self._call(
+            "POST",
+            f"/api/upload-video/{APP_NAME}/me/{session_id}",
+            files=open_files,
+            timeout=httpx.Timeout(30.0, read=300.0, write=300.0),
+        )
+        return wire.parse_uploaded_files(data, [str(f.path) for f in files])
+
+    async def _read_stream(self, response: httpx.Response) -> AsyncIterator[EditEvent]:
+        saw_reply = False
+        async for sse in EventSource(response).aiter_sse():
+            for event in wire.parse_stream_event(sse.data):
+                saw_reply = saw_reply or not isinstance(event, HeartbeatEvent)
+                yield event
+        if not saw_reply:
+            raise StreamCutError("the stream closed with heartbeats only")
+
+    async def _message_text(self, instruction: str, options: EditOptions) -> str:
+        """The instruction, with explicit options spelled out for the backend's agent."""
+        wishes = []
+        if options.duration_s:
+            wishes.append(f"total duration {options.duration_s:g} seconds")
+        if options.aspect:
+            wishes.append(f"aspect ratio {options.aspect}")
+        if options.transition:
+            wishes.append(f"transitions: {options.transition}")
+        if options.motion:
+            wishes.append(f"motion: {options.motion}")
+        if options.title:
+            wishes.append(f'title text "{options.title}"')
+        if options.music_path:
+            from nemo_video_mcp.media import check_media_file
+
+            music = check_media_file(options.music_path)
+            uploaded = await self.upload([music], [])
+            wishes.append(f"use the uploaded audio {uploaded[0].filename} as background music")
+        return instruction if not wishes else f"{instruction}\n\n(Settings: {'; '.join(wishes)}.)"
+
+    async def _sleep(self, seconds: float) -> None:
+        await asyncio.sleep(seconds * self._settings.wait_scale)
+
+    # --- Token ---------------------------------------------------------------------------------
+
+    async def _current_auth(self) -> _Auth:
+        if self._settings.token is not None:
+            return _Auth(self._settings.token.get_secret_value(), anonymous=False)
+        stored = self._stored_auth()
+        if stored is not None:
+            return stored
+        return await self._renew_token(stale=None)
+
+    def _stored_auth(self) -> _Auth | None:
+        doc = self._store.read("auth") or {}
+        token = doc.get("token")
+        if not isinstance(token, str) or not token or _expires_soon(doc.get("expires_at")):
+            return None
+        register_secret(token)
+        return _Auth(token, anonymous=True, user_id=doc.get("user_id"))
+
+    async def _renew_token(self, stale: str | None) -> _Auth:
+        async with self._auth_lock:
+            current = self._stored_auth()
+            if current is not None and current.token != stale:
+                return current  # renewed meanwhile, by another task or process
+            grant = await self._request_anonymous_token()
+            register_secret(grant.token)
+            self._store.write(
+                "auth",
+                {
+                    "token": grant.token,
+                    "user_id": grant.user_id,
+                    "expires_at": grant.expires_at,
+                    "obtained_at": time.time(),
+                },
+            )
+            log.info("obtained a new anonymous token (user %s)", grant.user_id)
+            return _Auth(grant.token, anonymous=True, user_id=grant.user_id)
+
+    async def _request_anonymous_token(self) -> wire.TokenGrant:
+        client_id = self._root_store.client_id(self._settings.client_id)
+        new_client_id = rate_limited = False
+        while True:
+            try:
+                response = await self._http.post("/api/auth/anonymous-token", headers={"X-Client-Id": client_id})
+                return wire.parse_token_grant(wire.parse_envelope(response.status_code, response.content))
+            except httpx.TransportError as exc:
+                raise BackendUnavailableError(_describe(exc)) from None
+            except ApiFailure as failure:
+                if failure.reason is Reason.CLIENT_ID and not new_client_id and not self._settings.client_id:
+                    new_client_id = True
+                    self._root_store.delete("client")
+                    client_id = self._root_store.client_id()
+                    continue
+                if failure.reason is Reason.RATE_LIMIT and not rate_limited:
+                    rate_limited = True
+                    await self._sleep(RATE_LIMIT_WAIT_S)
+                    continue
+                raise self._domain_error(failure, _Auth("", anonymous=True)) from None
+
+    # --- Session -------------------------------------------------------------------------------
+
+    def _stored_session_id(self) -> str | None:
+        value = (self._store.read("session") or {}).get("session_id")
+        return value if isinstance(value, str) and value else None
+
+    async def _create_session(self) -> str:
+        body: dict[str, str] = {"task_name": "project"}
+        if self._settings.language:
+            body["language"] = self._settings.language
+        grant = wire.parse_session(await self._call("POST", f"/api/tasks/me/with-session/{APP_NAME}", json=body))
+        self._store.write(
+            "session",
+            {
+                "session_id": grant.session_id,
+                "task_id": grant.task_id,
+                "user_id": grant.user_id,
+                "created_at": time.time(),
+            },
+        )
+        log.info("created session %s", grant.session_id)
+        return grant.session_id
+
+    async def _replace_session(self, lost: str) -> str:
+        """Replace a session the backend forgot; tell the agent; bring the uploads along."""
+        async with self._session_lock:
+            current = self._stored_session_id()
+            if current and current != lost:
+                return current
+            session_id = await self._create_session()
+        restored = await self._restore_uploads(lost, session_id)
+        notice = "The backend had lost the editing session, so a new one was started: the timeline starts afresh."
+        if restored:
+            notice += f" {restored} earlier upload(s) were sent again to the new session."
+        self._notices.append(notice)
+        return session_id
+
+    async def _in_session(self, action: Callable[[str], Awaitable[T]]) -> T:
+        session_id = await self.session_id()
+        try:
+            return await action(session_id)
+        except SessionLostError:
+            return await action(await self._replace_session(lost=session_id))
+
+    # --- Uploads kept for a restart --------------------------------------------------------------
+
+    def _record_uploads(self, session_id: str, uploaded: list[UploadedFile]) -> None:
+        with self._store.locked():
+            doc = self._store.read("uploads") or {}
+            if doc.get("session_id") != session_id:
+                doc = {"session_id": session_id, "files": []}
+            doc["files"] = [*doc.get("files", []), *(f.model_dump(mode="json") for f in uploaded)]
+            self._store.write("uploads", doc)
+
+    def uploads(self) -> list[UploadedFile]:
+        """The files uploaded to the current session, as recorded in the cache."""
+        doc = self._store.read("uploads") or {}
+        if doc.get("session_id") != self._stored_session_id():
+            return []
+        return [UploadedFile.model_validate(item) for item in doc.get("files", [])]
+
+    async def _restore_uploads(self, lost: str, session_id: str) -> int:
+        doc = self._store.read("uploads") or {}
+        if doc.get("session_id") != lost or not doc.get("files"):
+            return 0
+        from nemo_video_mcp.media import check_media_file, is_remote_url
+
+        sources = [str(item.get("source", "")) for item in doc["files"]]
+        urls = [s for s in sources if is_remote_url(s)]
+        files: list[MediaFile] = []
+        for source in sources:
+            if source and not is_remote_url(source):
+                with contextlib.suppress(Exception):
+                    files.append(check_media_file(source))
+        if not files and not urls:
+            return 0
+        try:
+            uploaded: list[UploadedFile] = []
+            if files:
+                uploaded += await self._upload_files(session_id, files)
+            if urls:
+                data = await self._call(
+                    "POST",
+                    f"/api/upload-video/{APP_NAME}/me/{session_id}",
+                    json={"urls": urls, "source_type": "url"},
+                )
+                uploaded += wire.parse_uploaded_files(data, urls)
+        except BackendError as exc:
+            log.warning("could not restore uploads to the new session: %s", exc.message)
+            return 0
+        self._record_uploads(session_id, uploaded)
+        return len(uploaded)
+
+    # --- Errors --------------------------------------------------------------------------------
+
+    def _register_url(self, auth: _Auth) -> str | None:
+        if not auth.anonymous:
+            return None
+        user_id = auth.user_id or (self._store.read("auth") or {}).get("user_id")
+        return f"{self._settings.web_base}?bind={user_id}" if user_id else self._settings.web_base
+
+    def _domain_error(self, failure: ApiFailure, auth: _Auth) -> BackendError:
+        reason = failure.reason
+        if reason is Reason.TOKEN:
+            return TokenRejectedError(anonymous=auth.anonymous)
+        if reason is Reason.SESSION:
+            return SessionLostError()
+        if reason is Reason.CREDITS:
+            return NoCreditsError(self._register_url(auth))
+        if reason is Reason.UNSUPPORTED_FILE:
+            return BackendUnsupportedFileError(failure.message)
+        if reason is Reason.FILE_TOO_LARGE:
+            return BackendFileTooLargeError(failure.message)
+        if reason is Reason.CLIENT_ID:
+            return MissingClientIdError()
+        if reason is Reason.PLAN:
+            return ExportBlockedError(self._settings.web_base)
+        if reason is Reason.RATE_LIMIT:
+            return RateLimitedError()
+        if reason is Reason.UNAVAILABLE:
+            return BackendUnavailableError(f"HTTP {failure.http_status}")
+        if reason is Reason.MALFORMED:
+            return BadResponseError(failure.message)
+        return BackendRequestError(failure.code, failure.message)
+
+
+class _DuplicateRenderId(Exception):
+    pass
+
+
+class _NotFound(Exception):
+    pass
+
+
+def _stream_refusal(status: int, body: bytes) -> ApiFailure:
+    """Why `/run_sse` answered with something other than an event stream."""
+    try:
+        wire.parse_envelope(status, body)
+    except ApiFailure as failure:
+        return failure
+    return ApiFailure(Reason.MALFORMED, None, status, "the edit endpoint did not answer with an event stream")
+
+
+def _expires_soon(expires_at: Any) -> bool:
+    if not isinstance(expires_at, str) or not expires_at:
+        return False
+    try:
+        moment = datetime.fromisoformat(expires_at.replace("Z", "+00:00"))
+    except ValueError:
+        return False
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.timestamp() - time.time() < TOKEN_RENEW_MARGIN_S
+
+
+def _describe(exc: httpx.HTTPError) -> str:
+    if isinstance(exc, httpx.TimeoutException):
+        return "the request timed out"
+    if isinstance(exc, httpx.ConnectError):
+        return "could not connect"
+    return f"network error ({type(exc).__name__})"

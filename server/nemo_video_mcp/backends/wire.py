@@ -1,0 +1,453 @@
+"""The one place that reads NemoVideo's wire formats.
+
+Every [conflict] and [inferred] point of the contract is accepted here: both envelopes
+(`{"code":…}` and `{"success":…}` or a bare object), business errors on HTTP 200, both SSE
+event shapes (Google ADK camelCase and `{"type":…}`), all heartbeat forms, and both render
+poll shapes. Callers get domain models or an `ApiFailure`; raw dicts stop here.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any
+
+from nemo_video_mcp.models import (
+    EditEvent,
+    HeartbeatEvent,
+    ProjectState,
+    RenderState,
+    RenderStatus,
+    StreamErrorEvent,
+    TextEvent,
+    ToolCallEvent,
+    ToolResultEvent,
+    UploadedFile,
+)
+
+log = logging.getLogger(__name__)
+
+
+class Reason(str, Enum):
+    """What a failure means to us, whatever code or status carried it."""
+
+    TOKEN = "token"  # 1001 (or 1010/1011, HTTP 401)
+    SESSION = "session"  # 1002 (or 404 {"detail": "Session not found"})
+    CREDITS = "credits"  # 2001
+    UNSUPPORTED_FILE = "unsupported_file"  # 4001
+    FILE_TOO_LARGE = "file_too_large"  # 4002
+    CLIENT_ID = "client_id"  # HTTP 400 without X-Client-Id
+    PLAN = "plan"  # 402: free plan export blocked
+    RATE_LIMIT = "rate_limit"  # 429
+    NOT_FOUND = "not_found"  # 404 on anything but a session
+    DUPLICATE = "duplicate"  # render id already used
+    UNAVAILABLE = "unavailable"  # 408, 5xx
+    MALFORMED = "malformed"  # a reply we cannot read
+    OTHER = "other"
+
+
+_CODE_REASONS = {
+    1001: Reason.TOKEN,
+    1010: Reason.TOKEN,
+    1011: Reason.TOKEN,
+    1002: Reason.SESSION,
+    2001: Reason.CREDITS,
+    4001: Reason.UNSUPPORTED_FILE,
+    4002: Reason.FILE_TOO_LARGE,
+    400: Reason.CLIENT_ID,
+    402: Reason.PLAN,
+    429: Reason.RATE_LIMIT,
+}
+
+
+@dataclass
+class ApiFailure(Exception):
+    """The backend said no (or said something unreadable)."""
+
+    reason: Reason
+    code: int | None
+    http_status: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.reason.value} (code {self.code}, HTTP {self.http_status}): {self.message}"
+
+
+# --- Envelopes ----------------------------------------------------------------------------------
+
+
+def parse_envelope(http_status: int, body: bytes | str) -> Any:
+    """Return the payload of a reply, or raise `ApiFailure`.
+
+    Order, as NemoVideo's own CLI reads it: non-2xx → read `code`/`message` if any; a body with
+    `code` → non-zero is an error; a body with `success` → false is an error; else the body is
+    the data. A business error may arrive with HTTP 200.
+    """
+    try:
+        payload = json.loads(body) if body else None
+    except ValueError:
+        if not 200 <= http_status < 300:
+            raise _failure_from_status(http_status, _snippet(body)) from None
+        raise ApiFailure(Reason.MALFORMED, None, http_status, "reply is not valid JSON") from None
+
+    if not 200 <= http_status < 300:
+        if isinstance(payload, dict):
+            code = _int_or_none(payload.get("code"))
+            message = _message_of(payload)
+            if code not in (None, 0):
+                raise _failure(code, http_status, message)
+            raise _failure_from_status(http_status, message)
+        raise _failure_from_status(http_status, _snippet(body))
+
+    if not isinstance(payload, dict):
+        if payload is None:
+            raise ApiFailure(Reason.MALFORMED, None, http_status, "empty reply")
+        return payload
+    if "code" in payload:
+        code = _int_or_none(payload.get("code"))
+        if code is None:
+            raise ApiFailure(Reason.MALFORMED, None, http_status, "reply has a non-numeric code")
+        if code != 0:
+            raise _failure(code, http_status, _message_of(payload))
+        return payload.get("data")
+    if "success" in payload:
+        if payload.get("success") is False:
+            raise _failure(_int_or_none(payload.get("code")), http_status, _message_of(payload))
+        return payload.get("data", payload)
+    return payload
+
+
+def _failure(code: int | None, http_status: int, message: str) -> ApiFailure:
+    reason = _CODE_REASONS.get(code) if code is not None else None
+    if reason is None and _looks_like_duplicate(message):
+        reason = Reason.DUPLICATE
+    if reason is None:
+        return _failure_from_status(http_status, message, code=code)
+    return ApiFailure(reason, code, http_status, message)
+
+
+def _failure_from_status(http_status: int, message: str, code: int | None = None) -> ApiFailure:
+    lowered = message.lower()
+    if http_status == 401:
+        reason = Reason.TOKEN
+    elif http_status == 404 and "session" in lowered:
+        reason = Reason.SESSION
+    elif http_status == 404:
+        reason = Reason.NOT_FOUND
+    elif http_status == 400 and "client" in lowered:
+        reason = Reason.CLIENT_ID
+    elif http_status in (402, 429):
+        reason = _CODE_REASONS[http_status]
+    elif http_status == 409 or _looks_like_duplicate(message):
+        reason = Reason.DUPLICATE
+    elif http_status == 408 or http_status >= 500:
+        reason = Reason.UNAVAILABLE
+    elif 200 <= http_status < 300:
+        reason = Reason.OTHER
+    else:
+        reason = Reason.OTHER
+    return ApiFailure(reason, code if code is not None else http_status, http_status, message)
+
+
+def _looks_like_duplicate(message: str) -> bool:
+    lowered = message.lower()
+    return "duplicate" in lowered or "already exists" in lowered
+
+
+def _message_of(payload: dict[str, Any]) -> str:
+    for key in ("message", "error", "detail", "msg"):
+        value = payload.get(key)
+        if isinstance(value, str) and value:
+            return value
+        if isinstance(value, dict):
+            return _message_of(value)
+    return "no message"
+
+
+def _snippet(body: bytes | str) -> str:
+    text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
+    text = " ".join(text.split())
+    return text[:200] or "empty reply"
+
+
+def _int_or_none(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        return int(value)
+    return None
+
+
+# --- Business payloads --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TokenGrant:
+    token: str
+    user_id: str | None
+    expires_at: str | None
+    credits: float | None
+
+
+def parse_token_grant(data: Any) -> TokenGrant:
+    record = _require_dict(data, "anonymous token")
+    token = record.get("token") or record.get("access_token")
+    if not isinstance(token, str) or not token:
+        raise ApiFailure(Reason.MALFORMED, None, 200, "anonymous-token reply has no token")
+    return TokenGrant(
+        token=token,
+        user_id=_str_or_none(record.get("user_id") or record.get("userId")),
+        expires_at=_str_or_none(record.get("expires_at") or record.get("expiresAt")),
+        credits=_float_or_none(record.get("credits")),
+    )
+
+
+@dataclass(frozen=True)
+class SessionGrant:
+    session_id: str
+    task_id: str | None
+    user_id: str | None
+
+
+def parse_session(data: Any) -> SessionGrant:
+    record = _require_dict(data, "session")
+    session_id = record.get("session_id") or record.get("sessionId")
+    if session_id in (None, ""):
+        raise ApiFailure(Reason.MALFORMED, None, 200, "session reply has no session_id")
+    return SessionGrant(
+        session_id=str(session_id),
+        task_id=_str_or_none(record.get("task_id") or record.get("taskId")),
+        user_id=_str_or_none(record.get("user_id") or record.get("userId")),
+    )
+
+
+def parse_uploaded_files(data: Any, sources: list[str]) -> list[UploadedFile]:
+    record = _require_dict(data, "upload")
+    files = record.get("files")
+    if not isinstance(files, list):
+        raise ApiFailure(Reason.MALFORMED, None, 200, "upload reply has no file list")
+    uploaded = []
+    for index, item in enumerate(files):
+        if not isinstance(item, dict):
+            continue
+        source = sources[index] if index < len(sources) else str(item.get("filename", ""))
+        uploaded.append(
+            UploadedFile(
+                source=source,
+                filename=str(item.get("filename") or source.rsplit("/", 1)[-1]),
+                file_type=str(item.get("file_type") or item.get("type") or "unknown"),
+                url=_str_or_none(item.get("cdn_url") or item.get("url")),
+                size_bytes=_int_or_none(item.get("size")),
+                width=_int_or_none(item.get("width")),
+                height=_int_or_none(item.get("height")),
+                duration=_float_or_none(item.get("duration")),
+                fps=_float_or_none(item.get("fps")),
+                content_hash=_str_or_none(item.get("hash")),
+            )
+        )
+    return uploaded
+
+
+@dataclass(frozen=True)
+class Balance:
+    available: float
+    frozen: float
+    total: float
+
+
+def parse_balance(data: Any) -> Balance:
+    record = _require_dict(data, "credits")
+    available = _float_or_none(record.get("available"))
+    if available is None:
+        raise ApiFailure(Reason.MALFORMED, None, 200, "credits reply has no available balance")
+    frozen = _float_or_none(record.get("frozen")) or 0.0
+    total = _float_or_none(record.get("total"))
+    return Balance(available, frozen, total if total is not None else available + frozen)
+
+
+def parse_state(data: Any, session_id: str) -> ProjectState:
+    """Read the latest state; the draft is kept whole, unknown keys included."""
+    record = _require_dict(data, "state")
+    state = record.get("state", record)
+    if not isinstance(state, dict):
+        raise ApiFailure(Reason.MALFORMED, None, 200, "state reply has no state object")
+    draft = state.get("draft")
+    if isinstance(draft, str):
+        try:
+            draft = json.loads(draft)
+        except ValueError:
+            draft = None
+    if draft is None:
+        draft = {}
+    if not isinstance(draft, dict):
+        raise ApiFailure(Reason.MALFORMED, None, 200, "state draft is not an object")
+    extra = {key: value for key, value in state.items() if key != "draft"}
+    return ProjectState(session_id=str(record.get("session_id") or session_id), draft=draft, extra=extra)
+
+
+@dataclass(frozen=True)
+class ClaimGrant:
+    claim_token: str
+    expires_in: int | None
+
+
+def parse_claim(data: Any) -> ClaimGrant:
+    record = _require_dict(data, "claim token")
+    token = record.get("claim_token") or record.get("claimToken")
+    if not isinstance(token, str) or not token:
+        raise ApiFailure(Reason.MALFORMED, None, 200, "claim reply has no claim_token")
+    return ClaimGrant(token, _int_or_none(record.get("expires_in")))
+
+
+# --- Render proxy -------------------------------------------------------------------------------
+
+_RENDER_STATES: dict[str, RenderState] = {
+    "pending": "pending",
+    "queued": "pending",
+    "waiting": "pending",
+    "processing": "processing",
+    "rendering": "processing",
+    "running": "processing",
+    "in_progress": "processing",
+    "completed": "completed",
+    "complete": "completed",
+    "succeeded": "completed",
+    "success": "completed",
+    "done": "completed",
+    "failed": "failed",
+    "error": "failed",
+    "cancelled": "cancelled",
+    "canceled": "cancelled",
+}
+
+
+def parse_render_status(payload: Any, job_id: str) -> RenderStatus:
+    """Read a render reply in shape A (`data.outputUrl`) or B (`output.url`), enveloped or bare."""
+    outer = _require_dict(payload, "render status")
+    inner = outer.get("data") if isinstance(outer.get("data"), dict) else outer
+    raw_status = str(inner.get("status") or outer.get("status") or "").strip().lower()
+    status = _RENDER_STATES.get(raw_status)
+    if status is None:
+        raise ApiFailure(Reason.MALFORMED, None, 200, f"unknown render status {raw_status!r}")
+    output = inner.get("output") if isinstance(inner.get("output"), dict) else outer.get("output")
+    output = output if isinstance(output, dict) else {}
+    url = inner.get("outputUrl") or outer.get("outputUrl") or output.get("url")
+    error = inner.get("error") or outer.get("error")
+    if isinstance(error, dict):
+        error = _message_of(error)
+    progress = _float_or_none(inner.get("progress", outer.get("progress"))) or 0.0
+    if 0 < progress <= 1 and isinstance(inner.get("progress"), float):
+        progress *= 100
+    if status == "completed":
+        progress = 100
+    return RenderStatus(
+        job_id=str(inner.get("id") or inner.get("taskId") or outer.get("taskId") or job_id),
+        status=status,
+        progress=max(0, min(100, round(progress))),
+        url=_str_or_none(url),
+        error=_str_or_none(error),
+        duration_s=_float_or_none(output.get("duration")),
+        size_bytes=_int_or_none(output.get("size")),
+    )
+
+
+# --- SSE events ---------------------------------------------------------------------------------
+
+
+def parse_stream_event(data: str) -> list[EditEvent]:
+    """Turn one SSE `data:` payload into domain events (ADK camelCase or `{"type":…}` shape).
+
+    An empty payload is a heartbeat; a payload we cannot read is skipped with a log line.
+    """
+    if not data.strip():
+        return [HeartbeatEvent()]
+    try:
+        event = json.loads(data)
+    except ValueError:
+        log.warning("skipping an unreadable stream event (%d bytes)", len(data))
+        return []
+    if not isinstance(event, dict):
+        return []
+    if ("type" in event and "content" not in event) or isinstance(event.get("content"), str):
+        return _typed_event(event)
+    return _adk_event(event)
+
+
+def _typed_event(event: dict[str, Any]) -> list[EditEvent]:
+    kind = str(event.get("type", "")).lower()
+    if kind == "heartbeat" or kind == "ping":
+        return [HeartbeatEvent()]
+    if kind == "text":
+        text = event.get("content") or event.get("text") or ""
+        return [TextEvent(text=str(text))] if text else []
+    if kind in ("tool_call", "function_call"):
+        args = event.get("args")
+        return [ToolCallEvent(name=str(event.get("name", "")), args=args if isinstance(args, dict) else {})]
+    if kind in ("tool_result", "function_response"):
+        return [ToolResultEvent(name=str(event.get("name", "")))]
+    if kind == "error":
+        return [StreamErrorEvent(message=_message_of(event))]
+    if "error" in event:
+        return [StreamErrorEvent(message=_message_of(event))]
+    return []
+
+
+def _adk_event(event: dict[str, Any]) -> list[EditEvent]:
+    events: list[EditEvent] = []
+    if event.get("errorCode") or event.get("errorMessage") or event.get("error_code"):
+        message = event.get("errorMessage") or event.get("error_message") or str(event.get("errorCode"))
+        events.append(StreamErrorEvent(message=str(message), code=_str_or_none(event.get("errorCode"))))
+    elif "error" in event and "content" not in event:
+        error = event["error"]
+        message = error if isinstance(error, str) else _message_of(error if isinstance(error, dict) else {})
+        return [StreamErrorEvent(message=message)]
+    content = event.get("content")
+    parts = content.get("parts") if isinstance(content, dict) else None
+    partial = bool(event.get("partial"))
+    for part in parts if isinstance(parts, list) else []:
+        if not isinstance(part, dict):
+            continue
+        call = part.get("functionCall") or part.get("function_call")
+        response = part.get("functionResponse") or part.get("function_response")
+        if isinstance(call, dict):
+            args = call.get("args")
+            events.append(
+                ToolCallEvent(name=str(call.get("name", "")), args=args if isinstance(args, dict) else {})
+            )
+        elif isinstance(response, dict):
+            events.append(ToolResultEvent(name=str(response.get("name", ""))))
+        elif isinstance(part.get("text"), str) and part["text"] and not part.get("thought"):
+            events.append(TextEvent(text=part["text"], partial=partial))
+    if not events and event.get("type") == "heartbeat":
+        events.append(HeartbeatEvent())
+    return events
+
+
+# --- Small readers ------------------------------------------------------------------------------
+
+
+def _require_dict(data: Any, what: str) -> dict[str, Any]:
+    if not isinstance(data, dict):
+        raise ApiFailure(Reason.MALFORMED, None, 200, f"{what} reply is not an object")
+    return data
+
+
+def _str_or_none(value: Any) -> str | None:
+    return str(value) if value not in (None, "") else None
+
+
+def _float_or_none(value: Any) -> float | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            return None
+    return None

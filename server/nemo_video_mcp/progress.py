@@ -1,0 +1,37 @@
+"""How long-running work reports progress, without knowing who listens (MCP, a terminal, nobody)."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+
+class Reporter(Protocol):
+    async def progress(self, done: float, total: float | None, message: str) -> None:
+        """Report `done` of `total` (total None when unknown); `done` only ever grows."""
+        ...
+
+    async def log(self, level: str, message: str) -> None:
+        """A log line for the client's log view (never a secret)."""
+        ...
+
+
+class SilentReporter:
+    """A reporter that drops everything."""
+
+    async def progress(self, done: float, total: float | None, message: str) -> None:
+        return None
+
+    async def log(self, level: str, message: str) -> None:
+        return None
+
+
+class Ticker:
+    """Numbers progress notifications so they only ever grow, whatever the source."""
+
+    def __init__(self, reporter: Reporter) -> None:
+        self._reporter = reporter
+        self.count = 0
+
+    async def tick(self, message: str) -> None:
+        self.count += 1
+        await self._reporter.progress(self.count, None, message)

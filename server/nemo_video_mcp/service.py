@@ -1,0 +1,409 @@
+"""What each tool does, in domain words. Knows a Backend, the cache and the translator; not MCP."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+from nemo_video_mcp.backends.base import Backend, RenderNotFoundError, StreamCutError
+from nemo_video_mcp.config import Settings
+from nemo_video_mcp.draft import describe_changes, draft_fingerprint, is_exportable, summarize_tracks, timeline_summary
+from nemo_video_mcp.errors import (
+    BackendError,
+    BackendUnavailableError,
+    EditLostError,
+    InputError,
+    NothingToExportError,
+    RenderFailedError,
+)
+from nemo_video_mcp.gui import translate_reply
+from nemo_video_mcp.media import check_media_file, is_remote_url
+from nemo_video_mcp.models import (
+    EditEvent,
+    EditOptions,
+    HeartbeatEvent,
+    MediaFile,
+    ProgressEvent,
+    ProjectState,
+    RenderJob,
+    RenderStatus,
+    StreamErrorEvent,
+    TextEvent,
+    ToolCallEvent,
+    ToolResultEvent,
+)
+from nemo_video_mcp.progress import Reporter, SilentReporter, Ticker
+from nemo_video_mcp.render_jobs import RenderLedger
+from nemo_video_mcp.results import CreditsResult, ExportResult, GenerateResult, StateResult, UploadResult
+from nemo_video_mcp.store import Store
+
+log = logging.getLogger(__name__)
+
+HEARTBEAT_REPORT_S = 30.0
+STREAM_IDLE_LIMIT_S = 600.0
+STREAM_TOTAL_LIMIT_S = 900.0
+RECOVERY_DELAYS_S = (30.0, 60.0, 60.0, 60.0, 60.0)
+MAX_IMAGES_PER_CALL = 50
+
+_BACKEND_STEPS = {
+    "generate_video_with_seedance": "generating video clips",
+    "edit_multitrack": "editing the timeline",
+    "generate_music": "composing music",
+    "ask_question": "preparing a question for you",
+}
+
+
+@dataclass
+class _Turn:
+    """What one edit turn said."""
+
+    texts: list[str] = field(default_factory=list)
+    partials: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    cut: str | None = None
+
+    @property
+    def reply(self) -> str:
+        return "\n\n".join(self.texts) if self.texts else "".join(self.partials)
+
+
+class VideoService:
+    """The five operations, over whichever backend runs."""
+
+    def __init__(self, settings: Settings, backend: Backend, store: Store) -> None:
+        self._settings = settings
+        self._backend = backend
+        self._ledger = RenderLedger(store)
+        self._export_lock = asyncio.Lock()
+
+    @property
+    def backend(self) -> Backend:
+        return self._backend
+
+    async def aclose(self) -> None:
+        await self._backend.aclose()
+
+    # --- upload_images ---------------------------------------------------------------------------
+
+    async def upload_images(self, paths: list[str], reporter: Reporter | None = None) -> UploadResult:
+        reporter = reporter or SilentReporter()
+        if not paths:
+            raise InputError("No files were given.", "Call upload_images with one or more image paths or URLs.")
+        if len(paths) > MAX_IMAGES_PER_CALL:
+            raise InputError(
+                f"{len(paths)} files in one call is more than the {MAX_IMAGES_PER_CALL} allowed.",
+                f"Upload them in batches of at most {MAX_IMAGES_PER_CALL}.",
+            )
+        urls = [p.strip() for p in paths if is_remote_url(p.strip())]
+        files: list[MediaFile] = [check_media_file(p) for p in paths if not is_remote_url(p.strip())]
+        total = sum(f.size_bytes for f in files)
+        await reporter.progress(0, 1, f"Uploading {len(files) + len(urls)} file(s) ({total / 1e6:.1f} MB)")
+        uploaded = await self._backend.upload(files, urls)
+        await reporter.progress(1, 1, "Upload finished")
+        session_id = await self._backend.session_id()
+        names = ", ".join(f.filename for f in uploaded)
+        return UploadResult(
+            message=f"Uploaded {len(uploaded)} file(s): {names}. Next step: call generate_video with what the "
+            "video should look like.",
+            notices=self._backend.drain_notices(),
+            backend=self._backend.name,  # type: ignore[arg-type]
+            session_id=session_id,
+            files=uploaded,
+        )
+
+    # --- generate_video --------------------------------------------------------------------------
+
+    async def generate_video(
+        self, instruction: str, options: EditOptions | None = None, reporter: Reporter | None = None
+    ) -> GenerateResult:
+        instruction = instruction.strip()
+        if not instruction:
+            raise InputError("The instruction is empty.", "Describe the video to make, e.g. 'a 15-second slideshow'.")
+        options = options or EditOptions()
+        ticker = Ticker(reporter or SilentReporter())
+        before = await self._read_state_quietly()
+        await ticker.tick("Sent the instruction; waiting for the editor")
+        turn = await self._run_turn(self._backend.edit(instruction, options), ticker)
+
+        recovered = False
+        after: ProjectState | None = None
+        if turn.cut is not None:
+            log.warning("edit stream ended abnormally: %s", turn.cut)
+            after = await self._recover_after_cut(before, ticker)
+            recovered = True
+        if turn.errors and not turn.reply:
+            after = after or await self._read_state_quietly()
+            if after is None or before is None or draft_fingerprint(after.draft) == draft_fingerprint(before.draft):
+                raise BackendError(
+                    f"The editor reported a failure: {'; '.join(turn.errors)}.",
+                    "Call get_credits and get_state to check the project, then call generate_video again "
+                    "with a simpler instruction.",
+                )
+
+        translation = translate_reply(turn.reply)
+        changes = timeline = None
+        if not turn.reply.strip() or recovered:
+            after = after or await self._backend.get_state()
+            timeline = timeline_summary(after.draft)
+            changes = describe_changes(before.draft if before else {}, after.draft)
+        message = self._generate_message(translation.text, changes, timeline, turn, recovered)
+        return GenerateResult(
+            message=message,
+            notices=self._backend.drain_notices(),
+            backend=self._backend.name,  # type: ignore[arg-type]
+            reply=translation.text,
+            next_actions=translation.actions,
+            changes=changes,
+            timeline=timeline,
+            recovered_after_cut=recovered,
+        )
+
+    async def _run_turn(self, stream: AsyncIterator[EditEvent], ticker: Ticker) -> _Turn:
+        """Consume one edit stream, reporting progress; enforce the idle and total limits."""
+        turn = _Turn()
+        scale = self._settings.wait_scale
+        last_reply = time.monotonic()
+        idle_cut = False
+
+        async def heartbeat_reports(consumer: asyncio.Future[None]) -> None:
+            nonlocal idle_cut
+            while True:
+                await asyncio.sleep(HEARTBEAT_REPORT_S * scale)
+                waited = time.monotonic() - last_reply
+                if waited > STREAM_IDLE_LIMIT_S * scale:
+                    idle_cut = True
+                    consumer.cancel()
+                    return
+                await ticker.tick(f"The editor is still working ({waited / scale:.0f} s since its last message)")
+
+        async def consume() -> None:
+            nonlocal last_reply
+            async with contextlib.aclosing(stream):  # type: ignore[type-var]
+                async for event in stream:
+                    if not isinstance(event, HeartbeatEvent):
+                        last_reply = time.monotonic()
+                    await self._take_event(event, turn, ticker)
+
+        consumer = asyncio.ensure_future(consume())
+        reports = asyncio.ensure_future(heartbeat_reports(consumer))
+        try:
+            done, _ = await asyncio.wait({consumer}, timeout=STREAM_TOTAL_LIMIT_S * scale)
+        finally:
+            reports.cancel()
+            if not consumer.done():
+                consumer.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await consumer
+        if not done:
+            turn.cut = "no end after 15 minutes"
+        elif consumer.cancelled():
+            turn.cut = "only heartbeats for 10 minutes" if idle_cut else "cancelled"
+        elif isinstance(consumer.exception(), StreamCutError):
+            turn.cut = consumer.exception().reason  # type: ignore[union-attr]
+        elif consumer.exception() is not None:
+            raise consumer.exception()  # type: ignore[misc]
+        return turn
+
+    async def _take_event(self, event: EditEvent, turn: _Turn, ticker: Ticker) -> None:
+        if isinstance(event, TextEvent):
+            (turn.partials if event.partial else turn.texts).append(event.text)
+            await ticker.tick("The editor replied")
+        elif isinstance(event, ToolCallEvent):
+            await ticker.tick(f"The editor is {_BACKEND_STEPS.get(event.name, 'working on the timeline')}")
+        elif isinstance(event, ToolResultEvent):
+            await ticker.tick("The editor finished a step")
+        elif isinstance(event, StreamErrorEvent):
+            turn.errors.append(event.message)
+            await ticker.tick("The editor reported a problem")
+        elif isinstance(event, ProgressEvent):
+            await ticker.tick(event.message)
+        elif isinstance(event, HeartbeatEvent):
+            await ticker.tick("The editor is still working")
+
+    async def _recover_after_cut(self, before: ProjectState | None, ticker: Ticker) -> ProjectState:
+        """The contract's rule: never re-send; wait, read the state, and see whether the edit landed."""
+        before_print = draft_fingerprint(before.draft) if before else None
+        for attempt, delay in enumerate(RECOVERY_DELAYS_S, start=1):
+            await ticker.tick(
+                f"The stream was cut; checking the project in {delay:.0f} s "
+                f"({attempt}/{len(RECOVERY_DELAYS_S)}). The instruction is not re-sent."
+            )
+            await asyncio.sleep(delay * self._settings.wait_scale)
+            state = await self._read_state_quietly()
+            if state is not None and draft_fingerprint(state.draft) != before_print:
+                return state
+        raise EditLostError(len(RECOVERY_DELAYS_S))
+
+    async def _read_state_quietly(self) -> ProjectState | None:
+        try:
+            return await self._backend.get_state()
+        except BackendUnavailableError as exc:
+            log.warning("could not read the state: %s", exc.message)
+            return None
+
+    @staticmethod
+    def _generate_message(reply: str, changes: str | None, timeline: str | None, turn: _Turn, recovered: bool) -> str:
+        parts = []
+        if recovered:
+            parts.append("The edit stream was cut, but the project state shows the edit landed (it was not re-sent).")
+        if reply.strip():
+            parts.append(reply.strip())
+        elif not recovered:
+            parts.append("The editor finished without a text reply.")
+        if changes:
+            parts.append(f"Changes: {changes}")
+        if timeline:
+            parts.append(timeline)
+        if turn.errors:
+            parts.append(f"The editor also reported: {'; '.join(turn.errors)}")
+        if not reply.strip():
+            parts.append("Next step: call export_video to render it, or generate_video to change it.")
+        return "\n".join(parts)
+
+    # --- get_state -------------------------------------------------------------------------------
+
+    async def get_state(self) -> StateResult:
+        state = await self._backend.get_state()
+        summary = timeline_summary(state.draft)
+        tracks = summarize_tracks(state.draft)
+        duration = max((t.end_s for t in tracks), default=0.0)
+        exportable = is_exportable(state.draft)
+        step = "call export_video to render it." if exportable else "call upload_images, then generate_video."
+        return StateResult(
+            message=f"{summary}\nNext step: {step}",
+            notices=self._backend.drain_notices(),
+            backend=self._backend.name,  # type: ignore[arg-type]
+            session_id=state.session_id,
+            summary=summary,
+            tracks=tracks,
+            duration_s=duration,
+            exportable=exportable,
+            draft=state.draft,
+        )
+
+    # --- get_credits -----------------------------------------------------------------------------
+
+    async def get_credits(self) -> CreditsResult:
+        credits = await self._backend.get_credits()
+        if not credits.needs_credits:
+            message = "The local backend renders on this machine: no credits are needed."
+        else:
+            message = f"Credits: {credits.available:g} available, {credits.frozen:g} held for work in progress, "
+            message += f"{credits.total:g} in total."
+            if credits.anonymous and credits.register_url:
+                message += f" This is an anonymous account; register at {credits.register_url} to keep the project."
+        return CreditsResult(
+            message=message,
+            notices=self._backend.drain_notices(),
+            backend=self._backend.name,  # type: ignore[arg-type]
+            available=credits.available,
+            frozen=credits.frozen,
+            total=credits.total,
+            anonymous=credits.anonymous,
+            needs_credits=credits.needs_credits,
+            register_url=credits.register_url,
+        )
+
+    # --- export_video ----------------------------------------------------------------------------
+
+    async def export_video(self, wait: bool = True, reporter: Reporter | None = None) -> ExportResult:
+        reporter = reporter or SilentReporter()
+        async with self._export_lock:
+            session_id = await self._backend.session_id()
+            job = self._ledger.unfinished(self._backend.name, session_id)
+            resumed = job is not None
+            if job is None:
+                state = await self._exportable_state()
+                fingerprint = draft_fingerprint(state.draft)
+                done = self._ledger.completed_for(self._backend.name, session_id, fingerprint)
+                if done is not None:  # exporting the same timeline again would only pay twice
+                    return self._export_result(done, resumed=False, already_rendered=True)
+                job = self._ledger.begin(f"render_{uuid.uuid4().hex}", self._backend.name, session_id, fingerprint)
+                await reporter.progress(0, 100, "Starting the render")
+                try:
+                    status = await self._backend.start_render(job.job_id, state.draft)
+                except BackendUnavailableError:
+                    raise  # the start may have landed: keep the job, so the next call resumes it
+                except Exception:
+                    self._ledger.forget(job.job_id)  # refused outright: nothing to resume
+                    raise
+                job = self._ledger.record(job, status)
+            else:
+                await reporter.progress(job.progress, 100, f"Resuming render {job.job_id}")
+            if not wait:
+                return self._export_result(job, resumed=resumed)
+            job = await self._poll_until_done(job, reporter)
+            return self._export_result(job, resumed=resumed)
+
+    async def _exportable_state(self) -> ProjectState:
+        state = await self._backend.get_state()
+        if not is_exportable(state.draft):
+            raise NothingToExportError()
+        return state
+
+    async def _poll_until_done(self, job: RenderJob, reporter: Reporter) -> RenderJob:
+        deadline = time.monotonic() + self._backend.max_render_wait
+        restarted = False
+        shown = job.progress
+        while job.status not in ("completed", "failed", "cancelled"):
+            if time.monotonic() > deadline:
+                return job
+            await asyncio.sleep(self._backend.poll_interval)
+            try:
+                status = await self._backend.poll_render(job.job_id)
+            except RenderNotFoundError:
+                if restarted:
+                    raise RenderFailedError(job.job_id, "the backend lost the job twice") from None
+                restarted = True
+                status = await self._restart_lost_job(job)
+            except BackendUnavailableError as exc:
+                log.warning("render poll failed (%s); will poll again", exc.message)
+                continue
+            job = self._ledger.record(job, status)
+            shown = max(shown, job.progress)
+            await reporter.progress(shown, 100, f"Rendering: {job.status} ({job.progress}%)")
+        if job.status == "failed":
+            raise RenderFailedError(job.job_id, job.error)
+        if job.status == "cancelled":
+            raise RenderFailedError(job.job_id, "it was cancelled")
+        return job
+
+    async def _restart_lost_job(self, job: RenderJob) -> RenderStatus:
+        """A job the backend does not know: its start never landed. Start it under the same id."""
+        state = await self._exportable_state()
+        log.info("render %s unknown to the backend; starting it under the same id", job.job_id)
+        return await self._backend.start_render(job.job_id, state.draft)
+
+    def _export_result(self, job: RenderJob, *, resumed: bool, already_rendered: bool = False) -> ExportResult:
+        file_path = job.url.removeprefix("file://") if job.url and job.url.startswith("file://") else None
+        if job.status == "completed":
+            where = file_path or job.url
+            message = f"The video is ready: {where}"
+            if already_rendered:
+                message += " (this exact timeline was rendered before; no new render was started)"
+        elif resumed:
+            message = (
+                f"Render {job.job_id} is {job.status} ({job.progress}%). Next step: call export_video again "
+                "to keep waiting for this same job (it is not started or charged twice)."
+            )
+        else:
+            message = (
+                f"Render {job.job_id} started ({job.status}, {job.progress}%). Next step: call export_video "
+                "again to wait for it; the job id is kept, so it resumes rather than starting over."
+            )
+        return ExportResult(
+            message=message,
+            notices=self._backend.drain_notices(),
+            backend=self._backend.name,  # type: ignore[arg-type]
+            job_id=job.job_id,
+            status=job.status,
+            progress=job.progress,
+            url=job.url,
+            file_path=file_path,
+            resumed=resumed or already_rendered,
+        )
