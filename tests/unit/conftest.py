@@ -1,0 +1,33 @@
+"""Shared fixtures for unit tests: settings pointing at a fake API base, a private cache."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from nemo_video_mcp.config import Settings
+from nemo_video_mcp.store import Store
+
+API = "https://api.test"
+WEB = "https://web.test"
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings.from_env(
+        {
+            "NEMO_API_BASE": API,
+            "NEMO_WEB_BASE": WEB,
+            "NEMO_CACHE_DIR": str(tmp_path / "cache"),
+            "NEMO_OUTPUT_DIR": str(tmp_path / "out"),
+            "NEMO_POLL_INTERVAL": "0.01",
+            "NEMO_WAIT_SCALE": "0",
+            "NEMO_CLIENT_ID": "",
+        }
+    )
+
+
+@pytest.fixture
+def store(settings: Settings) -> Store:
+    return Store(settings.cache_dir)

@@ -1,0 +1,350 @@
+"""The cloud backend against mocked HTTP: tokens, sessions, retries, headers, uploads, streams, renders."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from pydantic import SecretStr
+from pytest_httpx import HTTPXMock, IteratorStream
+
+from nemo_video_mcp.backends.base import StreamCutError
+from nemo_video_mcp.backends.cloud import CloudBackend
+from nemo_video_mcp.config import Settings
+from nemo_video_mcp.errors import (
+    BackendFileTooLargeError,
+    BackendUnavailableError,
+    BackendUnsupportedFileError,
+    BadResponseError,
+    ExportBlockedError,
+    MissingClientIdError,
+    NemoError,
+    NoCreditsError,
+    RateLimitedError,
+    TokenRejectedError,
+)
+from nemo_video_mcp.models import EditOptions, HeartbeatEvent, MediaFile, TextEvent, ToolCallEvent
+from nemo_video_mcp.store import Store
+
+from .conftest import API, WEB
+
+TOKEN_1 = "nmv_usr_firsttoken123"
+TOKEN_2 = "nmv_usr_secondtoken456"
+SID = "1234567890123456789"
+
+
+def token_reply(token: str = TOKEN_1) -> dict:
+    return {
+        "code": 0,
+        "data": {"token": token, "user_id": "anon_42", "expires_at": "2099-01-01T00:00:00Z", "credits": 100},
+    }
+
+
+def session_reply(sid: str = SID) -> dict:
+    return {"code": 0, "data": {"task_id": "task_1", "session_id": sid, "user_id": "anon_42"}}
+
+
+def state_reply(draft: dict) -> dict:
+    return {"code": 0, "data": {"session_id": SID, "state": {"draft": draft}}}
+
+
+@pytest.fixture
+def backend(settings: Settings, store: Store) -> Iterator[CloudBackend]:
+    yield CloudBackend(settings, store)
+
+
+def add_login(httpx_mock: HTTPXMock, token: str = TOKEN_1, sid: str = SID) -> None:
+    httpx_mock.add_response(method="POST", url=f"{API}/api/auth/anonymous-token", json=token_reply(token))
+    httpx_mock.add_response(
+        method="POST", url=f"{API}/api/tasks/me/with-session/nemo_agent", json=session_reply(sid), is_optional=True
+    )
+
+
+async def test_every_call_carries_bearer_and_skill_headers(httpx_mock: HTTPXMock, backend: CloudBackend) -> None:
+    add_login(httpx_mock)
+    httpx_mock.add_response(url=f"{API}/api/state/nemo_agent/me/{SID}/latest", json=state_reply({}))
+    await backend.get_state()
+    token_request, session_request, state_request = httpx_mock.get_requests()
+    assert "authorization" not in token_request.headers
+    assert re.fullmatch(r"[0-9a-f-]{36}", token_request.headers["x-client-id"])
+    for request in (session_request, state_request):
+        assert request.headers["authorization"] == f"Bearer {TOKEN_1}"
+    for request in httpx_mock.get_requests():
+        assert request.headers["x-skill-source"] == "image-to-video-online-ai"
+        assert request.headers["x-skill-version"]
+        assert request.headers["x-skill-platform"] in ("clawhub", "cursor", "unknown")
+    assert json.loads(session_request.content) == {"task_name": "project"}
+
+
+async def test_token_and_session_survive_a_restart(httpx_mock: HTTPXMock, settings: Settings, store: Store) -> None:
+    add_login(httpx_mock)
+    httpx_mock.add_response(url=f"{API}/api/state/nemo_agent/me/{SID}/latest", json=state_reply({}), is_reusable=True)
+    await CloudBackend(settings, store).get_state()
+    await CloudBackend(settings, Store(settings.cache_dir)).get_state()  # a new process, same cache
+    paths = [r.url.path for r in httpx_mock.get_requests()]
+    assert paths.count("/api/auth/anonymous-token") == 1
+    assert paths.count("/api/tasks/me/with-session/nemo_agent") == 1
+    for path in settings.cache_dir.rglob("*.json"):
+        assert path.stat().st_mode & 0o777 == 0o600
+        assert TOKEN_1 not in path.name
+    assert settings.cache_dir.stat().st_mode & 0o777 == 0o700
+
+
+async def test_client_id_is_created_once_and_kept(httpx_mock: HTTPXMock, backend: CloudBackend, store: Store) -> None:
+    add_login(httpx_mock)
+    httpx_mock.add_response(url=f"{API}/api/credits/balance/simple", json={"code": 0, "data": {"available": 1}})
+    await backend.get_credits()
+    sent = httpx_mock.get_requests()[0].headers["x-client-id"]
+    assert store.client_id() == sent
+
+
+async def test_nemo_token_is_used_as_is(httpx_mock: HTTPXMock, settings: Settings, store: Store) -> None:
+    settings = settings.model_copy(update={"token": SecretStr("nmv_usr_fromenv999")})
+    httpx_mock.add_response(url=f"{API}/api/credits/balance/simple", json={"code": 0, "data": {"available": 5}})
+    credits = await CloudBackend(settings, store).get_credits()
+    assert credits.anonymous is False and credits.register_url is None
+    assert httpx_mock.get_requests()[0].headers["authorization"] == "Bearer nmv_usr_fromenv999"
+
+
+@pytest.mark.parametrize("rejection", [{"code": 1001, "message": "expired"}, {"code": 1011, "message": "bad"}])
+async def test_rejected_token_is_renewed_once(httpx_mock: HTTPXMock, backend: CloudBackend, rejection: dict) -> None:
+    add_login(httpx_mock)
+    url = f"{API}/api/state/nemo_agent/me/{SID}/latest"
+    httpx_mock.add_response(url=url, json=rejection)
+    httpx_mock.add_response(method="POST", url=f"{API}/api/auth/anonymous-token", json=token_reply(TOKEN_2))
+    httpx_mock.add_response(url=url, json=state_reply({"t": []}))
+    state = await backend.get_state()
+    assert state.draft == {"t": []}
+    assert httpx_mock.get_requests()[-1].headers["authorization"] == f"Bearer {TOKEN_2}"
+
+
+async def test_token_rejected_twice_is_an_error(httpx_mock: HTTPXMock, backend: CloudBackend) -> None:
+    add_login(httpx_mock)
+    url = f"{API}/api/credits/balance/simple"
+    httpx_mock.add_response(url=url, status_code=401, json={"detail": "Unauthorized"}, is_reusable=True)
+    httpx_mock.add_response(method="POST", url=f"{API}/api/auth/anonymous-token", json=token_reply(TOKEN_2))
+    with pytest.raises(TokenRejectedError) as caught:
+        await backend.get_credits()
+    assert "Next step" in caught.value.agent_message
+
+
+async def test_lost_session_is_replaced_and_the_agent_told(httpx_mock: HTTPXMock, backend: CloudBackend) -> None:
+    add_login(httpx_mock)
+    httpx_mock.add_response(url=f"{API}/api/state/nemo_agent/me/{SID}/latest", json={"code": 1002, "message": "gone"})
+    httpx_mock.add_response(method="POST", url=f"{API}/api/tasks/me/with-session/nemo_agent", json=session_reply("999"))
+    httpx_mock.add_response(url=f"{API}/api/state/nemo_agent/me/999/latest", json=state_reply({}))
+    await backend.get_state()
+    assert httpx_mock.get_requests()[-1].url.path == "/api/state/nemo_agent/me/999/latest"
+    notices = backend.drain_notices()
+    assert len(notices) == 1 and "starts afresh" in notices[0]
+    assert await backend.session_id() == "999"
+
+
+async def test_rate_limit_retried_once_then_reported(httpx_mock: HTTPXMock, backend: CloudBackend) -> None:
+    add_login(httpx_mock)
+    url = f"{API}/api/credits/balance/simple"
+    httpx_mock.add_response(url=url, status_code=429, json={"code": 429, "message": "slow"})
+    httpx_mock.add_response(url=url, json={"code": 0, "data": {"available": 7, "frozen": 3}})
+    credits = await backend.get_credits()
+    assert (credits.available, credits.total) == (7, 10)
+    httpx_mock.add_response(url=url, status_code=429, json={"code": 429}, is_reusable=True)
+    with pytest.raises(RateLimitedError):
+        await backend.get_credits()
+
+
+async def test_missing_client_id_gets_a_new_id_and_one_retry(
+    httpx_mock: HTTPXMock, backend: CloudBackend, store: Store
+) -> None:
+    url = f"{API}/api/auth/anonymous-token"
+    httpx_mock.add_response(method="POST", url=url, status_code=400, json={"message": "X-Client-Id required"})
+    httpx_mock.add_response(method="POST", url=url, json=token_reply())
+    httpx_mock.add_response(url=f"{API}/api/credits/balance/simple", json={"code": 0, "data": {"available": 1}})
+    await backend.get_credits()
+    first, second = (r.headers["x-client-id"] for r in httpx_mock.get_requests()[:2])
+    assert first != second
+    httpx_mock.reset()
+    store.delete("auth")
+    for profile in (store.root / "profiles").iterdir():
+        (profile / "auth.json").unlink(missing_ok=True)
+    httpx_mock.add_response(method="POST", url=url, status_code=400, json={"message": "client id"}, is_reusable=True)
+    with pytest.raises(MissingClientIdError):
+        await backend.get_credits()
+
+
+@pytest.mark.parametrize(
+    ("reply", "status", "error", "must_say"),
+    [
+        ({"code": 2001, "message": "no credits"}, 200, NoCreditsError, f"{WEB}?bind=anon_42"),
+        ({"code": 4001, "message": "bad type"}, 200, BackendUnsupportedFileError, "jpg"),
+        ({"code": 4002, "message": "too big"}, 200, BackendFileTooLargeError, "200 MB"),
+        ({"message": "free plan"}, 402, ExportBlockedError, "not a lack of credits"),
+        ({"code": 402, "message": "free plan"}, 200, ExportBlockedError, "register or upgrade"),
+        ({"message": "down"}, 503, BackendUnavailableError, "NEMO_BACKEND=local"),
+    ],
+)
+async def test_error_codes_become_actionable_errors(
+    httpx_mock: HTTPXMock, backend: CloudBackend, reply: dict, status: int, error: type[NemoError], must_say: str
+) -> None:
+    add_login(httpx_mock)
+    httpx_mock.add_response(
+        method="POST",
+        url=f"{API}/api/render/proxy/lambda",
+        status_code=status,
+        json=reply,
+        is_reusable=True,
+    )
+    with pytest.raises(error) as caught:
+        await backend.start_render("render_x", {"t": [{"tt": 0, "sg": [{}]}]})
+    text = caught.value.agent_message
+    assert must_say in text and "Next step:" in text
+    assert TOKEN_1 not in text
+
+
+async def test_malformed_json_is_a_clear_error(httpx_mock: HTTPXMock, backend: CloudBackend) -> None:
+    add_login(httpx_mock)
+    httpx_mock.add_response(url=f"{API}/api/credits/balance/simple", content=b"{oops")
+    with pytest.raises(BadResponseError) as caught:
+        await backend.get_credits()
+    assert "cannot read" in caught.value.agent_message
+
+
+async def test_timeouts_on_reads_are_retried_then_reported(httpx_mock: HTTPXMock, backend: CloudBackend) -> None:
+    add_login(httpx_mock)
+    url = f"{API}/api/credits/balance/simple"
+    httpx_mock.add_exception(httpx.ReadTimeout("slow"), url=url)
+    httpx_mock.add_response(url=url, json={"code": 0, "data": {"available": 3}})
+    assert (await backend.get_credits()).available == 3
+    httpx_mock.add_exception(httpx.ReadTimeout("slow"), url=url, is_reusable=True)
+    with pytest.raises(BackendUnavailableError) as caught:
+        await backend.get_credits()
+    assert "timed out" in caught.value.agent_message
+
+
+async def test_upload_is_multipart_files_streamed_from_disk(
+    httpx_mock: HTTPXMock, backend: CloudBackend, tmp_path: Path
+) -> None:
+    add_login(httpx_mock)
+    image = tmp_path / "a.png"
+    image.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 100)
+    httpx_mock.add_response(
+        method="POST",
+        url=f"{API}/api/upload-video/nemo_agent/me/{SID}",
+        json={"code": 0, "data": {"files": [{"filename": "a.png", "file_type": "image", "cdn_url": "https://cdn/a"}]}},
+    )
+    httpx_mock.add_response(
+        method="POST",
+        url=f"{API}/api/upload-video/nemo_agent/me/{SID}",
+        json={"code": 0, "data": {"files": [{"filename": "b.jpg", "file_type": "image", "cdn_url": "https://cdn/b"}]}},
+    )
+    media = MediaFile(path=image, kind="image", format="png", mime_type="image/png", size_bytes=108)
+    uploaded = await backend.upload([media], ["https://example.com/b.jpg"])
+    assert [u.url for u in uploaded] == ["https://cdn/a", "https://cdn/b"]
+    multipart, by_url = httpx_mock.get_requests()[-2:]
+    assert multipart.headers["content-type"].startswith("multipart/form-data")
+    assert b'name="files"; filename="a.png"' in multipart.content
+    assert image.read_bytes() in multipart.content
+    assert json.loads(by_url.content) == {"urls": ["https://example.com/b.jpg"], "source_type": "url"}
+    assert [u.source for u in backend.uploads()] == [str(image), "https://example.com/b.jpg"]
+
+
+def sse(*events: object, line_end: str = "\n") -> list[bytes]:
+    chunks = []
+    for event in events:
+        text = event if isinstance(event, str) else f"data: {json.dumps(event)}"
+        chunks.append((text + line_end + line_end).encode())
+    return chunks
+
+
+@pytest.mark.parametrize("line_end", ["\n", "\r\n"])
+async def test_edit_streams_events_in_both_shapes(httpx_mock: HTTPXMock, backend: CloudBackend, line_end: str) -> None:
+    add_login(httpx_mock)
+    chunks = sse(
+        ": ping",
+        "data:",
+        {"type": "heartbeat"},
+        {"content": {"parts": [{"functionCall": {"name": "edit_multitrack", "args": {}}}]}},
+        {"type": "text", "content": "Half way."},
+        {"content": {"parts": [{"text": "Done! Click the Export button."}]}, "turnComplete": True},
+        line_end=line_end,
+    )
+    httpx_mock.add_response(
+        method="POST",
+        url=f"{API}/run_sse",
+        stream=IteratorStream(chunks),
+        headers={"content-type": "text/event-stream"},
+    )
+    events = [e async for e in backend.edit("make a video", EditOptions())]
+    assert [type(e) for e in events] == [HeartbeatEvent, HeartbeatEvent, ToolCallEvent, TextEvent, TextEvent]
+    request = httpx_mock.get_requests()[-1]
+    assert request.headers["accept"] == "text/event-stream"
+    assert json.loads(request.content) == {
+        "app_name": "nemo_agent",
+        "user_id": "me",
+        "session_id": SID,
+        "new_message": {"parts": [{"text": "make a video"}]},
+    }
+
+
+async def test_cut_stream_raises_stream_cut_and_is_not_resent(httpx_mock: HTTPXMock, backend: CloudBackend) -> None:
+    add_login(httpx_mock)
+
+    def cut() -> Iterator[bytes]:
+        yield b'data: {"type":"tool_call","name":"edit_multitrack","args":{}}\n\n'
+        raise httpx.RemoteProtocolError("peer closed connection without sending complete message body")
+
+    httpx_mock.add_response(
+        method="POST", url=f"{API}/run_sse", stream=IteratorStream(cut()), headers={"content-type": "text/event-stream"}
+    )
+    with pytest.raises(StreamCutError):
+        _ = [e async for e in backend.edit("x", EditOptions())]
+    assert [r.url.path for r in httpx_mock.get_requests()].count("/run_sse") == 1
+
+
+async def test_session_404_on_run_sse_gets_a_new_session(httpx_mock: HTTPXMock, backend: CloudBackend) -> None:
+    add_login(httpx_mock)
+    httpx_mock.add_response(method="POST", url=f"{API}/run_sse", status_code=404, json={"detail": "Session not found"})
+    httpx_mock.add_response(method="POST", url=f"{API}/api/tasks/me/with-session/nemo_agent", json=session_reply("777"))
+    httpx_mock.add_response(
+        method="POST",
+        url=f"{API}/run_sse",
+        stream=IteratorStream(sse({"type": "text", "content": "ok"})),
+        headers={"content-type": "text/event-stream"},
+    )
+    events = [e async for e in backend.edit("x", EditOptions())]
+    assert events == [TextEvent(text="ok")]
+    assert json.loads(httpx_mock.get_requests()[-1].content)["session_id"] == "777"
+    assert "starts afresh" in backend.drain_notices()[0]
+
+
+async def test_render_duplicate_id_of_our_own_job_is_not_started_twice(
+    httpx_mock: HTTPXMock, backend: CloudBackend
+) -> None:
+    add_login(httpx_mock)
+    httpx_mock.add_response(
+        method="POST", url=f"{API}/api/render/proxy/lambda", json={"success": False, "error": "duplicate id"}
+    )
+    httpx_mock.add_response(
+        url=f"{API}/api/render/proxy/lambda/render_1",
+        json={"success": True, "data": {"id": "render_1", "status": "processing", "progress": 40}},
+    )
+    status = await backend.start_render("render_1", {"t": [{"tt": 0, "sg": [{}]}]})
+    assert (status.job_id, status.status) == ("render_1", "processing")
+
+
+async def test_render_duplicate_id_of_someone_else_gets_a_new_id(httpx_mock: HTTPXMock, backend: CloudBackend) -> None:
+    add_login(httpx_mock)
+    url = f"{API}/api/render/proxy/lambda"
+    httpx_mock.add_response(method="POST", url=url, json={"success": False, "error": "duplicate id"})
+    httpx_mock.add_response(url=f"{url}/render_1", status_code=404, json={"detail": "Not Found"})
+    httpx_mock.add_response(
+        method="POST", url=url, json={"success": True, "data": {"status": "pending", "progress": 5}}
+    )
+    status = await backend.start_render("render_1", {"t": []})
+    second = json.loads(httpx_mock.get_requests()[-1].content)
+    assert second["id"] != "render_1" and second["id"].startswith("render_")
+    assert second["sessionId"] == SID and second["output"] == {"format": "mp4", "quality": "high"}
+    assert status.job_id == second["id"]
