@@ -1,0 +1,138 @@
+"""Every switch of the simulator, in one pydantic model.
+
+Each [conflict] or [inferred] point of the backend contract is a switch here, so a test can run the
+client against every variant. Switches can be set when the simulator is built and changed while it
+runs (`POST /_sim/config`, or plain attribute assignment, which is validated). A few switches are
+*one-shot*: the simulator sets them back to their default once they have fired (see `ONE_SHOT`).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+MB = 1024 * 1024
+
+
+class SimConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+    # --- wire variants -------------------------------------------------------------------------
+    event_shape: Literal["adk", "typed"] = Field(
+        "adk", description="adk: camelCase ADK events; typed: the withdrawn {'type': ...} events."
+    )
+    heartbeat: Literal["comment", "empty_data", "typed"] = Field(
+        "comment", description="': ping' comment lines, empty 'data:' lines, or data {'type':'heartbeat'}."
+    )
+    heartbeats_per_gap: int = Field(2, ge=0, description="Heartbeats sent while a tool 'works'.")
+    heartbeat_interval_s: float = Field(0.02, ge=0, description="Pause before each heartbeat.")
+    event_delay_s: float = Field(0.01, ge=0, description="Pause before each event of a stream.")
+    line_ending: Literal["lf", "crlf"] = "lf"
+    partial_text: bool = Field(False, description="Send reply text as partial chunks, then the full event.")
+    reply_text: Literal["normal", "none", "zh"] = Field(
+        "normal",
+        description="normal: English replies (Chinese if the session language or message is Chinese); "
+        "none: no text events at all; zh: always Chinese.",
+    )
+    envelope: Literal["code", "success"] = Field(
+        "code", description="Business endpoints: {'code':0,'data':..} or {'success':true,'data':..}."
+    )
+    render_envelope: Literal["success", "bare"] = Field(
+        "success", description="Render proxy replies: {'success':true,'data':..} or the bare object."
+    )
+    render_poll_shape: Literal["A", "B"] = Field(
+        "A", description="A: id/status/progress/outputUrl/createdAt/completedAt; B: taskId/.../output{}."
+    )
+    error_style: Literal["http200", "http_status"] = Field(
+        "http200",
+        description="Business errors (1001, 1002, 2001, 4001, 4002) as HTTP 200 with a body code, or "
+        "with a matching HTTP status. 400, 402, 429 and 5xx always use their HTTP status.",
+    )
+    auth_error_code: Literal[1001, 1010, 1011] = Field(1001, description="Code for a bad/expired token.")
+    run_sse_missing_session: Literal["code", "detail_404"] = Field(
+        "code", description="/run_sse on an unknown session: code 1002, or HTTP 404 {'detail': ...}."
+    )
+    output_url: Literal["download", "cdn"] = Field(
+        "download",
+        description="Render outputUrl: the Bearer-protected proxy download URL, or an open /cdn/ URL.",
+    )
+    require_sse_accept: bool = Field(True, description="/run_sse without Accept: text/event-stream -> 406.")
+
+    # --- economics and limits ------------------------------------------------------------------
+    initial_credits: float = Field(100, ge=0, description="Credits of each new anonymous user.")
+    edit_cost: float = Field(50, ge=0, description="Credits charged per edit turn.")
+    clip_cost: float = Field(100, ge=0, description="Credits per generated clip (replaces edit_cost).")
+    max_upload_bytes: int = Field(200 * MB, ge=1, description="Per file; above it -> code 4002.")
+    enforce_token_limit: bool = Field(
+        True,
+        description="One anonymous token per client id per 7 days (else 429). A token expired by the "
+        "expire_tokens fault does not count.",
+    )
+    token_ttl_s: float = Field(7 * 24 * 3600, gt=0)
+    retry_after_s: float | None = Field(None, description="Retry-After header on 429 replies, if set.")
+
+    # --- renders -------------------------------------------------------------------------------
+    render_polls: int = Field(3, ge=1, description="Polls until a render finishes (poll-driven mode).")
+    render_seconds: float | None = Field(None, description="If set, renders advance by wall time instead of by polls.")
+    slow_render: bool = Field(False, description="Renders take slow_render_polls polls.")
+    slow_render_polls: int = Field(20, ge=1)
+    fail_render: bool = Field(False, description="Renders end 'failed'.")
+    export_402: bool = Field(False, description="Render start -> 402 (free plan export blocked).")
+    duplicate_id_once: bool = Field(False, description="One-shot: next render start fails as duplicate.")
+
+    # --- stream faults -------------------------------------------------------------------------
+    cut_stream: bool = Field(False, description="Cut /run_sse abruptly after the edit was applied.")
+    cut_stream_before_apply: bool = Field(False, description="Cut /run_sse before applying the edit.")
+    late_apply_s: float | None = Field(
+        None, description="With cut_stream_before_apply: apply the edit this many seconds after the cut."
+    )
+    heartbeats_only: float | None = Field(
+        None, description="Seconds of heartbeats only, then a clean close; the edit is not applied."
+    )
+    stream_error: str | None = Field(None, description="Send data: {'error': <this>} mid-stream.")
+    session_404: bool = Field(
+        False, description="One-shot: next /run_sse forgets its session and answers 404 {'detail'}."
+    )
+
+    # --- account and transport faults ----------------------------------------------------------
+    expire_tokens: bool = Field(
+        False, description="One-shot: the next authenticated call invalidates every token -> 1001."
+    )
+    drop_sessions: bool = Field(
+        False, description="One-shot: the next call naming a session forgets all sessions -> 1002."
+    )
+    credits_zero: bool = Field(False, description="Balance reads 0 and edits answer 2001.")
+    rate_limit_once: bool = Field(False, description="One-shot: the next request gets 429.")
+    fail_next_n: int = Field(0, ge=0, description="The next N requests get HTTP 503 (an HTML body).")
+    malformed_json_next: bool = Field(False, description="One-shot: the next JSON reply is cut short.")
+    secret_token: str | None = Field(None, description="Issue this exact token value (for leak checks).")
+
+    def update(self, changes: dict[str, Any]) -> None:
+        """Apply a partial update, validating every value; all-or-nothing."""
+        merged = self.model_validate({**self.model_dump(), **changes})
+        for name in changes:
+            setattr(self, name, getattr(merged, name))
+
+
+ONE_SHOT = (
+    "duplicate_id_once",
+    "session_404",
+    "expire_tokens",
+    "drop_sessions",
+    "rate_limit_once",
+    "malformed_json_next",
+)
+
+
+def parse_setting(text: str) -> tuple[str, Any]:
+    """Parse one `key=value` from the command line; the value is JSON when it parses, else a string."""
+    key, sep, raw = text.partition("=")
+    if not sep:
+        raise ValueError(f"expected key=value, got {text!r}")
+    try:
+        value: Any = json.loads(raw)
+    except ValueError:
+        value = raw
+    return key.strip(), value
