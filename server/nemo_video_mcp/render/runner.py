@@ -1,0 +1,133 @@
+"""Run ffmpeg as a child process: progress from `-progress pipe:1`, output written atomically.
+
+The output goes to a hidden temp name beside the target and is renamed on success; on failure,
+timeout or cancellation ffmpeg is killed and reaped and the temp file deleted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import logging
+import os
+import uuid
+from collections import deque
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from nemo_video_mcp.errors import NemoError
+
+log = logging.getLogger(__name__)
+
+ProgressCallback = Callable[[float], None]
+STDERR_TAIL_LINES = 30
+
+
+class FfmpegError(NemoError):
+    """ffmpeg failed, timed out or could not start."""
+
+    code = "render_failed"
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(
+            f"The local render failed: {detail}",
+            "Call export_video again; if it fails twice, simplify the plan with generate_video "
+            "(fewer or smaller images, static motion) or report the error text.",
+        )
+        self.detail = detail
+
+
+@functools.lru_cache(maxsize=1)
+def ffmpeg_exe() -> str:
+    """The ffmpeg binary bundled by imageio-ffmpeg (IMAGEIO_FFMPEG_EXE overrides it)."""
+    import imageio_ffmpeg
+
+    return str(imageio_ffmpeg.get_ffmpeg_exe())
+
+
+def timeout_for(duration_s: float) -> float:
+    """A generous wall-clock limit: 2 minutes plus 10 s per second of video."""
+    return 120.0 + 10.0 * duration_s
+
+
+def temp_path_for(output: Path) -> Path:
+    return output.with_name(f".{output.name}.{uuid.uuid4().hex[:8]}.part")
+
+
+async def run_ffmpeg(
+    argv: Sequence[str],
+    output: Path,
+    *,
+    duration_s: float,
+    on_progress: ProgressCallback | None = None,
+    timeout_s: float | None = None,
+) -> None:
+    """Run `argv` + a temp path; rename the temp to `output` when ffmpeg succeeds."""
+    output.parent.mkdir(parents=True, exist_ok=True)
+    temp = temp_path_for(output)
+    stderr_tail: deque[str] = deque(maxlen=STDERR_TAIL_LINES)
+    try:
+        process = await asyncio.create_subprocess_exec(
+            *argv,
+            str(temp),
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+    except OSError as exc:
+        raise FfmpegError(f"ffmpeg could not be started ({exc})") from exc
+    log.debug("ffmpeg started (pid %s) for %s", process.pid, output.name)
+    try:
+        pumps = asyncio.gather(
+            _read_progress(process.stdout, duration_s, on_progress),  # type: ignore[arg-type]
+            _read_tail(process.stderr, stderr_tail),  # type: ignore[arg-type]
+        )
+        limit = timeout_s if timeout_s is not None else timeout_for(duration_s)
+        try:
+            await asyncio.wait_for(asyncio.shield(pumps), limit)
+        except asyncio.TimeoutError:
+            raise FfmpegError(f"ffmpeg did not finish within {limit:.0f} s and was stopped") from None
+        finally:
+            pumps.cancel()
+        code = await process.wait()
+        if code != 0:
+            tail = " | ".join(line for line in stderr_tail if line.strip())[-1500:]
+            raise FfmpegError(f"ffmpeg exited with code {code}: {tail or 'no error text'}")
+        os.replace(temp, output)
+    except BaseException:
+        await _stop(process)
+        with contextlib.suppress(FileNotFoundError):
+            temp.unlink()
+        raise
+    if on_progress is not None:
+        on_progress(100.0)
+
+
+async def _stop(process: asyncio.subprocess.Process) -> None:
+    """Kill ffmpeg if it still runs, and reap it so no zombie is left."""
+    if process.returncode is None:
+        with contextlib.suppress(ProcessLookupError):
+            process.kill()
+    try:
+        await asyncio.shield(asyncio.wait_for(process.wait(), 10))
+    except (asyncio.TimeoutError, asyncio.CancelledError):
+        log.warning("ffmpeg (pid %s) did not exit after kill", process.pid)
+
+
+async def _read_progress(stream: asyncio.StreamReader, duration_s: float, on_progress: ProgressCallback | None) -> None:
+    async for raw in stream:
+        key, _, value = raw.decode("utf-8", "replace").strip().partition("=")
+        if on_progress is None or key not in ("out_time_us", "out_time_ms"):
+            continue
+        try:
+            seconds = int(value) / 1_000_000
+        except ValueError:
+            continue
+        if duration_s > 0:
+            on_progress(max(0.0, min(99.0, 100.0 * seconds / duration_s)))
+
+
+async def _read_tail(stream: asyncio.StreamReader, tail: deque[str]) -> None:
+    async for raw in stream:
+        tail.append(raw.decode("utf-8", "replace").rstrip())
