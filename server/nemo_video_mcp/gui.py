@@ -1,0 +1,361 @@
+"""Turn the backend's GUI-minded replies ("click the Export button", "点击导出") into tool calls.
+
+The backend's agent writes for a person in front of NemoVideo's editor; our agent has tools instead.
+`translate_reply` rewrites each GUI step into tool wording and lists the tools it points to. The
+phrases are data (`GUI_RULES`, `TARGET_TOOLS`), tried in order; English and Chinese; case-insensitive.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+ToolName = Literal["export_video", "get_state", "generate_video", "upload_images", "get_credits"]
+
+TOOL_PURPOSES: dict[ToolName, str] = {
+    "export_video": "export_video renders the video and returns a download link",
+    "get_state": "get_state shows the tracks on the timeline",
+    "generate_video": "generate_video sends the change to the editor as an instruction",
+    "upload_images": "upload_images adds photos or other media to the project",
+    "get_credits": "get_credits shows the credit balance",
+}
+
+
+class NextAction(BaseModel):
+    """A tool the reply points to, in place of a GUI step."""
+
+    tool: ToolName
+    reason: str = Field(description="Why, in a few words.")
+    arguments: dict[str, str] = Field(default_factory=dict, description='e.g. {"instruction": "..."}')
+
+
+class Translation(BaseModel):
+    """The reply with GUI wording replaced by tool wording, and the tools it points to."""
+
+    text: str
+    actions: list[NextAction] = Field(description="Deduplicated, in order of appearance.")
+
+
+@dataclass(frozen=True)
+class GuiRule:
+    """One kind of GUI phrase.
+
+    `tool` is the default; with `by_target`, the `target` group is first looked up in `TARGET_TOOLS`.
+    For generate_video, the `target` group (GUI verbs reworded) becomes the instruction.
+    `replacement` is a template over `{call}`; None keeps the phrase and only adds the action.
+    """
+
+    step: str
+    pattern: re.Pattern[str]
+    tool: ToolName
+    replacement: str | None = "{call}"
+    by_target: bool = False
+    chinese: bool = False
+
+
+def _rule(
+    step: str,
+    pattern: str,
+    tool: ToolName,
+    *,
+    replacement: str | None = "{call}",
+    by_target: bool = False,
+    chinese: bool = False,
+) -> GuiRule:
+    return GuiRule(step, re.compile(pattern, re.IGNORECASE), tool, replacement, by_target, chinese)
+
+
+# --- Pattern pieces -----------------------------------------------------------------------------
+
+_QUOTE = r"[\"'“”‘’「」『』]?"
+_OPEN_QUOTE = r"[\"'“‘「『]"
+_CLOSE_QUOTE = r"[\"'”’」』]"
+_ADJECTIVE = (
+    r"(?:(?:(?:top|bottom|upper|lower)[- ]?(?:right|left)?(?:[- ]hand)?|right|left|blue|green|red|purple|orange"
+    r"|big|large|small|main|primary|highlighted)\s+)?"
+)
+_WHERE = (
+    r"(?:\s+(?:in|at|on)\s+the\s+(?:(?:top|bottom|upper|lower)(?:[- ]?(?:right|left))?|right|left)"
+    r"(?:[- ]hand)?(?:\s+(?:corner|side))?(?:\s+of\s+the\s+(?:screen|page|window|editor|interface))?)?"
+)
+_CONTROL = r"(?:buttons?|icons?|options?|tabs?|menu(?:\s+items?)?|links?|toggles?|controls?|btn)"
+# A verb, not the noun in "a click sound" or "the press release".
+_VERB_START = r"(?<!\ba\s)(?<!\ban\s)(?<!\bthe\s)(?<!\bone\s)(?<!\bno\s)\b"
+_CLICK = r"(?:(?:double|single|right)[- ]?)?click(?:ing)?(?:\s+on)?|tap(?:ping)?(?:\s+on)?"
+_HIT = rf"(?:{_CLICK}|press(?:ing)?|hit(?:ting)?)"
+_PRESS = rf"(?:{_HIT}|push(?:ing)?|select(?:ing)?|choos(?:e|ing)|us(?:e|ing)|go\s+to)"
+_EXPORT = rf"{_QUOTE}(?:export|download|render)(?:\s+(?:video|now|mp4|file))?{_QUOTE}"
+_WORD = r"[^\s\"'“”‘’「」『』.,;:!?()]+"
+_DRAG = r"drag(?:ging)?(?:[\s-]*(?:and|&|/|'n'|n)?[\s-]*drop(?:ping)?)?"
+# The rest of an English clause, up to punctuation or the next GUI step.
+_CLAUSE = (
+    r"(?:(?!,|;|\s+(?:and\s+)?then\b|\s+and\s+(?:click|tap|press|hit|open|drag)\b|\s+(?:click|tap|press|hit)\b"
+    r"|点击|然后)"
+    r"[^.!?\n])*"
+)
+_ZH_STOP = r"，。！？、；：,.!?;:\n"
+_ZH_WHERE = (
+    r"(?:(?:页面|屏幕|界面|编辑器|窗口)?的?(?:右上角|左上角|右下角|左下角|右上方|左上方|顶部|底部|上方|下方|右侧|左侧"
+    r"|右边|左边|上面|下面)(?:处)?的?)?"
+)
+_ZH_CONTROL = r"(?:按钮|按键|图标|选项|菜单项?|标签页?|键)"
+_ZH_CLICK = r"(?:点击|单击|双击|点按|轻触|轻点|点一下|按下)(?:一下)?"
+_ZH_PRESS = rf"(?:{_ZH_CLICK}|使用|通过|用|选择|选中)"
+_ZH_TARGET = rf"[^{_ZH_STOP}“”\"「」『』\s]"
+_ZH_CLAUSE = rf"(?:(?!然后|再点击|并点击|点击|单击|\s*\b(?:click|tap|press|hit)\b)[^{_ZH_STOP}])*"
+
+GUI_RULES: tuple[GuiRule, ...] = (
+    # The Export button, any verb: the export workflow.
+    _rule(
+        "Export button",
+        rf"{_VERB_START}(?:{_PRESS})\s+(?:the\s+|an?\s+)?{_ADJECTIVE}{_EXPORT}(?:\s+{_CONTROL})?{_WHERE}"
+        r"\s+to\s+(?:download|save|get|export)\b",
+        "export_video",
+        replacement="{call} to render and download",
+    ),
+    _rule(
+        "Export button",
+        rf"{_VERB_START}(?:{_PRESS})\s+(?:the\s+|an?\s+)?{_ADJECTIVE}{_EXPORT}(?:\s+{_CONTROL})?(?![\w-]){_WHERE}",
+        "export_video",
+    ),
+    _rule(
+        "Export button",
+        rf"(?:\bthe\s+)?{_ADJECTIVE}{_QUOTE}\bexport{_QUOTE}\s+{_CONTROL}\b{_WHERE}",
+        "export_video",
+        replacement="the export_video tool",
+    ),
+    # Previewing in the timeline: the track summary.
+    _rule(
+        "timeline preview",
+        r"\b(?:preview|view|see|check|watch|play(?:\s+back)?|review)\b[^.!?\n]{0,40}?\s+(?:in|on)\s+the\s+"
+        r"(?:timeline|preview(?:\s+(?:window|panel|player|pane))?|player|canvas)\b",
+        "get_state",
+        replacement="{call} to see the track summary",
+    ),
+    _rule(
+        "timeline preview",
+        r"\b(?:preview|check|view|look\s+at|review)\s+(?:the\s+|your\s+)?timeline\b",
+        "get_state",
+        replacement="{call} to see the track summary",
+    ),
+    # Opening a panel: read the state (or the tool the panel is about).
+    _rule(
+        "open a panel",
+        rf"\b(?:open(?:ing)?(?:\s+up)?|go\s+to|switch\s+to|navigate\s+to|head\s+to|expand|bring\s+up)\s+"
+        rf"(?:the\s+|your\s+)?{_QUOTE}(?P<target>(?:{_WORD}\s+){{0,3}}?{_QUOTE}\s*"
+        r"(?:panel|tab|sidebar|side\s+bar|menu|window|dialog|pane|drawer|inspector|library|settings|toolbar"
+        rf"|editor|timeline)s?)\b{_WHERE}",
+        "get_state",
+        by_target=True,
+    ),
+    # Drag and drop: the edit, sent as an instruction.
+    _rule(
+        "drag and drop",
+        rf"{_VERB_START}(?:(?:just|simply)\s+)?(?:use\s+)?{_DRAG}\s+(?:to|in\s+order\s+to)\s+(?P<target>\w{_CLAUSE})",
+        "generate_video",
+    ),
+    _rule(
+        "drag and drop",
+        rf"{_VERB_START}(?P<target>(?:{_DRAG}|drop(?:ping)?)\s+"
+        r"(?:the|your|it|them|this|that|these|those|a|an|each|all|one|clips?|photos?|images?|pictures?|files?"
+        rf"|videos?|music|text|titles?)\b{_CLAUSE})",
+        "generate_video",
+    ),
+    # Any other button or control: the closest tool, else the edit named by the button.
+    _rule(
+        "click {target}",
+        rf"{_VERB_START}(?:{_PRESS})\s+(?:the\s+|an?\s+)?{_ADJECTIVE}{_QUOTE}(?P<target>{_WORD}(?:\s+{_WORD}){{0,3}}?){_QUOTE}"
+        rf"\s+{_CONTROL}(?![\w-]){_WHERE}",
+        "generate_video",
+        by_target=True,
+    ),
+    _rule(
+        "click {target}",
+        rf"{_VERB_START}(?:{_HIT})\s+(?:the\s+)?{_ADJECTIVE}{_OPEN_QUOTE}(?P<target>[^\"'”’」』\n]{{1,40}}){_CLOSE_QUOTE}"
+        rf"(?:\s+{_CONTROL}(?![\w-]))?{_WHERE}",
+        "generate_video",
+        by_target=True,
+    ),
+    _rule(
+        "click {target}",
+        rf"{_VERB_START}(?:{_CLICK})\s+(?:the\s+)?(?-i:(?P<target>[A-Z][\w-]*(?:\s+[A-Z][\w-]*){{0,3}}))(?![\w-]){_WHERE}",
+        "generate_video",
+        by_target=True,
+    ),
+    _rule(
+        "click {target}",
+        rf"{_VERB_START}(?:{_CLICK})\s+(?:the\s+)?(?P<target>[^.,;:!?\n]{{1,40}}?)"
+        r"(?=\s+(?:to|and|then|so|for|if|when)\b|\s*[.,;:!?\n]|$)",
+        "generate_video",
+        by_target=True,
+    ),
+    _rule(
+        "download",
+        r"\bdownload\b(?=\s+(?:the|your|this)\s+(?:final\s+|finished\s+|edited\s+|new\s+|rendered\s+)?"
+        r"(?:video|clip|film|movie|mp4|result|file|export)s?\b|\s+it\b)",
+        "export_video",
+        replacement=None,
+    ),
+    # Chinese.
+    _rule(
+        "Export button",
+        rf"{_ZH_PRESS}\s*{_ZH_WHERE}[“\"「『]?(?:导出|下载)(?:视频)?[”\"」』]?{_ZH_CONTROL}?",
+        "export_video",
+        chinese=True,
+    ),
+    _rule("Export button", rf"{_ZH_WHERE}[“\"「『]?导出[”\"」』]?{_ZH_CONTROL}", "export_video", chinese=True),
+    _rule(
+        "timeline preview",
+        r"(?:(?:在|于)?(?:时间线|时间轴|预览窗口|预览区)(?:上|中|里)?(?:预览|查看|播放)|预览(?:一下)?(?:时间线|时间轴))"
+        r"(?:一下)?(?:效果)?",
+        "get_state",
+        replacement="{call} 查看轨道摘要",
+        chinese=True,
+    ),
+    _rule(
+        "open a panel",
+        rf"打开\s*{_ZH_WHERE}[“\"「『]?(?P<target>{_ZH_TARGET}{{0,10}}?[”\"」』]?"
+        r"(?:面板|窗口|菜单|设置|侧边栏|侧栏|标签页?|页面|编辑器|素材库|媒体库|音乐库|库|时间线|时间轴|对话框|工具栏))",
+        "get_state",
+        by_target=True,
+        chinese=True,
+    ),
+    _rule(
+        "drag and drop",
+        rf"(?P<target>(?:(?:将|把)[^{_ZH_STOP}]{{1,15}}?)?(?:拖拽|拖动|拖放|拖曳|拖入|拖到|拖至){_ZH_CLAUSE})",
+        "generate_video",
+        chinese=True,
+    ),
+    _rule(
+        "click {target}",
+        rf"{_ZH_PRESS}\s*{_ZH_WHERE}[“\"「『]?(?P<target>{_ZH_TARGET}{{1,12}}?)[”\"」』]?{_ZH_CONTROL}",
+        "generate_video",
+        by_target=True,
+        chinese=True,
+    ),
+    _rule(
+        "click {target}",
+        rf"{_ZH_CLICK}\s*{_ZH_WHERE}[“\"「『]?(?P<target>{_ZH_TARGET}{{1,12}}?)[”\"」』]?"
+        rf"(?:{_ZH_CONTROL}|(?=即可|就|后|然后|并|来|以|再|[{_ZH_STOP}]|$))",
+        "generate_video",
+        by_target=True,
+        chinese=True,
+    ),
+    _rule("download", r"(?:导出|下载)(?:视频|成片|作品)?", "export_video", replacement=None, chinese=True),
+)
+"""Tried in this order; the earliest phrase in the text wins, and on a tie the earlier rule."""
+
+TARGET_TOOLS: tuple[tuple[re.Pattern[str], ToolName], ...] = tuple(
+    (re.compile(pattern, re.IGNORECASE), tool)
+    for pattern, tool in (
+        (r"\b(?:export|download|render|share|publish)|导出|下载|渲染|分享|发布", "export_video"),
+        (
+            r"\b(?:upload|import|add\s+(?:media|photos?|images?|pictures?|files?))|media\s+library"
+            r"|上传|导入|添加(?:素材|图片|照片|文件)|素材库|媒体库",
+            "upload_images",
+        ),
+        (
+            r"\b(?:credits?|balance|points|top[- ]?up|buy|subscribe|upgrade)\b|积分|余额|充值|点数|购买|升级",
+            "get_credits",
+        ),
+        (
+            r"\b(?:timeline|tracks?|preview|play|playback|status|project|layers?|save)\b"
+            r"|^(?:here|it|this|that|there|them)$|时间线|时间轴|轨道|预览|播放|项目|图层|状态|保存",
+            "get_state",
+        ),
+    )
+)
+"""What a button or panel is about (its label, in the `target` group) -> the closest tool."""
+
+INSTRUCTION_WORDS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(rf"\b{_DRAG}\b|\bdrop(?:ping)?\b", re.IGNORECASE), "move"),
+    (re.compile(r"拖拽|拖动|拖放|拖曳"), "移动"),
+    (re.compile(r"拖(?=入|到|至)"), "移"),
+)
+"""GUI verbs rewritten inside a generate_video instruction ("drag the clip" -> "move the clip")."""
+
+
+def translate_reply(text: str) -> Translation:
+    """Rewrite every GUI step in `text` into tool wording; text without one comes back unchanged."""
+    pieces: list[str] = []
+    actions: list[NextAction] = []
+    seen: set[tuple[str, tuple[tuple[str, str], ...]]] = set()
+    position = 0
+    pending: dict[int, re.Match[str] | None] = {}
+    while (found := _next_phrase(text, position, pending)) is not None:
+        rule, match = found
+        action = _action_for(rule, match)
+        key = (action.tool, tuple(sorted(action.arguments.items())))
+        if key not in seen:
+            seen.add(key)
+            actions.append(action)
+        pieces.append(text[position : match.start()])
+        pieces.append(match.group(0) if rule.replacement is None else _replacement(rule, match, action, text))
+        position = match.end()
+    pieces.append(text[position:])
+    return Translation(text="".join(pieces), actions=actions)
+
+
+def _next_phrase(
+    text: str, position: int, pending: dict[int, re.Match[str] | None]
+) -> tuple[GuiRule, re.Match[str]] | None:
+    """The earliest GUI phrase at or after `position` (ties go to the earlier rule)."""
+    best: tuple[GuiRule, re.Match[str]] | None = None
+    for index, rule in enumerate(GUI_RULES):
+        if index not in pending or ((stale := pending[index]) is not None and stale.start() < position):
+            pending[index] = _search_non_empty(rule.pattern, text, position)
+        match = pending[index]
+        if match is not None and (best is None or match.start() < best[1].start()):
+            best = (rule, match)
+    return best
+
+
+def _search_non_empty(pattern: re.Pattern[str], text: str, position: int) -> re.Match[str] | None:
+    while (match := pattern.search(text, position)) is not None and match.end() == match.start():
+        position = match.start() + 1
+    return match
+
+
+def _action_for(rule: GuiRule, match: re.Match[str]) -> NextAction:
+    target = _target(match)
+    tool = rule.tool
+    if rule.by_target and target:
+        tool = next((tool for pattern, tool in TARGET_TOOLS if pattern.search(target)), rule.tool)
+    arguments: dict[str, str] = {}
+    if tool == "generate_video" and target:
+        instruction = target
+        for pattern, word in INSTRUCTION_WORDS:
+            instruction = pattern.sub(word, instruction)
+        arguments["instruction"] = instruction
+    step = rule.step.format(target=target if target and not rule.chinese else "a button")
+    reason = f"Instead of the GUI step '{step}': {TOOL_PURPOSES[tool]}."
+    return NextAction(tool=tool, reason=reason, arguments=arguments)
+
+
+def _target(match: re.Match[str]) -> str:
+    target = match.groupdict().get("target") or ""
+    return " ".join(target.strip(" \t\"'“”‘’「」『』").split())
+
+
+def _replacement(rule: GuiRule, match: re.Match[str], action: NextAction, text: str) -> str:
+    instruction = action.arguments.get("instruction")
+    if rule.chinese:
+        call = f"调用 {action.tool}（指令：“{instruction}”）" if instruction else f"调用 {action.tool}"
+    else:
+        call = f'call {action.tool} with the instruction "{instruction}"' if instruction else f"call {action.tool}"
+    replaced = (rule.replacement or "{call}").format(call=call)
+    if match.group(0)[:1].isupper() and replaced[:1].islower() and not replaced.startswith(tuple(TOOL_PURPOSES)):
+        replaced = replaced[0].upper() + replaced[1:]
+    before, after = text[match.start() - 1 : match.start()], text[match.end() : match.end() + 1]
+    if _is_word(before) and before.isascii() and replaced[:1].isascii():
+        replaced = " " + replaced
+    if after.isalnum() and _is_word(replaced[-1]) and replaced[-1].isascii():
+        replaced += " "
+    return replaced
+
+
+def _is_word(char: str) -> bool:
+    return char.isalnum() or char == "_"
