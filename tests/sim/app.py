@@ -157,8 +157,9 @@ class SimApp:
 
     async def on_error(self, request: Request, exc: Exception) -> Response:
         assert isinstance(exc, SimError)
-        if request.url.path.startswith("/api/render/proxy"):
-            return self.replies.render_error(exc)
+        path = request.url.path
+        if path.startswith("/api/render/proxy"):
+            return self.replies.render_error(exc, may_be_soft=path == "/api/render/proxy/lambda")
         return self.replies.business_error(exc)
 
     # --- auth and sessions ---------------------------------------------------------------------

@@ -50,12 +50,13 @@ class Replies:
             return self.json({"success": True, "data": data})
         return self.json(data)
 
-    def render_error(self, error: SimError) -> Response:
-        """Render proxy failures. Auth and session errors come from the gateway, in its envelope."""
+    def render_error(self, error: SimError, *, may_be_soft: bool = False) -> Response:
+        """Render proxy failures. Auth and session errors come from the gateway, in its envelope.
+        A refused render start (duplicate id, empty draft) may come as HTTP 200 with success false."""
         config = self.world.config
         if error.code >= 1000:
             return self.business_error(error)
-        soft = error.code in (400, 409) and config.error_style == "http200"
+        soft = may_be_soft and error.code in (400, 409) and config.error_style == "http200"
         if config.render_envelope == "success":
             body: dict[str, Any] = {"success": False, "error": error.message}
             status = 200 if soft else error.code
