@@ -49,6 +49,7 @@ STREAM_IDLE_LIMIT_S = 600.0
 STREAM_TOTAL_LIMIT_S = 900.0
 RECOVERY_DELAYS_S = (30.0, 60.0, 60.0, 60.0, 60.0)
 MAX_IMAGES_PER_CALL = 50
+MAX_FAILED_POLLS = 5
 
 _BACKEND_STEPS = {
     "generate_video_with_seedance": "generating video clips",
@@ -350,6 +351,7 @@ class VideoService:
         deadline = time.monotonic() + self._backend.max_render_wait
         restarted = False
         shown = job.progress
+        unreachable = 0
         while job.status not in ("completed", "failed", "cancelled"):
             if time.monotonic() > deadline:
                 return job
@@ -362,8 +364,15 @@ class VideoService:
                 restarted = True
                 status = await self._restart_lost_job(job)
             except BackendUnavailableError as exc:
+                unreachable += 1
+                if unreachable >= MAX_FAILED_POLLS:
+                    raise BackendUnavailableError(
+                        f"render {job.job_id} could not be checked {unreachable} times in a row; the job is kept "
+                        "and a later export_video call resumes it"
+                    ) from exc
                 log.warning("render poll failed (%s); will poll again", exc.message)
                 continue
+            unreachable = 0
             job = self._ledger.record(job, status)
             shown = max(shown, job.progress)
             await reporter.progress(shown, 100, f"Rendering: {job.status} ({job.progress}%)")

@@ -1,0 +1,238 @@
+"""The real MCP server, driven in-process through the SDK's Client, over mocked HTTP."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import httpx
+import pytest
+from mcp import Client
+from PIL import Image
+from pytest_httpx import HTTPXMock, IteratorStream
+
+from nemo_video_mcp.app import build_app
+from nemo_video_mcp.config import Settings
+
+from .conftest import API, WEB
+
+SID = "5550001112223334445"
+TOKEN = "nmv_usr_protocolsecret77"
+DRAFT = {
+    "t": [
+        {"tt": 0, "sg": [{"d": 10000, "m": {"name": "city timelapse"}, "x_unknown": 1}]},
+        {"tt": 1, "sg": [{"d": 10000, "m": {"name": "Lo-fi"}, "volume": 0.35}]},
+        {"tt": 7, "sg": [{"d": 3000, "m": {"text": "Urban Dreams"}}]},
+    ],
+    "d": 10000,
+    "future_key": {"kept": True},
+}
+TOOLS = {"upload_images", "generate_video", "get_state", "get_credits", "export_video"}
+
+
+def login(httpx_mock: HTTPXMock) -> None:
+    httpx_mock.add_response(
+        method="POST",
+        url=f"{API}/api/auth/anonymous-token",
+        json={"code": 0, "data": {"token": TOKEN, "user_id": "anon_7", "expires_at": "2099-01-01T00:00:00Z"}},
+    )
+    httpx_mock.add_response(
+        method="POST",
+        url=f"{API}/api/tasks/me/with-session/nemo_agent",
+        json={"code": 0, "data": {"task_id": "task_9", "session_id": SID}},
+        is_optional=True,
+    )
+
+
+def state(draft: dict, *, reusable: bool = False, optional: bool = False) -> dict:
+    return {
+        "url": f"{API}/api/state/nemo_agent/me/{SID}/latest",
+        "json": {"code": 0, "data": {"session_id": SID, "state": {"draft": draft}}},
+        "is_reusable": reusable,
+        "is_optional": optional,
+    }
+
+
+def text_of(result) -> str:
+    return result.content[0].text
+
+
+@pytest.fixture
+def app(settings: Settings):
+    return build_app(settings)
+
+
+async def test_lists_five_tools_with_annotations_and_output_schemas(app) -> None:
+    async with Client(app) as client:
+        tools = {tool.name: tool for tool in (await client.list_tools()).tools}
+    assert set(tools) == TOOLS
+    for name, tool in tools.items():
+        assert tool.description and len(tool.description) > 40, name
+        assert tool.annotations is not None and tool.annotations.open_world_hint is True, name
+        assert tool.output_schema and "message" in tool.output_schema["properties"], name
+    assert tools["get_state"].annotations.read_only_hint is True
+    assert tools["get_credits"].annotations.read_only_hint is True
+    for name in ("upload_images", "generate_video", "export_video"):
+        assert tools[name].annotations.read_only_hint is False
+    assert "draft" in tools["get_state"].output_schema["properties"]
+    assert tools["upload_images"].input_schema["required"] == ["paths"]
+    assert {"instruction", "duration_s", "aspect", "title"} <= set(tools["generate_video"].input_schema["properties"])
+
+
+async def test_get_state_prints_the_seed_summary_and_keeps_unknown_keys(app, httpx_mock: HTTPXMock) -> None:
+    login(httpx_mock)
+    httpx_mock.add_response(**state(DRAFT))
+    async with Client(app) as client:
+        result = await client.call_tool("get_state", {})
+    assert not result.is_error
+    expected = (
+        "Timeline (3 tracks): 1. Video: city timelapse (0-10s) 2. BGM: Lo-fi (0-10s, 35%) "
+        '3. Title: "Urban Dreams" (0-3s)'
+    )
+    assert result.structured_content["summary"] == expected
+    assert expected in text_of(result)
+    assert result.structured_content["draft"] == DRAFT
+    assert result.structured_content["exportable"] is True
+    assert [t["kind"] for t in result.structured_content["tracks"]] == ["Video", "BGM", "Title"]
+
+
+async def test_get_credits_says_anonymous_and_where_to_register(app, httpx_mock: HTTPXMock) -> None:
+    login(httpx_mock)
+    httpx_mock.add_response(
+        url=f"{API}/api/credits/balance/simple", json={"code": 0, "data": {"available": 60, "frozen": 40, "total": 100}}
+    )
+    async with Client(app) as client:
+        result = await client.call_tool("get_credits", {})
+    content = result.structured_content
+    assert (content["available"], content["frozen"], content["total"], content["anonymous"]) == (60, 40, 100, True)
+    assert content["register_url"] == f"{WEB}?bind=anon_7"
+    assert TOKEN not in json.dumps(content) and TOKEN not in text_of(result)
+
+
+async def test_upload_then_generate_then_export(app, httpx_mock: HTTPXMock, tmp_path: Path) -> None:
+    login(httpx_mock)
+    image = tmp_path / "beach.jpg"
+    Image.new("RGB", (64, 48), "orange").save(image)
+    httpx_mock.add_response(
+        method="POST",
+        url=f"{API}/api/upload-video/nemo_agent/me/{SID}",
+        json={
+            "code": 0,
+            "data": {"files": [{"filename": "beach.jpg", "file_type": "image", "cdn_url": "https://cdn/beach.jpg"}]},
+        },
+    )
+    httpx_mock.add_response(**state({}))  # before the edit
+    stream = [
+        b'data: {"content":{"parts":[{"functionCall":{"name":"edit_multitrack","args":{}}}]}}\n\n',
+        b'data: {"content":{"parts":[{"text":"Your video is ready. Click the Export button to download it."}]}}\n\n',
+    ]
+    httpx_mock.add_response(
+        method="POST",
+        url=f"{API}/run_sse",
+        stream=IteratorStream(stream),
+        headers={"content-type": "text/event-stream"},
+    )
+    httpx_mock.add_response(**state(DRAFT, reusable=True))
+    httpx_mock.add_callback(
+        lambda request: httpx.Response(
+            200,
+            json={
+                "success": True,
+                "data": {"id": json.loads(request.content)["id"], "status": "pending", "progress": 5},
+            },
+        ),
+        method="POST",
+        url=f"{API}/api/render/proxy/lambda",
+    )
+    httpx_mock.add_callback(
+        lambda request: httpx.Response(
+            200,
+            json={
+                "success": True,
+                "data": {
+                    "id": request.url.path.rsplit("/", 1)[-1],
+                    "status": "completed",
+                    "outputUrl": "https://cdn/v.mp4",
+                },
+            },
+        ),
+        method="GET",
+        url=re.compile(rf"{API}/api/render/proxy/lambda/render_\w+"),
+    )
+    progress: list[tuple[float, float | None, str | None]] = []
+
+    async def on_progress(done: float, total: float | None, message: str | None) -> None:
+        progress.append((done, total, message))
+
+    async with Client(app) as client:
+        uploaded = await client.call_tool("upload_images", {"paths": [str(image)]})
+        assert not uploaded.is_error, text_of(uploaded)
+        assert uploaded.structured_content["files"][0]["url"] == "https://cdn/beach.jpg"
+
+        generated = await client.call_tool(
+            "generate_video", {"instruction": "a 10 s video"}, progress_callback=on_progress
+        )
+        assert not generated.is_error, text_of(generated)
+        reply = generated.structured_content["reply"]
+        assert "export_video" in reply and "Click" not in reply and "button" not in reply
+        assert [a["tool"] for a in generated.structured_content["next_actions"]] == ["export_video"]
+        assert "edit_multitrack" not in text_of(generated)
+        assert len(progress) >= 3
+
+        progress.clear()
+        exported = await client.call_tool("export_video", {}, progress_callback=on_progress)
+        assert not exported.is_error, text_of(exported)
+        assert exported.structured_content["url"] == "https://cdn/v.mp4"
+        assert exported.structured_content["status"] == "completed"
+        assert progress and progress[-1][0] == 100
+        start = next(r for r in httpx_mock.get_requests() if r.url.path == "/api/render/proxy/lambda")
+        assert json.loads(start.content)["draft"] == DRAFT
+
+
+async def test_reply_without_text_is_summarised_from_state(app, httpx_mock: HTTPXMock) -> None:
+    login(httpx_mock)
+    httpx_mock.add_response(**state({}))
+    httpx_mock.add_response(
+        method="POST",
+        url=f"{API}/run_sse",
+        stream=IteratorStream([b'data: {"type":"tool_call","name":"edit_multitrack","args":{}}\n\n']),
+        headers={"content-type": "text/event-stream"},
+    )
+    httpx_mock.add_response(**state(DRAFT))
+    async with Client(app) as client:
+        result = await client.call_tool("generate_video", {"instruction": "add a title"})
+    content = result.structured_content
+    assert content["timeline"].startswith("Timeline (3 tracks)")
+    assert content["changes"] and "No change" not in content["changes"]
+    assert "export_video" in text_of(result)
+
+
+@pytest.mark.parametrize(
+    ("paths", "must_say"),
+    [
+        (["/no/such/file.jpg"], "No file"),
+        (["/dev/zero"], "regular file"),
+        (["/tmp"], "folder"),
+    ],
+)
+async def test_bad_paths_are_clear_errors_before_any_request(
+    app,
+    httpx_mock: HTTPXMock,
+    paths: list[str],
+    must_say: str,
+) -> None:
+    async with Client(app) as client:
+        result = await client.call_tool("upload_images", {"paths": paths})
+    assert result.is_error
+    assert must_say in text_of(result) and "Next step" in text_of(result)
+    assert "Error executing tool" not in text_of(result) and "Traceback" not in text_of(result)
+    assert httpx_mock.get_requests() == []
+
+
+async def test_export_with_empty_timeline_says_what_to_do(app, httpx_mock: HTTPXMock) -> None:
+    login(httpx_mock)
+    httpx_mock.add_response(**state({"t": [{"tt": 0, "sg": []}]}))
+    async with Client(app) as client:
+        result = await client.call_tool("export_video", {})
+    assert result.is_error and "upload_images" in text_of(result)
