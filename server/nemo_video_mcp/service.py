@@ -12,7 +12,14 @@ from dataclasses import dataclass, field
 
 from nemo_video_mcp.backends.base import Backend, RenderNotFoundError, StreamCutError
 from nemo_video_mcp.config import Settings
-from nemo_video_mcp.draft import describe_changes, draft_fingerprint, is_exportable, summarize_tracks, timeline_summary
+from nemo_video_mcp.draft import (
+    describe_changes,
+    draft_fingerprint,
+    is_exportable,
+    summarize_tracks,
+    timeline_duration_s,
+    timeline_summary,
+)
 from nemo_video_mcp.errors import (
     BackendError,
     BackendUnavailableError,
@@ -272,7 +279,7 @@ class VideoService:
         state = await self._backend.get_state()
         summary = timeline_summary(state.draft)
         tracks = summarize_tracks(state.draft)
-        duration = max((t.end_s for t in tracks), default=0.0)
+        duration = timeline_duration_s(state.draft)
         exportable = is_exportable(state.draft)
         step = "call export_video to render it." if exportable else "call upload_images, then generate_video."
         return StateResult(

@@ -1,0 +1,239 @@
+"""Service rules that no single backend call shows: resuming renders, never re-sending edits."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+
+import pytest
+
+from nemo_video_mcp.backends.base import RenderNotFoundError, StreamCutError
+from nemo_video_mcp.config import Settings
+from nemo_video_mcp.errors import BackendError, EditLostError, NothingToExportError, RenderFailedError
+from nemo_video_mcp.models import (
+    Credits,
+    EditEvent,
+    EditOptions,
+    HeartbeatEvent,
+    MediaFile,
+    ProjectState,
+    RenderStatus,
+    StreamErrorEvent,
+    TextEvent,
+    UploadedFile,
+)
+from nemo_video_mcp.service import VideoService
+from nemo_video_mcp.store import Store
+
+VIDEO = {"t": [{"tt": 0, "sg": [{"d": 5000, "m": {"name": "beach"}}]}], "d": 5000}
+WITH_TITLE = {"t": [*VIDEO["t"], {"tt": 7, "sg": [{"d": 2000, "m": {"text": "Hi"}}]}], "d": 5000}
+
+
+class ScriptedBackend:
+    """A Backend whose behaviour each test scripts: state by read, events by edit, renders by poll."""
+
+    name = "cloud"
+    poll_interval = 0.0
+    max_render_wait = 5.0
+
+    def __init__(self) -> None:
+        self.states: list[dict[str, Any]] = [VIDEO]
+        self.edit_script: list[EditEvent | Exception] = []
+        self.edits_sent: list[str] = []
+        self.render_polls: list[RenderStatus | Exception] = []
+        self.renders_started: list[str] = []
+        self.state_reads = 0
+
+    async def session_id(self) -> str:
+        return "s1"
+
+    async def upload(self, files: Sequence[MediaFile], urls: Sequence[str]) -> list[UploadedFile]:
+        return []
+
+    async def edit(self, instruction: str, options: EditOptions) -> AsyncIterator[EditEvent]:
+        self.edits_sent.append(instruction)
+        for item in self.edit_script:
+            if isinstance(item, Exception):
+                raise item
+            yield item
+
+    async def get_state(self) -> ProjectState:
+        draft = self.states[min(self.state_reads, len(self.states) - 1)]
+        self.state_reads += 1
+        return ProjectState(session_id="s1", draft=draft)
+
+    async def get_credits(self) -> Credits:
+        return Credits(available=1, frozen=0, total=1, anonymous=True)
+
+    async def start_render(self, job_id: str, draft: dict[str, Any]) -> RenderStatus:
+        self.renders_started.append(job_id)
+        return RenderStatus(job_id=job_id, status="pending", progress=5)
+
+    async def poll_render(self, job_id: str) -> RenderStatus:
+        item = self.render_polls.pop(0)
+        if isinstance(item, Exception):
+            raise item
+        return item.model_copy(update={"job_id": job_id})
+
+    async def cancel_render(self, job_id: str) -> None:
+        return None
+
+    def drain_notices(self) -> list[str]:
+        return []
+
+    async def aclose(self) -> None:
+        return None
+
+
+def done(url: str = "https://cdn/v.mp4") -> RenderStatus:
+    return RenderStatus(job_id="?", status="completed", progress=100, url=url)
+
+
+def running(progress: int) -> RenderStatus:
+    return RenderStatus(job_id="?", status="processing", progress=progress)
+
+
+@pytest.fixture
+def backend() -> ScriptedBackend:
+    return ScriptedBackend()
+
+
+def service_for(settings: Settings, backend: ScriptedBackend) -> VideoService:
+    return VideoService(settings, backend, Store(settings.cache_dir))  # type: ignore[arg-type]
+
+
+async def test_export_without_wait_then_a_restart_resumes_the_same_job(
+    settings: Settings, backend: ScriptedBackend
+) -> None:
+    first = await service_for(settings, backend).export_video(wait=False)
+    assert first.status == "pending" and "call export_video again" in first.message
+    backend.render_polls = [running(50), done()]
+    resumed = await service_for(settings, backend).export_video()  # a new process, same cache
+    assert resumed.resumed and resumed.url == "https://cdn/v.mp4"
+    assert backend.renders_started == [first.job_id]
+
+
+async def test_job_is_written_to_the_cache_before_the_first_poll(settings: Settings, backend: ScriptedBackend) -> None:
+    service = service_for(settings, backend)
+    seen_in_cache: list[bool] = []
+    original = backend.poll_render
+
+    async def poll(job_id: str) -> RenderStatus:
+        jobs = (Store(settings.cache_dir).read("renders") or {}).get("jobs", {})
+        seen_in_cache.append(job_id in jobs)
+        return await original(job_id)
+
+    backend.poll_render = poll  # type: ignore[method-assign]
+    backend.render_polls = [done()]
+    await service.export_video()
+    assert seen_in_cache == [True]
+
+
+async def test_exporting_an_unchanged_timeline_again_reuses_the_video(
+    settings: Settings, backend: ScriptedBackend
+) -> None:
+    backend.render_polls = [done()]
+    service = service_for(settings, backend)
+    await service.export_video()
+    again = await service.export_video()
+    assert again.url == "https://cdn/v.mp4" and "no new render" in again.message
+    assert len(backend.renders_started) == 1
+    backend.states = [WITH_TITLE]
+    backend.render_polls = [done("https://cdn/v2.mp4")]
+    changed = await service.export_video()
+    assert changed.url == "https://cdn/v2.mp4" and len(backend.renders_started) == 2
+
+
+async def test_a_job_the_backend_never_saw_is_started_under_the_same_id(
+    settings: Settings, backend: ScriptedBackend
+) -> None:
+    backend.render_polls = [RenderNotFoundError("x"), done()]
+    result = await service_for(settings, backend).export_video()
+    assert result.status == "completed"
+    assert backend.renders_started == [result.job_id, result.job_id]
+
+
+async def test_failed_render_says_how_to_retry(settings: Settings, backend: ScriptedBackend) -> None:
+    backend.render_polls = [RenderStatus(job_id="?", status="failed", error="codec exploded")]
+    with pytest.raises(RenderFailedError) as caught:
+        await service_for(settings, backend).export_video()
+    assert "codec exploded" in caught.value.agent_message and "export_video again" in caught.value.agent_message
+
+
+async def test_empty_timeline_cannot_be_exported(settings: Settings, backend: ScriptedBackend) -> None:
+    backend.states = [{"t": [{"tt": 0, "sg": []}]}]
+    with pytest.raises(NothingToExportError):
+        await service_for(settings, backend).export_video()
+    assert backend.renders_started == []
+
+
+async def test_cut_stream_is_not_resent_and_the_landed_edit_is_reported(
+    settings: Settings, backend: ScriptedBackend
+) -> None:
+    backend.states = [VIDEO, VIDEO, WITH_TITLE]  # before, first check unchanged, second check changed
+    backend.edit_script = [HeartbeatEvent(), StreamCutError("peer closed")]
+    result = await service_for(settings, backend).generate_video("add a title")
+    assert backend.edits_sent == ["add a title"]
+    assert result.recovered_after_cut and "not re-sent" in result.message
+    assert result.changes and "Title" in result.changes
+    assert result.timeline and result.timeline.startswith("Timeline (2 tracks)")
+
+
+async def test_cut_stream_with_no_change_after_five_checks_is_reported_lost(
+    settings: Settings, backend: ScriptedBackend
+) -> None:
+    backend.edit_script = [StreamCutError("peer closed")]
+    with pytest.raises(EditLostError) as caught:
+        await service_for(settings, backend).generate_video("add a title")
+    assert backend.edits_sent == ["add a title"]
+    assert backend.state_reads == 1 + 5
+    assert "not re-sent" in caught.value.agent_message
+
+
+async def test_heartbeats_only_until_the_idle_limit_count_as_a_cut(
+    settings: Settings, backend: ScriptedBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import nemo_video_mcp.service as service_module
+
+    monkeypatch.setattr(service_module, "STREAM_IDLE_LIMIT_S", 0.05)
+    monkeypatch.setattr(service_module, "HEARTBEAT_REPORT_S", 0.01)
+    settings = settings.model_copy(update={"wait_scale": 1.0})
+    monkeypatch.setattr(service_module, "RECOVERY_DELAYS_S", (0.0, 0.0))
+
+    class Endless(ScriptedBackend):
+        async def edit(self, instruction: str, options: EditOptions) -> AsyncIterator[EditEvent]:
+            self.edits_sent.append(instruction)
+            while True:
+                await asyncio.sleep(0.005)
+                yield HeartbeatEvent()
+
+    endless = Endless()
+    endless.states = [VIDEO, WITH_TITLE]
+    progress: list[str] = []
+
+    class Collect:
+        async def progress(self, done: float, total: float | None, message: str) -> None:
+            progress.append(message)
+
+        async def log(self, level: str, message: str) -> None:
+            return None
+
+    result = await service_for(settings, endless).generate_video("x", reporter=Collect())
+    assert result.recovered_after_cut
+    assert any("still working" in m for m in progress)
+
+
+async def test_text_reply_is_translated_and_no_state_diff_needed(settings: Settings, backend: ScriptedBackend) -> None:
+    backend.edit_script = [TextEvent(text="All set! Click the Export button to get your video.")]
+    result = await service_for(settings, backend).generate_video("make it")
+    assert [a.tool for a in result.next_actions] == ["export_video"]
+    assert "button" not in result.reply.lower()
+    assert result.changes is None
+
+
+async def test_stream_error_with_no_change_is_a_clear_failure(settings: Settings, backend: ScriptedBackend) -> None:
+    backend.edit_script = [StreamErrorEvent(message="model overloaded")]
+    with pytest.raises(BackendError, match="model overloaded") as caught:
+        await service_for(settings, backend).generate_video("make it")
+    assert "Next step" in str(caught.value)
