@@ -1,0 +1,170 @@
+"""Settings, the cache, attribution headers, secret redaction, packaging."""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from nemo_video_mcp import attribution
+from nemo_video_mcp.config import DEFAULT_API_BASE, DEFAULT_WEB_BASE, Settings
+from nemo_video_mcp.errors import BackendRequestError
+from nemo_video_mcp.redact import RedactingFilter, redact, register_secret
+from nemo_video_mcp.store import Store
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_settings_defaults(tmp_path: Path) -> None:
+    settings = Settings.from_env({"NEMO_CACHE_DIR": str(tmp_path)})
+    assert settings.api_base == DEFAULT_API_BASE and settings.web_base == DEFAULT_WEB_BASE
+    assert settings.poll_interval == 10.0 and settings.token is None and settings.backend == "cloud"
+    assert settings.output_dir == tmp_path / "videos"
+
+
+def test_settings_default_cache_dir_is_the_platform_user_cache() -> None:
+    from platformdirs import user_cache_dir
+
+    assert Settings.from_env({}).cache_dir == Path(user_cache_dir("nemo-video-mcp", appauthor=False))
+
+
+@pytest.mark.parametrize(
+    ("env", "field", "value"),
+    [
+        ({"NEMO_API_URL": "http://a.test/"}, "api_base", "http://a.test"),
+        ({"NEMO_API_BASE": "http://b.test", "NEMO_API_URL": "http://a.test"}, "api_base", "http://b.test"),
+        ({"NEMO_WEB_BASE": "http://w.test/"}, "web_base", "http://w.test"),
+        ({"NEMO_POLL_INTERVAL": "2.5"}, "poll_interval", 2.5),
+        ({"NEMO_LANGUAGE": "zh"}, "language", "zh"),
+        ({"NEMO_CLIENT_ID": "abc"}, "client_id", "abc"),
+        ({"NEMO_BACKEND": "LOCAL"}, "backend", "local"),
+        ({"NEMO_OFFLINE": "1"}, "backend", "local"),
+        ({"SKILL_SOURCE": "cursor"}, "skill_source", "cursor"),
+    ],
+)
+def test_settings_from_env(tmp_path: Path, env: dict, field: str, value: object) -> None:
+    settings = Settings.from_env({"NEMO_CACHE_DIR": str(tmp_path), **env})
+    assert getattr(settings, field) == value
+
+
+def test_token_setting_is_secret(tmp_path: Path) -> None:
+    settings = Settings.from_env({"NEMO_CACHE_DIR": str(tmp_path), "NEMO_TOKEN": "nmv_usr_abcdef123"})
+    assert settings.token is not None and settings.token.get_secret_value() == "nmv_usr_abcdef123"
+    assert "nmv_usr_abcdef123" not in repr(settings) and "nmv_usr_abcdef123" not in str(settings)
+
+
+@pytest.mark.parametrize("env", [{"NEMO_BACKEND": "gpu"}, {"NEMO_POLL_INTERVAL": "0"}, {"NEMO_POLL_INTERVAL": "x"}])
+def test_bad_settings_are_refused(tmp_path: Path, env: dict) -> None:
+    with pytest.raises(ValueError):
+        Settings.from_env({"NEMO_CACHE_DIR": str(tmp_path), **env})
+
+
+def test_importing_the_package_reads_no_settings(tmp_path: Path) -> None:
+    code = "import nemo_video_mcp.app, nemo_video_mcp.service, nemo_video_mcp.config; print('ok')"
+    env = {**os.environ, "NEMO_BACKEND": "not-a-backend", "NEMO_CACHE_DIR": str(tmp_path / "never")}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "ok" and not (tmp_path / "never").exists()
+
+
+def test_store_writes_owner_only_atomically_and_survives_a_corrupt_file(tmp_path: Path) -> None:
+    store = Store(tmp_path / "c")
+    store.write("doc", {"a": 1})
+    assert store.read("doc") == {"a": 1}
+    assert (tmp_path / "c" / "doc.json").stat().st_mode & 0o777 == 0o600
+    assert (tmp_path / "c").stat().st_mode & 0o777 == 0o700
+    assert not [p for p in (tmp_path / "c").iterdir() if p.name.endswith(".tmp")]
+    (tmp_path / "c" / "doc.json").write_text("{half", encoding="utf-8")
+    assert store.read("doc") is None
+    assert (tmp_path / "c" / "doc.corrupt").exists()
+    store.update("doc", "b", 2)
+    assert store.read("doc") == {"b": 2}
+
+
+def test_store_tightens_a_loose_directory(tmp_path: Path) -> None:
+    loose = tmp_path / "loose"
+    loose.mkdir(mode=0o755)
+    loose.chmod(0o755)
+    Store(loose)
+    assert loose.stat().st_mode & 0o777 == 0o700
+
+
+def test_profiles_are_separate_and_name_no_secret(tmp_path: Path) -> None:
+    store = Store(tmp_path)
+    a, b = store.profile("cloud https://a.test"), store.profile("cloud https://b.test")
+    a.write("auth", {"token": "x"})
+    assert b.read("auth") is None and a.root != b.root
+    assert all(c.isalnum() or c in "-_." for c in a.root.name)
+
+
+def test_client_id_reuses_the_official_skill_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    official = tmp_path / "client_id"
+    official.write_text("0b5c1a5e-1111-4222-8333-944445555666\n", encoding="utf-8")
+    monkeypatch.setattr("nemo_video_mcp.store.OFFICIAL_CLIENT_ID_FILE", official)
+    store = Store(tmp_path / "cache")
+    assert store.client_id() == "0b5c1a5e-1111-4222-8333-944445555666"
+    assert store.client_id(override="forced") == "forced"
+    official.write_text("not a uuid", encoding="utf-8")
+    assert Store(tmp_path / "cache2").client_id() != "not a uuid"
+
+
+def test_frontmatter_and_headers_come_from_the_skill_file() -> None:
+    fields = attribution.read_frontmatter((ROOT / "skill" / "SKILL.md").read_text(encoding="utf-8"))
+    headers = attribution.skill_headers()
+    assert fields["name"] == "image-to-video-online-ai" == headers["X-Skill-Source"]
+    assert headers["X-Skill-Version"] == fields["version"]
+    assert attribution.skill_headers("clawhub")["X-Skill-Platform"] == "clawhub"
+
+
+@pytest.mark.parametrize(
+    ("relative", "expected"),
+    [(".clawhub/skills/x", "clawhub"), (".cursor/skills/x", "cursor"), ("work/x", "unknown")],
+)
+def test_platform_from_install_path(tmp_path: Path, relative: str, expected: str) -> None:
+    assert attribution.detect_platform(None, [tmp_path / relative], home=tmp_path) == expected
+    assert attribution.detect_platform("forced", [tmp_path / relative], home=tmp_path) == "forced"
+
+
+def test_redaction_covers_known_and_token_shaped_secrets() -> None:
+    register_secret("plain-secret-value")
+    text = redact("a nmv_usr_AbC123.def b Bearer xyz.987 c plain-secret-value")
+    assert "nmv_usr_AbC123" not in text and "xyz.987" not in text and "plain-secret-value" not in text
+    error = BackendRequestError(1, "echo nmv_usr_leaky123")
+    assert "nmv_usr_leaky123" not in error.agent_message and "nmv_usr_leaky123" not in str(error)
+
+
+def test_log_records_are_redacted(caplog: pytest.LogCaptureFixture) -> None:
+    logger = logging.getLogger("nemo_video_mcp.test")
+    logger.addFilter(RedactingFilter())
+    with caplog.at_level(logging.INFO):
+        logger.info("token is %s", "nmv_usr_inlog999")
+    assert "nmv_usr_inlog999" not in caplog.text and "[redacted]" in caplog.text
+
+
+def test_the_wheel_ships_the_skill_file(tmp_path: Path) -> None:
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(tmp_path),
+            str(ROOT),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    wheel = next(tmp_path.glob("nemo_video_mcp-*.whl"))
+    names = zipfile.ZipFile(wheel).namelist()
+    assert "nemo_video_mcp/skill/SKILL.md" in names and "nemo_video_mcp/app.py" in names
+    entry_points = next(n for n in names if n.endswith("entry_points.txt"))
+    assert "nemo-video-mcp = nemo_video_mcp.cli:main" in zipfile.ZipFile(wheel).read(entry_points).decode()
+    assert not [n for n in names if n.startswith("tests/")]
