@@ -19,11 +19,11 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tests.sim.config import SimConfig
-from tests.sim.edits import wants_chinese
+from tests.sim.edits import EditPlan, wants_chinese
 from tests.sim.errors import SimError
 from tests.sim.replies import Replies
 from tests.sim.streams import edit_turn, heartbeats_only
-from tests.sim.world import RecordedRequest, Render, User, World, iso
+from tests.sim.world import RecordedRequest, Render, Session, User, World, iso
 
 SKILL_HEADERS = ("x-skill-source", "x-skill-version", "x-skill-platform")
 RECORD_KEY = "sim.record"
@@ -263,9 +263,15 @@ class SimApp:
             return StreamingResponse(stream, media_type="text/event-stream", headers=headers)
         message = "".join(part.text for part in body.new_message.parts)
         plan, cost = self.world.begin_edit(user, session, message, self._base_url(request))
-        chinese = config.reply_text == "zh" or wants_chinese(message, session.language)
-        stream = edit_turn(self.world, user, session, plan, cost, chinese)
+        stream = edit_turn(self.world, user, session, plan, cost, self._reply(plan, message, session))
         return StreamingResponse(stream, media_type="text/event-stream", headers=headers)
+
+    def _reply(self, plan: EditPlan, message: str, session: Session) -> str:
+        mode = self.world.config.reply_text
+        if mode == "none" or (mode == "mixed" and session.edits_requested % 3 == 0):
+            return ""
+        chinese = mode == "zh" or wants_chinese(message, session.language)
+        return plan.reply_zh if chinese else plan.reply_en
 
     # --- renders -------------------------------------------------------------------------------
 

@@ -31,10 +31,11 @@ class SimConfig(BaseModel):
     event_delay_s: float = Field(0.01, ge=0, description="Pause before each event of a stream.")
     line_ending: Literal["lf", "crlf"] = "lf"
     partial_text: bool = Field(False, description="Send reply text as partial chunks, then the full event.")
-    reply_text: Literal["normal", "none", "zh"] = Field(
+    reply_text: Literal["normal", "none", "mixed", "zh"] = Field(
         "normal",
         description="normal: English replies (Chinese if the session language or message is Chinese); "
-        "none: no text events at all; zh: always Chinese.",
+        "none: no text events at all; mixed: every third edit of a session has no text (the contract's "
+        "~30%); zh: always Chinese.",
     )
     envelope: Literal["code", "success"] = Field(
         "code", description="Business endpoints: {'code':0,'data':..} or {'success':true,'data':..}."

@@ -94,10 +94,11 @@ class EventBuilder:
 
 
 async def edit_turn(
-    world: World, user: User, session: Session, plan: EditPlan, cost: float, chinese: bool
+    world: World, user: User, session: Session, plan: EditPlan, cost: float, reply: str
 ) -> AsyncIterator[bytes]:
-    """One edit turn. The edit is applied just before the last tool result, as the real agent's
-    tools write the draft; if the client goes away the work still finishes, like on a real server."""
+    """One edit turn, ending with `reply` (none if empty). The edit is applied just before the last
+    tool result, as the real agent's tools write the draft; if the client goes away the work still
+    finishes, like on a real server."""
     config = world.config.model_copy()
     framer, events = Framer(config), EventBuilder(config)
     applied = lost = False
@@ -112,7 +113,6 @@ async def edit_turn(
         await asyncio.sleep(config.event_delay_s)
         return framer.data(event)
 
-    reply = "" if config.reply_text == "none" else plan.reply_zh if chinese else plan.reply_en
     try:
         for event in events.thought(plan.thought):
             yield await paced(event)

@@ -355,6 +355,13 @@ def test_no_text_replies_end_with_the_last_tool_result(sim: RunningSimulator, ht
     assert [t["tt"] for t in account.state()["draft"]["t"]] == [0, 1]
 
 
+def test_mixed_replies_leave_every_third_edit_silent(sim: RunningSimulator, http: httpx.Client) -> None:
+    sim.configure(reply_text="mixed", initial_credits=1000)
+    account = with_draft(http)
+    assert [bool(user_text(account.edit(m))) for m in ("add music", "add a title", "fade")] == [True, False, True]
+    assert [t["tt"] for t in account.state()["draft"]["t"]] == [0, 1, 7]
+
+
 def test_chinese_replies_follow_the_session_language(sim: RunningSimulator, http: httpx.Client) -> None:
     sim.config.initial_credits = 1000
     account = Account(http, language="zh-CN")
