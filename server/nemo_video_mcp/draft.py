@@ -67,7 +67,7 @@ class TrackSummary(BaseModel):
 
 def summarize_tracks(draft: Mapping[str, Any]) -> list[TrackSummary]:
     """One `TrackSummary` per track (entries of `t` that are not objects are skipped)."""
-    draft_ms = _number(draft.get("d")) if isinstance(draft, Mapping) else None
+    draft_ms = _draft_ms(draft)
     return [_summarize_track(index, track, draft_ms) for index, track in enumerate(_tracks(draft), start=1)]
 
 
@@ -91,7 +91,7 @@ def is_exportable(draft: Mapping[str, Any]) -> bool:
 
 def timeline_duration_s(draft: Mapping[str, Any]) -> float:
     """The draft's `d`, or else the end of its last track, in seconds."""
-    draft_ms = _number(draft.get("d")) if isinstance(draft, Mapping) else None
+    draft_ms = _draft_ms(draft)
     if draft_ms is not None:
         return draft_ms / 1000
     return max((track.end_s for track in summarize_tracks(draft)), default=0.0)
@@ -209,6 +209,10 @@ def _volume(track: Mapping[str, Any], segments: list[Mapping[str, Any]]) -> int 
     if value is None or value < 0:
         return None
     return round(value * 100 if value <= 1 else value)
+
+
+def _draft_ms(draft: Mapping[str, Any]) -> float | None:
+    return _number(draft.get("d")) if isinstance(draft, Mapping) else None
 
 
 def _tracks(draft: Mapping[str, Any]) -> list[Mapping[str, Any]]:
