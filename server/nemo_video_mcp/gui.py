@@ -130,7 +130,7 @@ GUI_RULES: tuple[GuiRule, ...] = (
     # Previewing in the timeline: the track summary.
     _rule(
         "timeline preview",
-        r"\b(?:preview|view|see|check|watch|play(?:\s+back)?|review)\b[^.!?\n]{0,40}?\s+(?:in|on)\s+the\s+"
+        r"\b(?:preview|view|see|check|watch|play(?:\s+back)?|review)\b[^.!?\n]{0,40}?\s+(?:in|on)\s+(?:the\s+|your\s+)?"
         r"(?:timeline|preview(?:\s+(?:window|panel|player|pane))?|player|canvas)\b",
         "get_state",
         replacement="{call} to see the track summary",

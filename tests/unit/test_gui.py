@@ -114,6 +114,13 @@ CASES: list[tuple[str, list[tuple[str, dict[str, str]]], tuple[str, ...], tuple[
     ),
     ("Click Export. Then click Export again.", [EXPORT], ENGLISH_GUI_WORDS, ("Call export_video. Then call",)),
     (
+        "I've placed your 3 photos on the video track. Preview in timeline, or drag the clips to reorder them.",
+        [STATE, generate("move the clips to reorder them")],
+        ENGLISH_GUI_WORDS,
+        ("Call get_state to see the track summary, or call generate_video",),
+    ),
+    ("Check it out on your timeline!", [STATE], ENGLISH_GUI_WORDS, ("Call get_state to see the track summary!",)),
+    (
         "你可以将图片拖拽到时间线上，然后点击导出。",
         [generate("将图片移动到时间线上"), EXPORT],
         CHINESE_GUI_WORDS,
