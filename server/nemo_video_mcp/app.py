@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import contextvars
 import json
 import logging
 import warnings
@@ -70,6 +73,18 @@ class _McpReporter:
 
     def __init__(self, ctx: Context) -> None:
         self._ctx = ctx
+        self._pending: set[asyncio.Task[None]] = set()
+
+    def log_soon(self, level: str, message: str) -> None:
+        """Queue a log notification from synchronous code (a logging handler)."""
+        task = asyncio.get_running_loop().create_task(self.log(level, message))
+        self._pending.add(task)
+        task.add_done_callback(self._pending.discard)
+
+    async def flush(self) -> None:
+        """Send queued log notifications before the call's result goes out."""
+        if self._pending:
+            await asyncio.gather(*self._pending, return_exceptions=True)
 
     async def progress(self, done: float, total: float | None, message: str) -> None:
         try:
@@ -86,18 +101,45 @@ class _McpReporter:
             log.debug("log notification not sent: %s", type(exc).__name__)
 
 
+_current_reporter: contextvars.ContextVar[_McpReporter | None] = contextvars.ContextVar("reporter", default=None)
+_MCP_LEVELS = {logging.DEBUG: "debug", logging.INFO: "info", logging.WARNING: "warning", logging.ERROR: "error"}
+
+
+class _ForwardToClient(logging.Handler):
+    """Sends the server's own log lines, during a tool call, to that call's client as MCP log notifications."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        reporter = _current_reporter.get()
+        if reporter is None or not record.name.startswith("nemo_video_mcp"):
+            return
+        level = _MCP_LEVELS.get(record.levelno, "error" if record.levelno > logging.ERROR else "info")
+        with contextlib.suppress(RuntimeError):  # no running loop: nothing to send to
+            reporter.log_soon(level, redact(record.getMessage()))
+
+
+def _install_log_forwarding() -> None:
+    package_logger = logging.getLogger("nemo_video_mcp")
+    if package_logger.level == logging.NOTSET:
+        package_logger.setLevel(logging.INFO)
+    if not any(isinstance(h, _ForwardToClient) for h in package_logger.handlers):
+        package_logger.addHandler(_ForwardToClient(logging.INFO))
+
+
 async def _respond(ctx: Context, work: Callable[[_McpReporter], Awaitable[ToolResult]]) -> CallToolResult:
     """Run one tool's work; turn its result or its failure into what the agent reads."""
     reporter = _McpReporter(ctx)
+    token = _current_reporter.set(reporter)
     try:
         result = await work(reporter)
     except NemoError as exc:
-        log.info("tool failed: %s", exc.message)
-        await reporter.log("warning", exc.message)
+        log.warning("tool failed: %s", exc.message)
         return CallToolResult(content=[TextContent(type="text", text=exc.agent_message)], is_error=True)
     except Exception:
         log.exception("unexpected failure in a tool")
         return CallToolResult(content=[TextContent(type="text", text=INTERNAL_ERROR)], is_error=True)
+    finally:
+        _current_reporter.reset(token)
+        await reporter.flush()
     structured = json.loads(redact(result.model_dump_json()))
     text = "\n".join([structured["message"], *(f"Note: {notice}" for notice in structured["notices"])])
     return CallToolResult(
@@ -109,6 +151,7 @@ async def _respond(ctx: Context, work: Callable[[_McpReporter], Awaitable[ToolRe
 def build_app(settings: Settings | None = None, *, service: VideoService | None = None) -> MCPServer:
     """The MCP server with the five NemoVideo tools."""
     runtime = _Runtime(settings, service)
+    _install_log_forwarding()
 
     @asynccontextmanager
     async def lifespan(_: MCPServer) -> AsyncIterator[None]:

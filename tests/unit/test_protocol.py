@@ -236,3 +236,17 @@ async def test_export_with_empty_timeline_says_what_to_do(app, httpx_mock: HTTPX
     async with Client(app) as client:
         result = await client.call_tool("export_video", {})
     assert result.is_error and "upload_images" in text_of(result)
+
+
+async def test_server_log_lines_reach_the_client_as_log_notifications(app, httpx_mock: HTTPXMock) -> None:
+    login(httpx_mock)
+    httpx_mock.add_response(url=f"{API}/api/credits/balance/simple", json={"code": 0, "data": {"available": 1}})
+    received: list[str] = []
+
+    async def on_log(params) -> None:
+        received.append(str(params.data))
+
+    async with Client(app, logging_callback=on_log, log_level="info") as client:
+        await client.call_tool("get_credits", {})
+    assert any("anonymous token" in line for line in received)
+    assert not any(TOKEN in line for line in received)
