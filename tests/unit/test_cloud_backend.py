@@ -243,6 +243,7 @@ async def test_upload_is_multipart_files_streamed_from_disk(
     media = MediaFile(path=image, kind="image", format="png", mime_type="image/png", size_bytes=108)
     uploaded = await backend.upload([media], ["https://example.com/b.jpg"])
     assert [u.url for u in uploaded] == ["https://cdn/a", "https://cdn/b"]
+    assert [u.size_bytes for u in uploaded] == [108, None]
     multipart, by_url = httpx_mock.get_requests()[-2:]
     assert multipart.headers["content-type"].startswith("multipart/form-data")
     assert b'name="files"; filename="a.png"' in multipart.content

@@ -291,7 +291,9 @@ class CloudBackend:
             files=open_files,
             timeout=httpx.Timeout(30.0, read=300.0, write=300.0),
         )
-        return wire.parse_uploaded_files(data, [str(f.path) for f in files])
+        uploaded = wire.parse_uploaded_files(data, [str(f.path) for f in files])
+        sizes = {str(f.path): f.size_bytes for f in files}
+        return [u if u.size_bytes else u.model_copy(update={"size_bytes": sizes.get(u.source)}) for u in uploaded]
 
     async def _read_stream(self, response: httpx.Response) -> AsyncIterator[EditEvent]:
         saw_reply = False
