@@ -1,8 +1,13 @@
 """The ffmpeg command line for a plan: one input per normalized still, one filtergraph, H.264 out.
 
-Pure. Each still is decoded once and repeated by the `loop` filter (static) or expanded into a
-clip by `zoompan` (ken burns); `-loop 1` would re-decode the PNG for every frame. Clips overlap by
-the transition length and `xfade` offsets fall on slot boundaries, so the output has exactly
+Pure. Each still arrives as one raw yuv420p frame (see `images.write_yuv420p`): no decoding, no
+colour conversion, 1.5 bytes a pixel held per image. It is repeated by the `loop` filter (static)
+or expanded into a clip by `zoompan` (ken burns); `-loop 1` would re-read it for every frame.
+
+The timeline is cut into pieces joined by `concat`: a hold per image, and between two images a
+transition of `transition_frames` made by `xfade`. xfade only works in 4:4:4, so only the frames
+of the short transition pieces are converted (and back); the holds stay in the encoder's yuv420p
+and cost next to nothing. Transition k starts on image k's first slot frame, so the output has exactly
 `plan.total_frames` frames; `-frames:v` pins it.
 """
 
@@ -11,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from nemo_video_mcp.render.plan import EditPlan
 from nemo_video_mcp.render.title import TitleCard
@@ -30,15 +36,29 @@ class EncoderSettings:
     audio_bitrate: str = "192k"
 
 
-def clip_frames(plan: EditPlan) -> list[int]:
-    """Frames of each clip: its slot, plus the transition that overlaps the next clip."""
-    last = len(plan.images) - 1
-    return [image.frames + (plan.transition_frames if i < last else 0) for i, image in enumerate(plan.images)]
+@dataclass(frozen=True)
+class Piece:
+    """A stretch of the timeline: `image` held, or the transition from `image - 1` into `image`."""
+
+    kind: Literal["hold", "transition"]
+    image: int
+    frames: int
 
 
-def xfade_offsets(plan: EditPlan) -> list[float]:
+def timeline_pieces(plan: EditPlan) -> list[Piece]:
+    """Hold 0, transition 1, hold 1, transition 2, ... The transition eats the start of its image's slot."""
+    pieces = []
+    for k, image in enumerate(plan.images):
+        into = plan.transition_frames if k > 0 else 0
+        if into:
+            pieces.append(Piece("transition", k, into))
+        pieces.append(Piece("hold", k, image.frames - into))
+    return pieces
+
+
+def transition_starts(plan: EditPlan) -> list[float]:
     """Seconds at which each transition starts: the start of the next image's slot."""
-    return [image.start_frame / plan.fps for image in plan.images[1:]]
+    return [image.start_frame / plan.fps for image in plan.images[1:]] if plan.transition_frames else []
 
 
 def build_command(
@@ -54,8 +74,9 @@ def build_command(
     if len(stills) != len(plan.images):
         raise ValueError(f"{len(plan.images)} images planned but {len(stills)} stills given")
     argv = [ffmpeg, "-hide_banner", "-nostdin", "-loglevel", "error", "-y"]
+    raw = ["-f", "rawvideo", "-pix_fmt", "yuv420p", "-video_size", f"{still_size[0]}x{still_size[1]}"]
     for still in stills:
-        argv += ["-framerate", str(plan.fps), "-i", str(still)]
+        argv += [*raw, "-framerate", str(plan.fps), "-i", str(still)]
     next_input = len(stills)
     title_input = music_input = None
     if title is not None:
@@ -70,7 +91,8 @@ def build_command(
         argv += ["-map", "[aout]", "-c:a", "aac", "-b:a", encoder.audio_bitrate]
     argv += [
         "-c:v", "libx264", "-preset", encoder.preset, "-crf", str(encoder.crf),
-        "-pix_fmt", "yuv420p", "-r", str(plan.fps), "-frames:v", str(plan.total_frames),
+        "-pix_fmt", "yuv420p", "-colorspace", "smpte170m", "-r", str(plan.fps),
+        "-frames:v", str(plan.total_frames),
         "-movflags", "+faststart", "-progress", "pipe:1", "-nostats", "-f", "mp4",
     ]  # fmt: skip
     return argv
@@ -85,8 +107,22 @@ def build_filtergraph(
 ) -> str:
     """The -filter_complex text: clips, then transitions, then the title overlay and the music."""
     fps = plan.fps
-    chains = [f"[{i}:v]{_clip_filter(plan, i, frames, still_size)}[c{i}]" for i, frames in enumerate(clip_frames(plan))]
-    video = _join_clips(plan, chains)
+    chains: list[str] = []
+    for k in range(len(plan.images)):
+        _image_pieces(plan, k, still_size, chains)
+    pieces = timeline_pieces(plan)
+    if plan.transition_frames:
+        name = XFADE_NAMES[plan.transition]
+        duration = plan.transition_frames / fps
+        for k in range(1, len(plan.images)):
+            chains.append(
+                f"[out{k - 1}][in{k}]xfade=transition={name}:duration={duration:.6f}:offset=0,format=yuv420p[t{k}]"
+            )
+    labels = "".join(f"[{'t' if piece.kind == 'transition' else 'h'}{piece.image}]" for piece in pieces)
+    video = "h0"
+    if len(pieces) > 1:
+        chains.append(f"{labels}concat=n={len(pieces)}:v=1:a=0[joined]")
+        video = "joined"
     if title is not None and title_input is not None:
         shown = plan.title_frames / fps
         fade = min(TITLE_FADE_S, shown / 4)
@@ -108,17 +144,35 @@ def build_filtergraph(
     return ";".join(chains)
 
 
-def _clip_filter(plan: EditPlan, index: int, frames: int, still_size: tuple[int, int]) -> str:
-    """One still -> `frames` frames at the output size, in yuv420p."""
+def _image_pieces(plan: EditPlan, k: int, still_size: tuple[int, int], chains: list[str]) -> None:
+    """Filters turning input `k` into its hold `[hk]` and, around transitions, `[ink]` / `[outk]` (4:4:4)."""
     fps = plan.fps
     width, height = plan.size
-    if plan.motion != "kenburns":
-        scale = "" if still_size == (width, height) else f"scale={width}:{height},"
-        return f"{scale}format=yuv420p,loop=loop={frames - 1}:size=1:start=0,setpts=N/{fps}/TB"
-    zoom, x, y = _kenburns_path(index, frames)
-    return (
-        f"format=yuv420p,zoompan=z='{zoom}':x='{x}':y='{y}':d={frames}:s={width}x{height}:fps={fps},setpts=N/{fps}/TB"
-    )
+    last = len(plan.images) - 1
+    into = plan.transition_frames if k > 0 else 0
+    out_of = plan.transition_frames if k < last else 0
+    hold = plan.images[k].frames - into
+    wanted = [("h", hold)] + ([("in", into)] if into else []) + ([("out", out_of)] if out_of else [])
+    outputs = "".join(f"[{name}{k}s]" for name, _ in wanted)
+    split = f",split={len(wanted)}{outputs}" if len(wanted) > 1 else outputs
+    to_444 = {"h": "", "in": ",format=yuv444p", "out": ",format=yuv444p"}
+    if plan.motion == "kenburns":
+        zoom, x, y = _kenburns_path(k, into + hold + out_of)
+        chains.append(
+            f"[{k}:v]zoompan=z='{zoom}':x='{x}':y='{y}':d={into + hold + out_of}"
+            f":s={width}x{height}:fps={fps},setpts=N/{fps}/TB{split}"
+        )
+        ranges = {"in": (0, into), "h": (into, into + hold), "out": (into + hold, into + hold + out_of)}
+        for name, _ in wanted:
+            first, end = ranges[name]
+            chains.append(
+                f"[{name}{k}s]trim=start_frame={first}:end_frame={end},setpts=PTS-STARTPTS{to_444[name]}[{name}{k}]"
+            )
+        return
+    scale = f"scale={width}:{height}" if still_size != (width, height) else "null"
+    chains.append(f"[{k}:v]{scale}{split}")
+    for name, frames in wanted:
+        chains.append(f"[{name}{k}s]loop=loop={frames - 1}:size=1:start=0,setpts=N/{fps}/TB{to_444[name]}[{name}{k}]")
 
 
 def _kenburns_path(index: int, frames: int) -> tuple[str, str, str]:
@@ -134,22 +188,3 @@ def _kenburns_path(index: int, frames: int) -> tuple[str, str, str]:
     if kind == 2:
         return f"{1 + z}", f"(iw-iw/zoom)*{progress}", centre_y
     return f"{1 + z}", f"(iw-iw/zoom)*(1-{progress})", centre_y
-
-
-def _join_clips(plan: EditPlan, chains: list[str]) -> str:
-    """Append the transition chain to `chains`; return the label of the joined video."""
-    count = len(plan.images)
-    if count == 1:
-        return "c0"
-    if plan.transition == "none" or plan.transition_frames == 0:
-        inputs = "".join(f"[c{i}]" for i in range(count))
-        chains.append(f"{inputs}concat=n={count}:v=1:a=0[joined]")
-        return "joined"
-    name = XFADE_NAMES[plan.transition]
-    duration = plan.transition_frames / plan.fps
-    previous = "c0"
-    for i, offset in enumerate(xfade_offsets(plan), start=1):
-        label = f"x{i}"
-        chains.append(f"[{previous}][c{i}]xfade=transition={name}:duration={duration:.6f}:offset={offset:.6f}[{label}]")
-        previous = label
-    return previous

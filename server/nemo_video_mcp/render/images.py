@@ -92,7 +92,22 @@ def still_size(frame: tuple[int, int], motion: str) -> tuple[int, int]:
 
 
 def normalize_image(source: Path, target: Path, size: tuple[int, int]) -> Path:
-    """Write `source` fitted (aspect kept, black bars) into an RGB PNG of exactly `size` at `target`."""
+    """Write `source` fitted into exactly `size` (aspect kept, black bars) at `target`.
+
+    A `.yuv` target gets raw yuv420p (limited range, BT.601, as ffmpeg's own conversion): ffmpeg
+    reads it without decoding or converting, and holds only 1.5 bytes a pixel per image. Any
+    other suffix is saved by Pillow in that format (e.g. `.png` for a preview).
+    """
+    image = fit_image(source, size)
+    if target.suffix.lower() == ".yuv":
+        write_yuv420p(image, target)
+    else:
+        image.save(target)
+    return target
+
+
+def fit_image(source: Path, size: tuple[int, int]) -> Image.Image:
+    """`source` upright, in RGB, scaled to fit `size` and centred on black."""
     with open_image(source) as image:
         shown_w, shown_h = _shown_size(image)
         scale = min(size[0] / shown_w, size[1] / shown_h)
@@ -113,8 +128,22 @@ def normalize_image(source: Path, target: Path, size: tuple[int, int]) -> Path:
         canvas = Image.new("RGB", size)
         canvas.paste(rgb, ((size[0] - fitted[0]) // 2, (size[1] - fitted[1]) // 2))
         rgb = canvas
-    rgb.save(target, format="PNG", compress_level=1)
-    return target
+    return rgb
+
+
+def write_yuv420p(image: Image.Image, target: Path) -> None:
+    """Planar Y, U, V at limited range; chroma averaged over 2x2 blocks. Sides must be even."""
+    if image.width % 2 or image.height % 2:
+        raise ValueError(f"yuv420p needs even sides, not {image.width}x{image.height}")
+    luma, blue, red = image.convert("YCbCr").split()
+    with open(target, "wb") as handle:
+        handle.write(luma.point(_LUMA_RANGE).tobytes())
+        handle.write(blue.reduce(2).point(_CHROMA_RANGE).tobytes())
+        handle.write(red.reduce(2).point(_CHROMA_RANGE).tobytes())
+
+
+_LUMA_RANGE = [round(16 + value * 219 / 255) for value in range(256)]
+_CHROMA_RANGE = [round(16 + value * 224 / 255) for value in range(256)]
 
 
 @contextmanager

@@ -71,7 +71,7 @@ async def _prepare_stills(
 ) -> list[Path]:
     """Normalize each distinct source once, two at a time; stop early and wait for the threads if cancelled."""
     unique = list(dict.fromkeys(sources))
-    targets = {source: tmp / f"still-{i:03d}.png" for i, source in enumerate(unique)}
+    targets = {source: tmp / f"still-{i:03d}.yuv" for i, source in enumerate(unique)}
     stop = threading.Event()
     done = 0
     loop = asyncio.get_running_loop()

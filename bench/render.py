@@ -1,0 +1,212 @@
+"""Local render engine vs an encode-only floor vs MoviePy: wall time and peak memory of a 15 s slideshow.
+
+    .venv/bin/python bench/render.py            # all three, then the ratios
+    .venv/bin/python bench/render.py --kenburns # also time our ken burns render (not a target)
+
+Eight mixed-size images (6000x4000 JPEGs, PNGs with and without alpha, a portrait) are generated once
+under bench/_work/. Each contender runs in its own child process; the parent samples the resident
+memory of that child and all its children (ffmpeg included) every 20 ms. Wall time is measured inside
+the child around the work only (imports excluded). Targets: ours <= 1.25x the floor, MoviePy >= 1.9x
+ours, peak <= 300 MB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+WORK = ROOT / "_work"
+sys.path.insert(0, str(ROOT.parent / "server"))
+
+DURATION_S = 15.0
+FPS = 30
+SIZE = (1920, 1080)
+TRANSITION_S = 0.5
+PRESET, CRF = "veryfast", 20
+IMAGES = [
+    ("a.jpg", (6000, 4000)),
+    ("b.png", (3000, 2000)),
+    ("c.jpg", (6000, 4000)),
+    ("d.png", (2400, 2400)),  # with alpha
+    ("e.jpg", (4000, 6000)),  # portrait
+    ("f.png", (1200, 1600)),
+    ("g.jpg", (6000, 4000)),
+    ("h.png", (3000, 2000)),
+]
+
+
+def make_images() -> list[Path]:
+    """Photo-like stills: colour gradients under fine noise, so the encoder has real detail to code."""
+    from PIL import Image
+
+    WORK.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for i, (name, size) in enumerate(IMAGES):
+        path = WORK / name
+        paths.append(path)
+        if path.exists():
+            continue
+        small = (size[0] // 8, size[1] // 8)
+        r = Image.linear_gradient("L").resize(small).rotate(40 * i, expand=False)
+        g = Image.radial_gradient("L").resize(small)
+        b = Image.effect_noise(small, 60)
+        base = Image.merge("RGB", (r, g, b)).resize(size, Image.Resampling.BICUBIC)
+        noise = Image.effect_noise(size, 25).convert("RGB")
+        image = Image.blend(base, noise, 0.15)
+        if name.startswith("d"):
+            image = image.convert("RGBA")
+            image.putalpha(Image.radial_gradient("L").resize(size))
+        image.save(path, quality=92) if path.suffix == ".jpg" else image.save(path, compress_level=6)
+    return paths
+
+
+# --- The contenders (each runs in a child process) ------------------------------------------------
+
+
+def run_ours(paths: list[Path], out: Path, motion: str) -> None:
+    from nemo_video_mcp.render.graph import EncoderSettings
+    from nemo_video_mcp.render.plan import build_plan
+    from nemo_video_mcp.render.slideshow import render_slideshow
+
+    plan = build_plan(
+        range(len(paths)), duration_s=DURATION_S, transition="fade", transition_s=TRANSITION_S, motion=motion
+    ).with_images(paths)
+    asyncio.run(render_slideshow(plan, out, encoder=EncoderSettings(preset=PRESET, crf=CRF)))
+
+
+def prepare_floor(paths: list[Path]) -> Path:
+    from nemo_video_mcp.render.images import normalize_image
+
+    return normalize_image(paths[0], WORK / "floor-still.png", SIZE)
+
+
+def run_floor(still: Path, out: Path) -> None:
+    from nemo_video_mcp.render.runner import ffmpeg_exe
+
+    frames = round(DURATION_S * FPS)
+    subprocess.run(
+        [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-nostdin", "-y", "-framerate", str(FPS), "-i", str(still),
+         "-vf", f"format=yuv420p,loop=loop={frames - 1}:size=1:start=0,setpts=N/{FPS}/TB",
+         "-frames:v", str(frames), "-c:v", "libx264", "-preset", PRESET, "-crf", str(CRF), "-pix_fmt", "yuv420p",
+         "-movflags", "+faststart", str(out)],
+        check=True,
+    )  # fmt: skip
+
+
+def run_moviepy(paths: list[Path], out: Path) -> None:
+    from moviepy import ColorClip, CompositeVideoClip, ImageClip, concatenate_videoclips, vfx
+
+    slot = DURATION_S / len(paths)
+    clips = []
+    for i, path in enumerate(paths):
+        last = i == len(paths) - 1
+        image = ImageClip(str(path))
+        scale = min(SIZE[0] / image.w, SIZE[1] / image.h)
+        image = image.resized(scale).with_position("center")
+        length = slot + (0 if last else TRANSITION_S)
+        clip = CompositeVideoClip([ColorClip(SIZE, (0, 0, 0)), image], size=SIZE).with_duration(length)
+        if i > 0:
+            clip = clip.with_effects([vfx.CrossFadeIn(TRANSITION_S)])
+        clips.append(clip)
+    video = concatenate_videoclips(clips, method="compose", padding=-TRANSITION_S)
+    video.write_videofile(
+        str(out), fps=FPS, codec="libx264", preset=PRESET, audio=False, logger=None,
+        ffmpeg_params=["-crf", str(CRF), "-pix_fmt", "yuv420p", "-movflags", "+faststart"],
+    )  # fmt: skip
+
+
+def child(kind: str) -> None:
+    paths = make_images()
+    out = WORK / f"out-{kind}.mp4"
+    still = prepare_floor(paths) if kind == "floor" else None
+    start = time.perf_counter()
+    if kind == "floor":
+        run_floor(still, out)  # type: ignore[arg-type]
+    elif kind == "moviepy":
+        run_moviepy(paths, out)
+    else:
+        run_ours(paths, out, "kenburns" if kind == "ours-kenburns" else "static")
+    wall = time.perf_counter() - start
+    from nemo_video_mcp.render.probe import count_frames, probe_video
+
+    info = probe_video(out)
+    result = {"wall_s": wall, "frames": count_frames(out), "width": info.width, "height": info.height}
+    print(json.dumps(result))
+
+
+# --- The parent: run each child, sample its process tree ------------------------------------------
+
+
+def measure(kind: str) -> dict[str, float]:
+    import psutil
+
+    process = subprocess.Popen([sys.executable, __file__, "--child", kind], stdout=subprocess.PIPE, text=True)
+    peak = 0
+    watched = psutil.Process(process.pid)
+    done = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak
+        while not done.is_set():
+            try:
+                tree = [watched, *watched.children(recursive=True)]
+                total = 0
+                for member in tree:
+                    try:
+                        total += member.memory_info().rss
+                    except psutil.Error:
+                        pass
+                peak = max(peak, total)
+            except psutil.Error:
+                pass
+            done.wait(0.02)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    stdout, _ = process.communicate()
+    done.set()
+    sampler.join()
+    if process.returncode != 0:
+        raise SystemExit(f"{kind} failed with code {process.returncode}")
+    result = json.loads(stdout.strip().splitlines()[-1])
+    result["peak_mb"] = peak / 1024 / 1024
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--kenburns", action="store_true", help="also time ours with ken burns motion")
+    parser.add_argument("--runs", type=int, default=1, help="runs of ours and the floor (best is kept)")
+    parser.add_argument("--no-moviepy", action="store_true", help="skip MoviePy (it takes minutes)")
+    args = parser.parse_args()
+    if args.child:
+        child(args.child)
+        return
+    make_images()
+    kinds = ["floor", "ours"] + ([] if args.no_moviepy else ["moviepy"]) + (["ours-kenburns"] if args.kenburns else [])
+    results: dict[str, dict[str, float]] = {}
+    for kind in kinds:
+        runs = args.runs if kind in ("floor", "ours") else 1
+        best = min((measure(kind) for _ in range(runs)), key=lambda r: r["wall_s"])
+        results[kind] = best
+        print(
+            f"{kind:14s} wall {best['wall_s']:6.2f} s   peak RSS {best['peak_mb']:6.1f} MB   "
+            f"{best['width']}x{best['height']} {best['frames']} frames"
+        )
+    ours, floor = results["ours"], results["floor"]
+    print(f"ours / floor    {ours['wall_s'] / floor['wall_s']:.2f}x   (target <= 1.25x)")
+    if "moviepy" in results:
+        print(f"moviepy / ours  {results['moviepy']['wall_s'] / ours['wall_s']:.2f}x   (target >= 1.9x)")
+    print(f"ours peak       {ours['peak_mb']:.0f} MB   (target <= 300 MB)")
+
+
+if __name__ == "__main__":
+    main()
