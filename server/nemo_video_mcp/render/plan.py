@@ -135,6 +135,35 @@ class EditPlan(BaseModel):
         return round(frames * 1000 / self.fps)
 
 
+def describe_plan(plan: EditPlan) -> str:
+    """The plan in plain words, ending with what the text asked for that the engine cannot do."""
+    width, height = plan.size
+    shape = {"16:9": "horizontal", "9:16": "vertical", "1:1": "square"}[plan.aspect]
+    names = ", ".join(image.name for image in plan.images)
+    each = plan.duration_s / len(plan.images)
+    parts = [
+        f"Planned a {plan.duration_s:g} s {shape} video ({plan.aspect}, {width}x{height}, {plan.fps} fps) "
+        f"from {len(plan.images)} image(s), about {each:.1f} s each: {names}.",
+        "Transitions: none (hard cuts)."
+        if plan.transition == "none"
+        else f"Transitions: {plan.transition} ({plan.transition_s:g} s).",
+        "Motion: ken burns (slow zoom and pan)." if plan.motion == "kenburns" else "Motion: none (static images).",
+        f'Title: "{plan.title}" for the first {plan.title_frames / plan.fps:g} s.' if plan.title else "No title.",
+        f"Music: {Path(plan.music_path).name} at {round(plan.music_volume * 100)}% volume, faded out at the end."
+        if plan.music_path
+        else "No music.",
+    ]
+    if plan.unknown_wishes:
+        parts.append("Not supported offline: " + "; ".join(plan.unknown_wishes) + ".")
+    return " ".join(parts)
+
+
+def mentions_music(instruction: str) -> bool:
+    """True when the text asks for music (and not for silence)."""
+    text = instruction.lower()
+    return bool(_MUSIC_RE.search(text)) and not _NO_MUSIC_RE.search(text)
+
+
 # --- Free text -> plan ---------------------------------------------------------------------------
 
 _NUMBER_WORDS = {
@@ -222,7 +251,7 @@ def plan_from_instruction(instruction: str, image_count: int, options: EditOptio
 
     wishes = _unknown_wishes(rest)
     music_path = options.music_path
-    if music_path is None and _MUSIC_RE.search(text) and not _NO_MUSIC_RE.search(text):
+    if music_path is None and mentions_music(text):
         wishes.append("music (no music file was given: pass music_path, or upload an audio file)")
 
     order = list(range(image_count))

@@ -1,0 +1,336 @@
+"""The local backend: a project kept in the cache, rendered on this machine with the bundled ffmpeg.
+
+Uploads are copied into the store by content hash, so moving or deleting an original does not break
+the project. An edit turns the instruction into a plan and saves it as a short-key draft; a render
+reads the draft back. Render jobs are persisted; a job that was running when the server stopped is
+restarted on the next poll (rendering locally is free, so re-running is the honest way to finish it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import logging
+import os
+import re
+import shutil
+import tempfile
+import time
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlparse
+
+from nemo_video_mcp.backends.base import RenderNotFoundError
+from nemo_video_mcp.config import Settings
+from nemo_video_mcp.errors import InputError, MediaFileError, NemoError
+from nemo_video_mcp.models import (
+    Credits,
+    EditEvent,
+    EditOptions,
+    MediaFile,
+    ProgressEvent,
+    ProjectState,
+    RenderState,
+    RenderStatus,
+    TextEvent,
+    UploadedFile,
+)
+from nemo_video_mcp.render.images import inspect_image
+from nemo_video_mcp.render.plan import describe_plan, mentions_music, plan_from_draft, plan_from_instruction
+from nemo_video_mcp.render.slideshow import render_slideshow
+from nemo_video_mcp.store import Store
+
+log = logging.getLogger(__name__)
+
+_PROJECT = "project"
+_RUNNING: tuple[RenderState, ...] = ("starting", "pending", "processing")
+_JOB_ID = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
+_SAVE_EVERY = 10
+"""Persist a running job's progress every this many percent (polls read the in-memory value)."""
+
+
+class LocalBackend:
+    """Implements `Backend` with no network: the plan, the draft and the render all stay on this machine."""
+
+    name = "local"
+    poll_interval = 0.5
+    max_render_wait = 600.0
+
+    def __init__(self, settings: Settings, store: Store) -> None:
+        self._settings = settings
+        self._store = store.profile("local")
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._live: dict[str, RenderStatus] = {}
+        self._cancel_requested: set[str] = set()
+        self._render_slot: asyncio.Semaphore | None = None
+
+    # --- Project -------------------------------------------------------------------------------
+
+    async def session_id(self) -> str:
+        return self._project()["project_id"]
+
+    def _project(self) -> dict[str, Any]:
+        with self._store.locked():
+            project = self._store.read(_PROJECT) or {}
+            if not isinstance(project.get("project_id"), str):
+                project = {"project_id": f"local_{uuid.uuid4().hex[:16]}", "files": [], "draft": {}}
+                self._store.write(_PROJECT, project)
+            return project
+
+    def _save_project(self, **changes: Any) -> None:
+        with self._store.locked():
+            project = self._store.read(_PROJECT) or {}
+            project.update(changes)
+            self._store.write(_PROJECT, project)
+
+    async def upload(self, files: Sequence[MediaFile], urls: Sequence[str]) -> list[UploadedFile]:
+        if urls:
+            raise InputError(
+                "The local backend works offline and cannot fetch URLs.",
+                "Download the file(s) and pass their local paths to upload_images, or set NEMO_BACKEND=cloud.",
+            )
+        for media in files:
+            if media.kind == "video":
+                raise MediaFileError(
+                    f"{media.path.name} is a video; the local engine makes videos from still images only.",
+                    "Upload still images (jpg, png, webp, gif), or set NEMO_BACKEND=cloud to edit video clips.",
+                )
+        uploaded = [await asyncio.to_thread(self._store_file, media) for media in files]
+        records = self._project().get("files", [])
+        known = {record.get("content_hash") for record in records}
+        for record in uploaded:
+            if record["content_hash"] not in known:
+                records.append(record)
+                known.add(record["content_hash"])
+        self._save_project(files=records)
+        return [_uploaded(record) for record in uploaded]
+
+    def _store_file(self, media: MediaFile) -> dict[str, Any]:
+        """Check the file, copy it into the blob directory under its sha256, describe it."""
+        width = height = None
+        if media.kind == "image":
+            info = inspect_image(media.path)
+            width, height = info.width, info.height
+        digest = _sha256(media.path)
+        blob_dir = self._store.blob_dir()
+        blob = blob_dir / f"{digest}{media.path.suffix.lower()}"
+        if not blob.exists():
+            fd, temp = tempfile.mkstemp(dir=blob_dir, prefix=".upload-", suffix=".tmp")
+            os.close(fd)
+            try:
+                shutil.copyfile(media.path, temp)
+                os.chmod(temp, 0o600)
+                os.replace(temp, blob)
+            except BaseException:
+                with contextlib.suppress(OSError):
+                    os.unlink(temp)
+                raise
+        return {
+            "source": str(media.path),
+            "filename": media.path.name,
+            "file_type": media.kind,
+            "blob": str(blob),
+            "url": blob.as_uri(),
+            "size_bytes": media.size_bytes,
+            "width": width,
+            "height": height,
+            "content_hash": digest,
+        }
+
+    async def edit(self, instruction: str, options: EditOptions) -> AsyncIterator[EditEvent]:
+        yield ProgressEvent(percent=0, message="Reading the instruction")
+        project = self._project()
+        files = project.get("files", [])
+        images = [record for record in files if record.get("file_type") == "image"]
+        if not images:
+            raise InputError(
+                "No images have been uploaded to the local project yet.",
+                "Call upload_images with image paths, then generate_video.",
+            )
+        music = await self._music_for(instruction, options, files)
+        plan = plan_from_instruction(instruction, len(images), options.model_copy(update={"music_path": music}))
+        plan = plan.with_images([record["blob"] for record in images], [record["filename"] for record in images])
+        yield ProgressEvent(percent=60, message="Plan ready; saving the draft")
+        self._save_project(draft=plan.to_draft())
+        yield ProgressEvent(percent=100, message="Draft saved")
+        yield TextEvent(text=describe_plan(plan))
+
+    async def _music_for(self, instruction: str, options: EditOptions, files: list[dict[str, Any]]) -> str | None:
+        """`options.music_path` (copied into the store), else the last uploaded audio if the text asks for music."""
+        if options.music_path:
+            path = Path(options.music_path).expanduser()
+            if not path.is_file():
+                raise InputError(
+                    f"The music file {options.music_path} does not exist.",
+                    "Pass an existing audio file (mp3, wav, m4a, aac) as music_path, or leave it out.",
+                )
+            media = MediaFile(
+                path=path.resolve(), kind="audio", format=path.suffix.lstrip("."), mime_type="audio/*",
+                size_bytes=path.stat().st_size,
+            )  # fmt: skip
+            return (await asyncio.to_thread(self._store_file, media))["blob"]
+        audio = [record for record in files if record.get("file_type") == "audio"]
+        if audio and mentions_music(instruction):
+            return str(audio[-1]["blob"])
+        return None
+
+    async def get_state(self) -> ProjectState:
+        project = self._project()
+        files = [record.get("filename") for record in project.get("files", [])]
+        extra = {"engine": "local", "files": files}
+        return ProjectState(session_id=project["project_id"], draft=project.get("draft") or {}, extra=extra)
+
+    async def get_credits(self) -> Credits:
+        return Credits(available=0, frozen=0, total=0, anonymous=False, needs_credits=False)
+
+    # --- Renders -------------------------------------------------------------------------------
+
+    async def start_render(self, job_id: str, draft: dict[str, Any]) -> RenderStatus:
+        if not _JOB_ID.match(job_id):
+            raise InputError(f"{job_id!r} is not a usable render id.", "Use letters, digits, '_', '-' or '.'.")
+        task = self._tasks.get(job_id)
+        if task is not None and not task.done():
+            return self._live[job_id]
+        plan_from_draft(draft)  # refuse an unrenderable draft now, not in the background
+        now = time.time()
+        self._write_job(
+            job_id,
+            {"job_id": job_id, "status": "pending", "progress": 0, "draft": draft, "created_at": now},
+        )
+        return self._launch(job_id, draft)
+
+    def _launch(self, job_id: str, draft: dict[str, Any]) -> RenderStatus:
+        status = RenderStatus(job_id=job_id, status="pending", progress=0)
+        self._live[job_id] = status
+        self._cancel_requested.discard(job_id)
+        self._tasks[job_id] = asyncio.create_task(self._render(job_id, draft), name=f"render-{job_id}")
+        return status
+
+    async def _render(self, job_id: str, draft: dict[str, Any]) -> None:
+        output = self._settings.output_dir / f"{job_id}.mp4"
+        saved = 0
+
+        def on_progress(percent: float) -> None:
+            nonlocal saved
+            value = max(1, min(99, int(percent)))
+            self._live[job_id] = RenderStatus(job_id=job_id, status="processing", progress=value)
+            if value - saved >= _SAVE_EVERY:
+                saved = value
+                self._update_job(job_id, status="processing", progress=value)
+
+        try:
+            if self._render_slot is None:
+                self._render_slot = asyncio.Semaphore(1)  # one render at a time: ffmpeg uses every core
+            async with self._render_slot:
+                on_progress(1)
+                plan = plan_from_draft(draft)
+                for image in plan.images:
+                    if not image.path or not Path(image.path).is_file():
+                        raise InputError(
+                            f"The image {image.name} is no longer in the local store.",
+                            "Call upload_images again, then generate_video and export_video.",
+                        )
+                info = await render_slideshow(plan, output, on_progress=on_progress)
+        except asyncio.CancelledError:
+            if job_id in self._cancel_requested:
+                self._finish(job_id, "cancelled", error="cancelled on request")
+            raise  # server shutting down: the job stays 'processing' and is restarted on the next poll
+        except NemoError as exc:
+            log.warning("local render %s failed: %s", job_id, exc.message)
+            self._finish(job_id, "failed", error=exc.message)
+        except Exception as exc:
+            log.exception("local render %s crashed", job_id)
+            self._finish(job_id, "failed", error=f"{type(exc).__name__}: {exc}")
+        else:
+            self._finish(
+                job_id,
+                "completed",
+                url=output.resolve().as_uri(),
+                duration_s=info.duration_s,
+                size_bytes=info.size_bytes,
+            )
+
+    def _finish(self, job_id: str, status: RenderState, **fields: Any) -> None:
+        live = self._live.get(job_id)
+        progress = 100 if status == "completed" else live.progress if live else 0
+        self._live[job_id] = RenderStatus(job_id=job_id, status=status, progress=progress, **fields)
+        self._update_job(job_id, status=status, progress=progress, **fields)
+
+    async def poll_render(self, job_id: str) -> RenderStatus:
+        job = self._read_job(job_id)
+        if job is None:
+            raise RenderNotFoundError(job_id)
+        if job_id in self._live:
+            status = self._live[job_id]
+        elif job.get("status") in _RUNNING:
+            log.info("render %s was interrupted (server restart); rendering it again", job_id)
+            return self._launch(job_id, job.get("draft") or {})
+        else:
+            status = RenderStatus.model_validate({k: v for k, v in job.items() if k in RenderStatus.model_fields})
+        if status.status == "completed" and status.url and not Path(_file_path(status.url)).is_file():
+            return RenderStatus(
+                job_id=job_id, status="failed", error="the rendered file was moved or deleted; export again"
+            )
+        return status
+
+    async def cancel_render(self, job_id: str) -> None:
+        task = self._tasks.get(job_id)
+        if task is not None and not task.done():
+            self._cancel_requested.add(job_id)
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            return
+        job = self._read_job(job_id)
+        if job is None:
+            raise RenderNotFoundError(job_id)
+        if job.get("status") in _RUNNING:
+            self._finish(job_id, "cancelled", error="cancelled on request")
+
+    def drain_notices(self) -> list[str]:
+        return []
+
+    async def aclose(self) -> None:
+        """Stop running renders (ffmpeg is killed); their jobs stay 'processing' and restart on the next poll."""
+        running = [task for task in self._tasks.values() if not task.done()]
+        for task in running:
+            task.cancel()
+        await asyncio.gather(*running, return_exceptions=True)
+        self._tasks.clear()
+        self._live.clear()
+
+    # --- Job files -----------------------------------------------------------------------------
+
+    def _read_job(self, job_id: str) -> dict[str, Any] | None:
+        if not _JOB_ID.match(job_id):
+            return None
+        return self._store.read(f"render-{job_id}")
+
+    def _write_job(self, job_id: str, job: dict[str, Any]) -> None:
+        job["updated_at"] = time.time()
+        self._store.write(f"render-{job_id}", job)
+
+    def _update_job(self, job_id: str, **fields: Any) -> None:
+        with self._store.locked():
+            job = self._read_job(job_id) or {"job_id": job_id}
+            job.update(fields)
+            self._write_job(job_id, job)
+
+
+def _uploaded(record: dict[str, Any]) -> UploadedFile:
+    return UploadedFile.model_validate({k: v for k, v in record.items() if k in UploadedFile.model_fields})
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _file_path(url: str) -> str:
+    return unquote(urlparse(url).path)

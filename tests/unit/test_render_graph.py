@@ -1,0 +1,142 @@
+"""The ffmpeg command line, built without running anything: pieces, frame counts, sizes, offsets."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from nemo_video_mcp.render.graph import (
+    EncoderSettings,
+    Piece,
+    build_command,
+    build_filtergraph,
+    timeline_pieces,
+    transition_starts,
+)
+from nemo_video_mcp.render.plan import build_plan
+from nemo_video_mcp.render.title import TitleCard
+
+
+def _plan(count: int = 3, **kwargs):
+    kwargs.setdefault("duration_s", 12)
+    return build_plan(range(count), **kwargs).with_images([f"/img/{i}.jpg" for i in range(count)])
+
+
+def _stills(count: int) -> list[Path]:
+    return [Path(f"/tmp/still-{i}.yuv") for i in range(count)]
+
+
+@pytest.mark.parametrize(
+    ("count", "duration", "transition_s", "transition", "pieces"),
+    [
+        (1, 5, 0.5, "fade", [("hold", 0, 150)]),
+        (2, 4, 0.5, "fade", [("hold", 0, 60), ("transition", 1, 15), ("hold", 1, 45)]),
+        (3, 12, 0.5, "wipe", [("hold", 0, 120), ("transition", 1, 15), ("hold", 1, 105), ("transition", 2, 15),
+                              ("hold", 2, 105)]),
+        (3, 10, 1.0, "fade", [("hold", 0, 100), ("transition", 1, 30), ("hold", 1, 70), ("transition", 2, 30),
+                              ("hold", 2, 70)]),
+        (3, 2, 0.5, "fade", [("hold", 0, 20), ("transition", 1, 8), ("hold", 1, 12), ("transition", 2, 8),
+                             ("hold", 2, 12)]),  # 0.5 s capped at 40% of a 20-frame slot
+        (2, 4, 0.5, "none", [("hold", 0, 60), ("hold", 1, 60)]),
+    ],
+)  # fmt: skip
+def test_timeline_pieces_sum_to_the_planned_frames(count, duration, transition_s, transition, pieces):
+    plan = _plan(count, duration_s=duration, transition=transition, transition_s=transition_s)
+    got = timeline_pieces(plan)
+    assert got == [Piece(*piece) for piece in pieces]
+    assert sum(piece.frames for piece in got) == plan.total_frames == round(duration * 30)
+
+
+@pytest.mark.parametrize(
+    ("count", "duration", "starts"),
+    [(2, 4, [2.0]), (3, 12, [4.0, 8.0]), (4, 10, [75 / 30, 150 / 30, 225 / 30]), (1, 5, [])],
+)
+def test_transitions_start_on_slot_boundaries(count, duration, starts):
+    assert transition_starts(_plan(count, duration_s=duration)) == pytest.approx(starts)
+
+
+def test_uneven_split_gives_the_spare_frames_to_the_first_images():
+    plan = _plan(4, duration_s=10.0)  # 300 frames / 4
+    assert [image.frames for image in plan.images] == [75, 75, 75, 75]
+    plan = _plan(7, duration_s=10.0)  # 300 / 7 = 42 r 6
+    assert [image.frames for image in plan.images] == [43] * 6 + [42]
+    assert plan.total_frames == 300
+
+
+@pytest.mark.parametrize(
+    ("aspect", "motion", "still", "size"),
+    [("16:9", "static", (1920, 1080), "1920x1080"), ("9:16", "kenburns", (1350, 2400), "1080x1920"),
+     ("1:1", "kenburns", (1350, 1350), "1080x1080")],
+)  # fmt: skip
+def test_command_reads_raw_stills_and_pins_the_output(aspect, motion, still, size):
+    plan = _plan(3, aspect=aspect, motion=motion)
+    argv = build_command(plan, _stills(3), still_size=still, ffmpeg="ffmpeg", encoder=EncoderSettings())
+    assert argv.count("-i") == 3
+    assert argv.count(f"{still[0]}x{still[1]}") == 3  # -video_size of each raw still
+    assert argv[argv.index("-frames:v") + 1] == "360"
+    assert argv[argv.index("-pix_fmt", argv.index("-c:v")) + 1] == "yuv420p"
+    assert argv[argv.index("-c:v") + 1] == "libx264"
+    assert "+faststart" in argv and argv[-2:] == ["-f", "mp4"]
+    assert argv[argv.index("-progress") + 1] == "pipe:1"
+    graph = argv[argv.index("-filter_complex") + 1]
+    if motion == "kenburns":
+        assert graph.count("zoompan=") == 3 and f"s={size}" in graph
+    else:
+        assert "zoompan" not in graph and "loop=loop=119" in graph
+
+
+def test_static_fade_graph_converts_only_transition_pieces_to_444():
+    graph = build_filtergraph(_plan(3, motion="static"), (1920, 1080))
+    assert graph.count("xfade=transition=fade:duration=0.500000:offset=0") == 2
+    assert "[h0][t1][h1][t2][h2]concat=n=5:v=1:a=0[joined]" in graph
+    assert "[h1s]loop=loop=104:size=1:start=0,setpts=N/30/TB[h1]" in graph  # hold: no conversion
+    assert "[in1s]loop=loop=14:size=1:start=0,setpts=N/30/TB,format=yuv444p[in1]" in graph
+    assert graph.count("format=yuv444p") == 4
+
+
+def test_kenburns_clip_covers_its_slot_and_the_transition_out():
+    graph = build_filtergraph(_plan(3, motion="kenburns"), (2400, 1350))
+    assert graph.count(":d=135:") == 2 and graph.count(":d=120:") == 1  # the last clip has no way out
+    assert "[out0s]trim=start_frame=120:end_frame=135" in graph
+    assert "[in1s]trim=start_frame=0:end_frame=15" in graph
+    assert "[h1s]trim=start_frame=15:end_frame=120" in graph
+    assert "[out1s]trim=start_frame=120:end_frame=135" in graph
+
+
+@pytest.mark.parametrize(
+    ("transition", "name"), [("slide", "slideleft"), ("wipe", "wipeleft"), ("dissolve", "dissolve")]
+)
+def test_transition_names(transition, name):
+    assert f"xfade=transition={name}:" in build_filtergraph(_plan(2, transition=transition), (1920, 1080))
+
+
+def test_no_transition_is_a_plain_concat():
+    graph = build_filtergraph(_plan(3, transition="none", motion="static"), (1920, 1080))
+    assert "xfade" not in graph and "split" not in graph
+    assert "[h0][h1][h2]concat=n=3:v=1:a=0[joined]" in graph
+
+
+def test_title_is_overlaid_for_its_frames_with_fades():
+    plan = _plan(2, duration_s=6, title="Hello")
+    card = TitleCard(path=Path("/tmp/title.png"), x=100, y=800, width=400, height=120)
+    argv = build_command(plan, _stills(2), still_size=(2400, 1350), title=card)
+    graph = argv[argv.index("-filter_complex") + 1]
+    assert "/tmp/title.png" in argv
+    assert "[2:v]format=yuva420p,loop=loop=119:size=1:start=0" in graph
+    assert "fade=t=out:st=3.600:d=0.400:alpha=1" in graph
+    assert "overlay=x=100:y=800:eof_action=pass" in graph
+
+
+def test_music_is_looped_trimmed_and_faded_to_the_exact_length():
+    plan = _plan(2, duration_s=7, music_path="/m/song.mp3", music_volume=0.4)
+    argv = build_command(plan, _stills(2), still_size=(2400, 1350))
+    assert argv[argv.index("/m/song.mp3") - 3 : argv.index("/m/song.mp3")] == ["-stream_loop", "-1", "-i"]
+    graph = argv[argv.index("-filter_complex") + 1]
+    assert "[2:a]atrim=0:7.000000,asetpts=PTS-STARTPTS,volume=0.400,afade=t=out:st=5.500000:d=1.500000[aout]" in graph
+    assert argv[argv.index("[aout]") - 1] == "-map" and "aac" in argv
+
+
+def test_stills_must_match_the_plan():
+    with pytest.raises(ValueError):
+        build_command(_plan(3), _stills(2), still_size=(1920, 1080))

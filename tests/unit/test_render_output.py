@@ -1,0 +1,189 @@
+"""Real renders with the bundled ffmpeg, checked by reading the files back."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+from PIL import ImageChops, ImageStat
+
+from nemo_video_mcp.models import EditOptions
+from nemo_video_mcp.render import runner
+from nemo_video_mcp.render.plan import build_plan, plan_from_instruction
+from nemo_video_mcp.render.probe import count_frames, is_faststart, probe_video, read_frame, top_level_atoms
+from nemo_video_mcp.render.runner import FfmpegError, ffmpeg_exe, run_ffmpeg
+from nemo_video_mcp.render.slideshow import render_slideshow
+
+from .test_render_images import striped_image
+
+COLORS = ["darkred", "darkgreen", "navy", "purple"]
+
+
+def _images(tmp_path: Path, count: int, size: tuple[int, int] = (800, 600)) -> list[Path]:
+    return [striped_image(tmp_path / f"in{i}.png", size, COLORS[i % len(COLORS)]) for i in range(count)]
+
+
+def _white_share(image) -> float:
+    """Share of near-white pixels (title text is white; the stills' white stripes are avoided by cropping)."""
+    grey = image.convert("L").point(lambda v: 255 if v > 230 else 0)
+    return ImageStat.Stat(grey).mean[0] / 255
+
+
+async def test_vertical_kenburns_hidden_peaks(tmp_path):
+    plan = plan_from_instruction(
+        'a vertical 12-second video with ken burns motion and the title "Hidden Peaks"', 3, EditOptions()
+    ).with_images(_images(tmp_path, 3))
+    seen: list[float] = []
+    info = await render_slideshow(plan, tmp_path / "out" / "peaks.mp4", on_progress=seen.append)
+    path = tmp_path / "out" / "peaks.mp4"
+
+    assert (info.width, info.height, info.codec, info.pix_fmt) == (1080, 1920, "h264", "yuv420p")
+    assert info.duration_s == pytest.approx(12.0, abs=1 / 30)
+    assert count_frames(path) == 360
+    assert info.faststart and is_faststart(path)
+    assert seen[-1] == 100 and seen == sorted(seen)
+    assert sorted(os.listdir(path.parent)) == ["peaks.mp4"]  # no temp file left
+
+    # Motion: on one still, the picture changes between the start and the end of its slot.
+    early, late = read_frame(path, 0.3), read_frame(path, 3.4)
+    assert ImageStat.Stat(ImageChops.difference(early, late)).mean[0] > 5
+    # Title: white text in the lower third while it is shown, gone afterwards.
+    band = (0, round(1920 * 0.70), 1080, round(1920 * 0.86))
+    with_title = read_frame(path, 2.0).crop(band)
+    without = read_frame(path, 10.0).crop(band)
+    assert _white_share(with_title) > _white_share(without) + 0.01
+
+
+@pytest.mark.parametrize(
+    ("aspect", "transition", "size"),
+    [("16:9", "fade", (1920, 1080)), ("1:1", "wipe", (1080, 1080)), ("9:16", "none", (1080, 1920))],
+)
+async def test_static_renders_have_exact_size_and_length(tmp_path, aspect, transition, size):
+    plan = build_plan(
+        range(3), duration_s=2.0, aspect=aspect, transition=transition, transition_s=0.3, motion="static"
+    ).with_images(_images(tmp_path, 3))
+    path = tmp_path / "static.mp4"
+    info = await render_slideshow(plan, path)
+    assert (info.width, info.height) == size
+    assert count_frames(path) == 60
+    # Static: inside a hold, consecutive frames are the same picture.
+    a, b = read_frame(path, 0.1), read_frame(path, 0.4)
+    assert ImageStat.Stat(ImageChops.difference(a, b)).mean[0] < 1.5
+
+
+async def test_title_changes_the_frame_where_it_is_drawn(tmp_path):
+    images = _images(tmp_path, 1, (1080, 1080))
+    common = {"duration_s": 1.0, "aspect": "1:1", "motion": "static"}
+    plain = build_plan([0], **common).with_images(images)
+    titled = build_plan([0], title="Hidden Peaks", **common).with_images(images)
+    await render_slideshow(plain, tmp_path / "plain.mp4")
+    await render_slideshow(titled, tmp_path / "titled.mp4")
+    band = (0, 700, 1080, 980)
+    before = read_frame(tmp_path / "plain.mp4", 0.5).crop(band)
+    after = read_frame(tmp_path / "titled.mp4", 0.5).crop(band)
+    assert ImageStat.Stat(ImageChops.difference(before, after)).mean[0] > 3
+
+
+async def test_music_is_cut_to_the_video_length(tmp_path):
+    song = tmp_path / "song.wav"
+    subprocess.run(
+        [ffmpeg_exe(), "-v", "error", "-f", "lavfi", "-i", "sine=frequency=440:duration=0.7", str(song)], check=True
+    )  # shorter than the video: it must loop
+    plan = build_plan([0, 1], duration_s=2.0, motion="static", music_path=str(song)).with_images(_images(tmp_path, 2))
+    info = await render_slideshow(plan, tmp_path / "music.mp4")
+    assert info.audio_codec == "aac"
+    assert info.duration_s == pytest.approx(2.0, abs=0.05)
+    assert count_frames(tmp_path / "music.mp4") == 60
+
+
+def test_faststart_is_read_from_the_atom_order(tmp_path):
+    moov_first = tmp_path / "a.mp4"
+    moov_first.write_bytes(_atom(b"ftyp", 8) + _atom(b"moov", 16) + _atom(b"mdat", 32))
+    mdat_first = tmp_path / "b.mp4"
+    mdat_first.write_bytes(_atom(b"ftyp", 8) + _atom(b"mdat", 32) + _atom(b"moov", 16))
+    assert top_level_atoms(moov_first) == ["ftyp", "moov", "mdat"]
+    assert is_faststart(moov_first) and not is_faststart(mdat_first)
+
+
+def _atom(kind: bytes, body: int) -> bytes:
+    return (8 + body).to_bytes(4, "big") + kind + b"\x00" * body
+
+
+def test_probe_refuses_a_non_video(tmp_path):
+    path = tmp_path / "fake.mp4"
+    path.write_bytes(b"nothing here")
+    with pytest.raises(FfmpegError):
+        probe_video(path)
+
+
+# --- The runner ------------------------------------------------------------------------------------
+
+
+def _endless_argv() -> list[str]:
+    """ffmpeg encoding an endless test pattern: only a kill stops it."""
+    return [
+        ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-re", "-f", "lavfi", "-i",
+        "testsrc=size=320x240:rate=30", "-c:v", "libx264", "-preset", "ultrafast", "-progress", "pipe:1",
+        "-nostats", "-f", "mp4",
+    ]  # fmt: skip
+
+
+@pytest.fixture
+def started(monkeypatch):
+    """The ffmpeg processes the runner starts, to check that they were killed and reaped."""
+    processes: list[asyncio.subprocess.Process] = []
+    original = asyncio.create_subprocess_exec
+
+    async def spy(*args, **kwargs):
+        process = await original(*args, **kwargs)
+        processes.append(process)
+        return process
+
+    monkeypatch.setattr(runner.asyncio, "create_subprocess_exec", spy)
+    return processes
+
+
+def _assert_gone(process: asyncio.subprocess.Process) -> None:
+    assert process.returncode is not None  # reaped: no zombie
+    with pytest.raises(ProcessLookupError):
+        os.kill(process.pid, 0)
+
+
+async def test_cancel_kills_ffmpeg_and_leaves_no_temp_file(tmp_path, started):
+    output = tmp_path / "out" / "endless.mp4"
+    progress: list[float] = []
+    task = asyncio.create_task(run_ffmpeg(_endless_argv(), output, duration_s=60, on_progress=progress.append))
+    for _ in range(100):
+        await asyncio.sleep(0.05)
+        if progress:
+            break
+    assert progress, "ffmpeg never reported progress"
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    _assert_gone(started[0])
+    assert os.listdir(output.parent) == []
+
+
+async def test_timeout_kills_ffmpeg(tmp_path, started):
+    output = tmp_path / "slow.mp4"
+    with pytest.raises(FfmpegError, match="did not finish within"):
+        await run_ffmpeg(_endless_argv(), output, duration_s=60, timeout_s=0.5)
+    _assert_gone(started[0])
+    assert not output.exists() and os.listdir(tmp_path) == []
+
+
+async def test_failure_reports_the_error_text_and_cleans_up(tmp_path):
+    argv = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-i", str(tmp_path / "missing.png"), "-f", "mp4"]
+    with pytest.raises(FfmpegError, match=r"missing\.png") as caught:
+        await run_ffmpeg(argv, tmp_path / "x.mp4", duration_s=1)
+    assert "export_video" in caught.value.next_step
+    assert os.listdir(tmp_path) == []
+
+
+async def test_missing_binary_is_a_clear_error(tmp_path):
+    with pytest.raises(FfmpegError, match="could not be started"):
+        await run_ffmpeg([str(tmp_path / "no-ffmpeg")], tmp_path / "x.mp4", duration_s=1)
