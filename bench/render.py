@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import subprocess
 import sys
@@ -159,10 +160,8 @@ def measure(kind: str) -> dict[str, float]:
                 tree = [watched, *watched.children(recursive=True)]
                 total = 0
                 for member in tree:
-                    try:
+                    with contextlib.suppress(psutil.Error):  # a child may exit between listing and reading
                         total += member.memory_info().rss
-                    except psutil.Error:
-                        pass
                 peak = max(peak, total)
             except psutil.Error:
                 pass
