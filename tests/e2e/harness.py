@@ -1,0 +1,170 @@
+"""The end-to-end harness: the real `nemo-video-mcp` process over stdio, against the simulator.
+
+A `Project` is one test's world: a running simulator, a private cache, three photos and the
+server's stderr file. `Project.launch()` starts the server as a subprocess and yields a
+`NemoServer`, which records every tool call as the agent sees it (`ToolCall`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mcp import Client, StdioServerParameters
+from mcp.client.stdio import stdio_client
+
+from tests.sim.server import RunningSimulator
+from tests.sim.world import RecordedRequest
+
+SERVER_SCRIPT = Path(sys.executable).with_name("nemo-video-mcp")
+WEB_BASE = "https://web.nemo.test"
+TOOLS = {"upload_images", "generate_video", "get_state", "get_credits", "export_video"}
+INSTRUCTION = "turn these photos into a smooth 15-second video with transitions"
+SKILL_HEADERS = ("x-skill-source", "x-skill-version", "x-skill-platform")
+GUI_PHRASES = ("click", "button", "点击", "drag", "拖拽", "preview in timeline")
+CALL_TIMEOUT_S = 60.0
+
+
+@dataclass(frozen=True)
+class ToolCall:
+    """One tool call, as the agent reads it."""
+
+    tool: str
+    is_error: bool
+    text: str
+    structured: dict[str, Any] | None
+    progress: list[float]
+
+    @property
+    def everything(self) -> str:
+        """Every string the agent received, for leak checks."""
+        return self.text + json.dumps(self.structured or {}, ensure_ascii=False)
+
+
+class NemoServer:
+    """One running server process, spoken to through the SDK's client."""
+
+    def __init__(self, client: Client) -> None:
+        self.client = client
+        self.calls: list[ToolCall] = []
+
+    async def call(self, tool: str, **arguments: Any) -> ToolCall:
+        progress: list[float] = []
+
+        async def on_progress(done: float, total: float | None, message: str | None) -> None:
+            progress.append(done)
+
+        result = await self.client.call_tool(tool, arguments, progress_callback=on_progress)
+        texts = [c.text for c in result.content if c.type == "text"]
+        call = ToolCall(tool, bool(result.is_error), texts[0] if texts else "", result.structured_content, progress)
+        self.calls.append(call)
+        return call
+
+    async def tool_names(self) -> set[str]:
+        return {tool.name for tool in (await self.client.list_tools()).tools}
+
+
+@dataclass
+class Project:
+    """One test's world: the simulator, the server's environment, three photos, the server's stderr."""
+
+    sim: RunningSimulator
+    home: Path
+    images: list[Path]
+    servers: list[NemoServer] = field(default_factory=list)
+
+    @property
+    def stderr_path(self) -> Path:
+        return self.home / "server-stderr.log"
+
+    @property
+    def env(self) -> dict[str, str]:
+        return {
+            "NEMO_API_BASE": self.sim.base_url,
+            "NEMO_WEB_BASE": WEB_BASE,
+            "NEMO_CACHE_DIR": str(self.home / "cache"),
+            "NEMO_OUTPUT_DIR": str(self.home / "videos"),
+            "NEMO_POLL_INTERVAL": "0.05",
+            "NEMO_WAIT_SCALE": "0.01",
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "HOME": str(self.home),
+        }
+
+    @asynccontextmanager
+    async def launch(self, *args: str, command: Path = SERVER_SCRIPT) -> AsyncIterator[NemoServer]:
+        """Start the server as a subprocess (stderr appended to `stderr_path`) and connect to it."""
+        params = StdioServerParameters(command=str(command), args=list(args), env=self.env)
+        with self.stderr_path.open("a", encoding="utf-8") as errlog:
+            transport = stdio_client(params, errlog=errlog)
+            async with Client(transport, read_timeout_seconds=CALL_TIMEOUT_S) as client:
+                server = NemoServer(client)
+                self.servers.append(server)
+                yield server
+
+    def stderr(self) -> str:
+        return self.stderr_path.read_text(encoding="utf-8") if self.stderr_path.exists() else ""
+
+    # --- what the simulator saw ------------------------------------------------------------------
+
+    def requests_to(self, path_part: str) -> list[RecordedRequest]:
+        return self.sim.world.requests_to(path_part)
+
+    def only_session_id(self) -> str:
+        with self.sim.world.lock:
+            (session_id,) = self.sim.world.sessions
+        return session_id
+
+    def renders_started(self) -> int:
+        with self.sim.world.lock:
+            return sum(self.sim.world.renders_started.values())
+
+    def edits_applied(self) -> int:
+        with self.sim.world.lock:
+            return sum(s.edits_applied for s in self.sim.world.sessions.values())
+
+
+# --- the story, step by step -------------------------------------------------------------------
+
+
+async def upload_photos(server: NemoServer, project: Project) -> ToolCall:
+    uploaded = await server.call("upload_images", paths=[str(p) for p in project.images])
+    assert_success(uploaded)
+    return uploaded
+
+
+async def make_video(server: NemoServer, project: Project) -> ToolCall:
+    """Upload the three photos and ask for the video; the edit must succeed."""
+    await upload_photos(server, project)
+    generated = await server.call("generate_video", instruction=INSTRUCTION)
+    assert_success(generated)
+    return generated
+
+
+# --- what every result must look like ----------------------------------------------------------
+
+
+def assert_success(call: ToolCall) -> None:
+    assert not call.is_error, call.text
+    assert call.structured is not None and call.structured["message"], call
+    assert "Traceback" not in call.text
+
+
+def assert_agent_error(call: ToolCall, *must_say: str) -> None:
+    """A tool error the agent can act on: says what happened and the next step, nothing internal."""
+    assert call.is_error, f"{call.tool} unexpectedly succeeded: {call.text}"
+    assert "Next step" in call.text, call.text
+    for forbidden in ("Traceback", "Error executing tool", *GUI_PHRASES):
+        assert forbidden.lower() not in call.text.lower(), f"{forbidden!r} in: {call.text}"
+    for phrase in must_say:
+        assert phrase.lower() in call.text.lower(), f"{phrase!r} not in: {call.text}"
+
+
+def assert_increasing(progress: list[float]) -> None:
+    assert len(progress) >= 2, progress
+    assert progress == sorted(progress) and progress[-1] > progress[0], progress
