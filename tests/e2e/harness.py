@@ -18,6 +18,7 @@ from typing import Any
 
 from mcp import Client, StdioServerParameters
 from mcp.client.stdio import stdio_client
+from mcp.types import LoggingMessageNotificationParams
 
 from tests.sim.server import RunningSimulator
 from tests.sim.world import RecordedRequest
@@ -40,33 +41,48 @@ class ToolCall:
     text: str
     structured: dict[str, Any] | None
     progress: list[float]
+    progress_messages: list[str]
 
     @property
     def everything(self) -> str:
-        """Every string the agent received, for leak checks."""
-        return self.text + json.dumps(self.structured or {}, ensure_ascii=False)
+        """Every string the agent received for this call, for leak checks."""
+        return "\n".join([self.text, json.dumps(self.structured or {}, ensure_ascii=False), *self.progress_messages])
 
 
 class NemoServer:
     """One running server process, spoken to through the SDK's client."""
 
-    def __init__(self, client: Client) -> None:
-        self.client = client
+    def __init__(self) -> None:
         self.calls: list[ToolCall] = []
+        self.stdout_faults: list[Exception] = []  # lines on stdout that were not JSON-RPC
+        self.log_messages: list[str] = []  # MCP log notifications
+        self.client: Client | None = None
+
+    async def on_message(self, message: object) -> None:
+        if isinstance(message, Exception):
+            self.stdout_faults.append(message)
+
+    async def on_log(self, params: LoggingMessageNotificationParams) -> None:
+        self.log_messages.append(str(params.data))
 
     async def call(self, tool: str, **arguments: Any) -> ToolCall:
         progress: list[float] = []
+        messages: list[str] = []
 
         async def on_progress(done: float, total: float | None, message: str | None) -> None:
             progress.append(done)
+            messages.append(message or "")
 
+        assert self.client is not None, "not connected"
         result = await self.client.call_tool(tool, arguments, progress_callback=on_progress)
         texts = [c.text for c in result.content if c.type == "text"]
-        call = ToolCall(tool, bool(result.is_error), texts[0] if texts else "", result.structured_content, progress)
+        text = texts[0] if texts else ""
+        call = ToolCall(tool, bool(result.is_error), text, result.structured_content, progress, messages)
         self.calls.append(call)
         return call
 
     async def tool_names(self) -> set[str]:
+        assert self.client is not None, "not connected"
         return {tool.name for tool in (await self.client.list_tools()).tools}
 
 
@@ -98,14 +114,25 @@ class Project:
 
     @asynccontextmanager
     async def launch(self, *args: str, command: Path = SERVER_SCRIPT) -> AsyncIterator[NemoServer]:
-        """Start the server as a subprocess (stderr appended to `stderr_path`) and connect to it."""
+        """Start the server as a subprocess (stderr appended to `stderr_path`) and connect to it.
+
+        On a clean exit, insists that stdout carried nothing but JSON-RPC (logs belong on stderr).
+        """
         params = StdioServerParameters(command=str(command), args=list(args), env=self.env)
+        server = NemoServer()
+        self.servers.append(server)
         with self.stderr_path.open("a", encoding="utf-8") as errlog:
             transport = stdio_client(params, errlog=errlog)
-            async with Client(transport, read_timeout_seconds=CALL_TIMEOUT_S) as client:
-                server = NemoServer(client)
-                self.servers.append(server)
+            async with Client(
+                transport,
+                read_timeout_seconds=CALL_TIMEOUT_S,
+                message_handler=server.on_message,
+                logging_callback=server.on_log,
+                log_level="debug",
+            ) as client:
+                server.client = client
                 yield server
+        assert not server.stdout_faults, f"the server wrote non-JSON-RPC output on stdout: {server.stdout_faults}"
 
     def stderr(self) -> str:
         return self.stderr_path.read_text(encoding="utf-8") if self.stderr_path.exists() else ""
@@ -123,6 +150,10 @@ class Project:
     def renders_started(self) -> int:
         with self.sim.world.lock:
             return sum(self.sim.world.renders_started.values())
+
+    def credits_held(self) -> float:
+        with self.sim.world.lock:
+            return sum(u.frozen for u in self.sim.world.users.values())
 
     def edits_applied(self) -> int:
         with self.sim.world.lock:

@@ -221,6 +221,8 @@ async def test_the_token_never_reaches_the_agent_or_the_log(project: Project) ->
     (server,) = project.servers
     for call in server.calls:
         assert SECRET not in call.everything, f"{call.tool} leaked the token"
+    assert any("no credits" in line for line in server.log_messages), "no MCP log notification was received"
+    assert not any(SECRET in line for line in server.log_messages)
     log = project.stderr()
     assert "obtained a new anonymous token" in log
     assert SECRET not in log

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from tests.e2e.harness import (
@@ -17,6 +21,7 @@ from tests.e2e.harness import (
     Project,
     assert_increasing,
     assert_success,
+    make_video,
     upload_photos,
 )
 
@@ -40,10 +45,13 @@ VARIANTS = [
     pytest.param({"reply_text": "none"}, id="reply_text=none"),
     pytest.param({"reply_text": "zh"}, id="reply_text=zh"),
     pytest.param({"partial_text": True}, id="partial_text"),
+    pytest.param({"auth_error_code": 1010}, id="auth_error_code=1010"),
+    pytest.param({"auth_error_code": 1011}, id="auth_error_code=1011"),
+    pytest.param({"output_url": "cdn"}, id="output_url=cdn"),
 ]
-# error_style only shows on business errors: in its runs the token expires before get_state, and
-# the refusal arrives as HTTP 200 with code 1001, or as HTTP 401.
-EXPIRED_TOKEN_STATUS = {"http200": 200, "http_status": 401}
+# Variants that only show on a business error: in their runs the token expires before get_state.
+# The refusal arrives as HTTP 200 with the code in the body, or (http_status) as HTTP 401.
+SHOWN_BY_AN_EXPIRED_TOKEN = {"error_style", "auth_error_code"}
 
 
 @pytest.mark.parametrize("variant", VARIANTS)
@@ -52,7 +60,8 @@ async def test_photos_become_a_video_with_a_url(project: Project, variant: dict[
     async with project.launch() as server:
         uploaded = await upload_photos(server, project)
         generated = await server.call("generate_video", instruction=INSTRUCTION)
-        if "error_style" in variant:
+        token_expires = bool(SHOWN_BY_AN_EXPIRED_TOKEN & variant.keys())
+        if token_expires:
             project.sim.configure(expire_tokens=True)
         state = await server.call("get_state")
         exported = await server.call("export_video")
@@ -88,11 +97,10 @@ async def test_photos_become_a_video_with_a_url(project: Project, variant: dict[
     assert state.structured["exportable"] is True
     for track in state.structured["tracks"]:
         assert track["kind"] in summary
-    if "error_style" in variant:
-        renewals = project.requests_to("/api/auth/anonymous-token")
-        assert len(renewals) == 2, "the expired token was not renewed"
+    if token_expires:
+        assert len(project.requests_to("/api/auth/anonymous-token")) == 2, "the expired token was not renewed"
         statuses = {r.status for r in project.requests_to("/api/state/")}
-        assert statuses == {200, EXPIRED_TOKEN_STATUS[variant["error_style"]]}, statuses
+        assert statuses == ({200, 401} if variant.get("error_style") == "http_status" else {200}), statuses
 
     # export: a completed render on the simulator, started once, with progress
     assert_success(exported)
@@ -101,6 +109,9 @@ async def test_photos_become_a_video_with_a_url(project: Project, variant: dict[
     assert url.startswith(project.sim.base_url) and url in exported.text
     assert_increasing(exported.progress)
     assert project.renders_started() == 1
+    if variant.get("output_url") == "cdn":
+        video = httpx.get(url, timeout=10)  # an open URL: no token needed
+        assert video.status_code == 200 and video.content[4:8] == b"ftyp"
 
     # attribution: every request the backend saw was marked as skill traffic
     for request in project.sim.world.requests:
@@ -114,3 +125,37 @@ async def test_python_dash_m_starts_the_same_server(project: Project) -> None:
         credits = await server.call("get_credits")
     assert_success(credits)
     assert credits.structured["available"] == project.sim.config.initial_credits
+
+
+async def test_exporting_an_unchanged_timeline_again_starts_no_second_render(project: Project) -> None:
+    async with project.launch() as server:
+        await make_video(server, project)
+        first = await server.call("export_video")
+        again = await server.call("export_video")
+    assert_success(first)
+    assert_success(again)
+    assert again.structured["url"] == first.structured["url"] and again.structured["resumed"] is True
+    assert "no new render" in again.text
+    assert project.renders_started() == 1
+
+
+async def test_a_read_is_answered_while_an_edit_streams(project: Project) -> None:
+    """Agents call tools in parallel: get_credits must not wait for a long edit turn."""
+    project.sim.configure(event_delay_s=0.4)
+    async with project.launch() as server:
+        await upload_photos(server, project)
+        edit = asyncio.create_task(server.call("generate_video", instruction=INSTRUCTION))
+        await wait_until(lambda: project.credits_held() > 0)
+        credits = await server.call("get_credits")
+        assert not edit.done(), "the edit finished before the read: the test proves nothing"
+        generated = await edit
+    assert_success(credits)
+    assert credits.structured["frozen"] == project.sim.config.edit_cost
+    assert_success(generated)
+
+
+async def wait_until(condition: Callable[[], bool], timeout_s: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        await asyncio.sleep(0.01)
