@@ -49,3 +49,41 @@ def test_serve_with_closed_stdin_exits_quietly(tmp_path: Path) -> None:
     )
     assert result.stdout == ""
     assert "Traceback" not in result.stderr
+
+
+def test_render_makes_a_video_from_the_shipped_samples(tmp_path: Path) -> None:
+    samples = sorted(str(p) for p in (Path(__file__).resolve().parents[2] / "samples").glob("*.jpg"))
+    output = tmp_path / "demo.mp4"
+    result = run(
+        "render",
+        *samples,
+        "--backend",
+        "local",
+        "-p",
+        'a square 3-second video titled "Peaks"',
+        "-o",
+        str(output),
+        env={"NEMO_CACHE_DIR": str(tmp_path / "cache"), "NEMO_OUTPUT_DIR": str(tmp_path / "videos")},
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == ""
+    last_line = result.stderr.strip().splitlines()[-1]
+    assert last_line.startswith(f"Wrote {output}") and "1:1" in last_line
+    from nemo_video_mcp.render.probe import probe_video
+
+    info = probe_video(output)
+    assert (info.width, info.height) == (1080, 1080) and abs(info.duration_s - 3.0) < 0.05
+
+
+def test_render_with_a_missing_image_says_what_to_do(tmp_path: Path) -> None:
+    result = run(
+        "render",
+        str(tmp_path / "nope.jpg"),
+        "--backend",
+        "local",
+        "-p",
+        "x",
+        env={"NEMO_CACHE_DIR": str(tmp_path / "cache")},
+    )
+    assert result.returncode == 1
+    assert "No file" in result.stderr and "Next step" in result.stderr and "Traceback" not in result.stderr
