@@ -162,6 +162,18 @@ class RateLimitedError(BackendError):
         )
 
 
+class AnonymousTokenLimitError(BackendError):
+    code = 429
+
+    def __init__(self, web_base: str) -> None:
+        super().__init__(
+            "The backend refused a new anonymous token: it grants one per machine (client id) every 7 days, "
+            "and this one was already used.",
+            f"Set NEMO_TOKEN to a token of a NemoVideo account (register at {web_base}), or set "
+            "NEMO_BACKEND=local to render offline without credits.",
+        )
+
+
 class BackendUnavailableError(BackendError):
     code = "unavailable"
 

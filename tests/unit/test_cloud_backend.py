@@ -16,6 +16,7 @@ from nemo_video_mcp.backends.base import StreamCutError
 from nemo_video_mcp.backends.cloud import CloudBackend
 from nemo_video_mcp.config import Settings
 from nemo_video_mcp.errors import (
+    AnonymousTokenLimitError,
     BackendFileTooLargeError,
     BackendUnavailableError,
     BackendUnsupportedFileError,
@@ -349,3 +350,12 @@ async def test_render_duplicate_id_of_someone_else_gets_a_new_id(httpx_mock: HTT
     assert second["id"] != "render_1" and second["id"].startswith("render_")
     assert second["sessionId"] == SID and second["output"] == {"format": "mp4", "quality": "high"}
     assert status.job_id == second["id"]
+
+
+async def test_anonymous_token_limit_names_the_ways_out(httpx_mock: HTTPXMock, backend: CloudBackend) -> None:
+    url = f"{API}/api/auth/anonymous-token"
+    httpx_mock.add_response(method="POST", url=url, status_code=429, json={"code": 429}, is_reusable=True)
+    with pytest.raises(AnonymousTokenLimitError) as caught:
+        await backend.get_credits()
+    assert "NEMO_TOKEN" in caught.value.agent_message and "NEMO_BACKEND=local" in caught.value.agent_message
+    assert len(httpx_mock.get_requests()) == 2

@@ -27,6 +27,7 @@ from nemo_video_mcp.backends.base import RenderNotFoundError, StreamCutError
 from nemo_video_mcp.backends.wire import ApiFailure, Reason
 from nemo_video_mcp.config import Settings
 from nemo_video_mcp.errors import (
+    AnonymousTokenLimitError,
     BackendError,
     BackendFileTooLargeError,
     BackendRequestError,
@@ -384,6 +385,8 @@ class CloudBackend:
                     rate_limited = True
                     await self._sleep(RATE_LIMIT_WAIT_S)
                     continue
+                if failure.reason is Reason.RATE_LIMIT:
+                    raise AnonymousTokenLimitError(self._settings.web_base) from None
                 raise self._domain_error(failure, _Auth("", anonymous=True)) from None
 
     # --- Session -------------------------------------------------------------------------------
