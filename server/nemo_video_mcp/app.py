@@ -67,6 +67,10 @@ class _Runtime:
         if self._service is not None:
             await self._service.aclose()
 
+    def drain_notices(self) -> list[str]:
+        """What the backend noted along the way (e.g. a replaced session), for a call that ends in an error."""
+        return self._service.backend.drain_notices() if self._service is not None else []
+
 
 class _McpReporter:
     """Progress and log lines to the MCP client of the current request."""
@@ -125,15 +129,23 @@ def _install_log_forwarding() -> None:
         package_logger.addHandler(_ForwardToClient(logging.INFO))
 
 
-async def _respond(ctx: Context, work: Callable[[_McpReporter], Awaitable[ToolResult]]) -> CallToolResult:
-    """Run one tool's work; turn its result or its failure into what the agent reads."""
+async def _respond(
+    ctx: Context,
+    work: Callable[[_McpReporter], Awaitable[ToolResult]],
+    notices: Callable[[], list[str]] = list,
+) -> CallToolResult:
+    """Run one tool's work; turn its result or its failure into what the agent reads.
+
+    A failure still carries the notices gathered before it (e.g. "the timeline starts afresh").
+    """
     reporter = _McpReporter(ctx)
     token = _current_reporter.set(reporter)
     try:
         result = await work(reporter)
     except NemoError as exc:
         log.warning("tool failed: %s", exc.message)
-        return CallToolResult(content=[TextContent(type="text", text=exc.agent_message)], is_error=True)
+        text = "\n".join([*(f"Note: {notice}" for notice in notices()), exc.agent_message])
+        return CallToolResult(content=[TextContent(type="text", text=redact(text))], is_error=True)
     except Exception:
         log.exception("unexpected failure in a tool")
         return CallToolResult(content=[TextContent(type="text", text=INTERNAL_ERROR)], is_error=True)
@@ -189,7 +201,7 @@ def build_app(settings: Settings | None = None, *, service: VideoService | None 
         Files are checked before anything is sent (exists, a real media file by its content, at most
         200 MB). Returns what the project now holds for each file.
         """
-        return await _respond(ctx, lambda r: runtime.service().upload_images(paths, r))
+        return await _respond(ctx, lambda r: runtime.service().upload_images(paths, r), runtime.drain_notices)
 
     @app.tool(
         annotations=ToolAnnotations(
@@ -237,7 +249,9 @@ def build_app(settings: Settings | None = None, *, service: VideoService | None 
                 content=[TextContent(type="text", text=f"Invalid option: {exc}\nNext step: fix it and call again.")],
                 is_error=True,
             )
-        return await _respond(ctx, lambda r: runtime.service().generate_video(instruction, options, r))
+        return await _respond(
+            ctx, lambda r: runtime.service().generate_video(instruction, options, r), runtime.drain_notices
+        )
 
     @app.tool(
         annotations=ToolAnnotations(
@@ -246,14 +260,14 @@ def build_app(settings: Settings | None = None, *, service: VideoService | None 
     )
     async def get_state(ctx: Context) -> Annotated[CallToolResult, StateResult]:
         """Show the project's timeline: a one-line summary, the tracks, and whether it can be exported."""
-        return await _respond(ctx, lambda r: runtime.service().get_state())
+        return await _respond(ctx, lambda r: runtime.service().get_state(), runtime.drain_notices)
 
     @app.tool(
         annotations=ToolAnnotations(title="Show credits", readOnlyHint=True, idempotentHint=True, openWorldHint=True)
     )
     async def get_credits(ctx: Context) -> Annotated[CallToolResult, CreditsResult]:
         """Show the credit balance (available, held for work in progress, total) and the account kind."""
-        return await _respond(ctx, lambda r: runtime.service().get_credits())
+        return await _respond(ctx, lambda r: runtime.service().get_credits(), runtime.drain_notices)
 
     @app.tool(
         annotations=ToolAnnotations(
@@ -272,6 +286,6 @@ def build_app(settings: Settings | None = None, *, service: VideoService | None 
         Safe to call again: an unfinished render of this project is resumed, never started (or paid
         for) twice, and an unchanged timeline that was already rendered returns the same video.
         """
-        return await _respond(ctx, lambda r: runtime.service().export_video(wait, r))
+        return await _respond(ctx, lambda r: runtime.service().export_video(wait, r), runtime.drain_notices)
 
     return app
