@@ -47,6 +47,15 @@ async def test_dropped_session_is_replaced_and_the_agent_told_the_timeline_resta
     assert len(project.sim.world.uploads) == 6, "the photos were not brought along to the new session"
 
 
+async def test_a_session_lost_at_export_is_told_even_though_the_export_fails(project: Project) -> None:
+    async with project.launch() as server:
+        await make_video(server, project)
+        project.sim.configure(drop_sessions=True)
+        exported = await server.call("export_video")
+    assert_agent_error(exported, "starts afresh", "timeline is empty")
+    assert project.renders_started() == 0
+
+
 async def test_session_404_on_the_edit_is_replaced_and_the_edit_sent_once_it_can_land(project: Project) -> None:
     async with project.launch() as server:
         await upload_photos(server, project)
