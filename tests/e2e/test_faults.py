@@ -132,10 +132,17 @@ async def test_a_malformed_reply_is_reported_and_the_next_call_works(project: Pr
 # --- the edit stream ----------------------------------------------------------------------------
 
 
-async def test_cut_stream_after_the_edit_landed_is_confirmed_from_state_not_resent(project: Project) -> None:
+@pytest.mark.parametrize(
+    "fault",
+    [
+        pytest.param({"cut_stream": True}, id="cut_stream"),
+        pytest.param({"cut_stream_before_apply": True, "late_apply_s": 0.5}, id="cut_before_apply-lands_late"),
+    ],
+)
+async def test_a_cut_edit_that_landed_is_confirmed_not_resent(project: Project, fault: dict[str, Any]) -> None:
     async with project.launch() as server:
         await upload_photos(server, project)
-        project.sim.configure(cut_stream=True)
+        project.sim.configure(**fault)
         generated = await server.call("generate_video", instruction=INSTRUCTION)
     assert_success(generated)
     assert "not re-sent" in generated.text
