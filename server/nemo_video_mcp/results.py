@@ -27,6 +27,7 @@ class UploadResult(ToolResult):
 class GenerateResult(ToolResult):
     reply: str = Field(description="The editor's reply, with GUI wording turned into tool names.")
     next_actions: list[NextAction] = Field(description="Tools to call next, in order.")
+    question: str | None = Field(None, description="A question the editor asks the user before going on.")
     changes: str | None = Field(None, description="What changed in the timeline (when the reply had no text).")
     timeline: str | None = Field(None, description="The timeline summary line after the edit, when read.")
     recovered_after_cut: bool = Field(False, description="The stream was cut; the edit was confirmed from state.")

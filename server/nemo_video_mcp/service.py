@@ -73,11 +73,23 @@ class _Turn:
     texts: list[str] = field(default_factory=list)
     partials: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    questions: list[str] = field(default_factory=list)
     cut: str | None = None
 
     @property
     def reply(self) -> str:
         return "\n\n".join(self.texts) if self.texts else "".join(self.partials)
+
+
+def _question_of(event: ToolCallEvent) -> str | None:
+    """The question text when the backend's agent asks the user something (its `ask_question` tool)."""
+    if event.name != "ask_question":
+        return None
+    for key in ("question", "text", "prompt", "message"):
+        value = event.args.get(key)
+        if isinstance(value, str) and value.strip():
+            return value.strip()
+    return None
 
 
 class VideoService:
@@ -166,6 +178,7 @@ class VideoService:
             backend=self._backend.name,  # type: ignore[arg-type]
             reply=translation.text,
             next_actions=translation.actions,
+            question=turn.questions[-1] if turn.questions else None,
             changes=changes,
             timeline=timeline,
             recovered_after_cut=recovered,
@@ -222,6 +235,9 @@ class VideoService:
             (turn.partials if event.partial else turn.texts).append(event.text)
             await ticker.tick("The editor replied")
         elif isinstance(event, ToolCallEvent):
+            question = _question_of(event)
+            if question:
+                turn.questions.append(question)
             await ticker.tick(f"The editor is {_BACKEND_STEPS.get(event.name, 'working on the timeline')}")
         elif isinstance(event, ToolResultEvent):
             await ticker.tick("The editor finished a step")
@@ -269,6 +285,11 @@ class VideoService:
             parts.append(timeline)
         if turn.errors:
             parts.append(f"The editor also reported: {'; '.join(turn.errors)}")
+        if turn.questions and turn.questions[-1] not in reply:
+            parts.append(f"The editor asks: {turn.questions[-1]}")
+        if turn.questions:
+            parts.append("Next step: ask the user, then call generate_video with their answer.")
+            return "\n".join(parts)
         if not reply.strip():
             parts.append("Next step: call export_video to render it, or generate_video to change it.")
         return "\n".join(parts)

@@ -21,6 +21,7 @@ from nemo_video_mcp.models import (
     RenderStatus,
     StreamErrorEvent,
     TextEvent,
+    ToolCallEvent,
     UploadedFile,
 )
 from nemo_video_mcp.service import VideoService
@@ -237,3 +238,16 @@ async def test_stream_error_with_no_change_is_a_clear_failure(settings: Settings
     with pytest.raises(BackendError, match="model overloaded") as caught:
         await service_for(settings, backend).generate_video("make it")
     assert "Next step" in str(caught.value)
+
+
+async def test_a_question_from_the_editor_is_surfaced_with_the_next_step(
+    settings: Settings, backend: ScriptedBackend
+) -> None:
+    backend.edit_script = [
+        ToolCallEvent(name="ask_question", args={"question": "Which photo should come first?"}),
+        TextEvent(text="Before I go on, one question."),
+    ]
+    result = await service_for(settings, backend).generate_video("make it")
+    assert result.question == "Which photo should come first?"
+    assert "Which photo should come first?" in result.message
+    assert "ask the user, then call generate_video" in result.message
