@@ -5,6 +5,7 @@ The image makers here are also used by the other render tests.
 
 from __future__ import annotations
 
+import itertools
 import struct
 from pathlib import Path
 
@@ -110,12 +111,30 @@ def test_other_modes_become_rgb(tmp_path, mode):
     assert fit_image(path, (40, 40)).mode == "RGB"
 
 
-def test_fit_keeps_aspect_with_black_bars(tmp_path):
+@pytest.mark.parametrize(
+    ("fit", "top"),
+    [("contain", (0, 0, 0)), ("blur", "backdrop"), ("cover", "picture")],
+)
+def test_fit_fills_the_frame_by_mode(tmp_path, fit, top):
     path = striped_image(tmp_path / "wide.png", (400, 100), "red")
-    fitted = fit_image(path, (200, 200))
-    assert fitted.size == (200, 200)
-    assert fitted.getpixel((100, 10)) == (0, 0, 0)  # bar above
-    assert fitted.getpixel((20, 100))[0] > 200  # picture in the middle
+    fitted = fit_image(path, (200, 200), fit)
+    assert fitted.size == (200, 200) and fitted.mode == "RGB"
+    assert fitted.getpixel((20, 100))[0] > 200  # the picture in the middle, at full brightness
+    red, green, blue = fitted.getpixel((100, 10))  # where contain has its bar
+    if top == "backdrop":
+        assert 60 < red < 200 and green < red and blue < red  # the picture's colour, blurred and darkened
+    elif top == "picture":
+        assert red > 200
+    else:
+        assert (red, green, blue) == top
+
+
+def test_blurred_backdrop_is_smooth(tmp_path):
+    path = striped_image(tmp_path / "tall.png", (100, 400), "navy")
+    fitted = fit_image(path, (400, 200), "blur")
+    left = [fitted.getpixel((x, 100))[2] for x in range(0, 140, 4)]  # the backdrop left of the picture
+    assert max(abs(a - b) for a, b in itertools.pairwise(left)) < 12  # stripes blurred away: no hard edges
+    assert min(left) > 20
 
 
 @pytest.mark.parametrize("size", [(1, 1), (15, 400), (400, 8)])
@@ -148,11 +167,13 @@ def test_huge_jpeg_is_decoded_reduced(tmp_path):
     assert path.stat().st_size < 6_000_000
     info = inspect_image(path)
     assert (info.width, info.height, info.format) == (20000, 20000, "jpeg")
-    target = normalize_image(path, tmp_path / "huge.png", (1920, 1080))
+    target = normalize_image(path, tmp_path / "huge.png", (1920, 1080), "contain")
     with Image.open(target) as still:
         assert still.size == (1920, 1080)
         assert still.getpixel((960, 540)) == (128, 128, 128)
         assert still.getpixel((10, 540)) == (0, 0, 0)  # a square picture in a wide frame: bars
+    blurred = fit_image(path, (1920, 1080))
+    assert blurred.getpixel((10, 540)) == (70, 70, 70)  # the same grey, darkened
 
 
 def test_huge_png_is_refused_before_decoding(tmp_path):

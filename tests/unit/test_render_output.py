@@ -74,6 +74,24 @@ async def test_static_renders_have_exact_size_and_length(tmp_path, aspect, trans
     assert ImageStat.Stat(ImageChops.difference(a, b)).mean[0] < 1.5
 
 
+@pytest.mark.parametrize(("fit", "black"), [("blur", False), ("contain", True)])
+async def test_landscape_in_a_vertical_frame_fills_the_corners_unless_contained(tmp_path, fit, black):
+    images = [striped_image(tmp_path / "wide.jpg", (1200, 800), "darkgreen")]
+    plan = build_plan([0], duration_s=1.0, aspect="9:16", motion="static", fit=fit).with_images(images)
+    path = tmp_path / f"{fit}.mp4"
+    await render_slideshow(plan, path)
+    frame = read_frame(str(path), 0.5)
+    assert frame.size == (1080, 1920)
+    corners = [(0, 0, 120, 200), (960, 0, 1080, 200), (0, 1720, 120, 1920), (960, 1720, 1080, 1920)]
+    brightness = [ImageStat.Stat(frame.crop(box)).mean[1] for box in corners]  # green channel
+    if black:
+        assert max(brightness) < 4, brightness
+    else:
+        assert min(brightness) > 25, brightness
+    middle = ImageStat.Stat(frame.crop((0, 800, 1080, 1120))).mean[1]
+    assert middle > 90  # the picture itself, undimmed
+
+
 async def test_title_changes_the_frame_where_it_is_drawn(tmp_path):
     images = _images(tmp_path, 1, (1080, 1080))
     common = {"duration_s": 1.0, "aspect": "1:1", "motion": "static"}

@@ -138,6 +138,8 @@ def test_draft_has_the_short_key_tracks():
         'a vertical 12-second video with ken burns motion and the title "Hidden Peaks"',
         "7 seconds square hard cuts static",
         "11 s, 0.3 s dissolves, reverse order",
+        "vertical, crop to fill",
+        "square with black bars",
     ],
 )
 def test_draft_round_trip(text):
@@ -161,6 +163,26 @@ def test_draft_is_read_tolerantly():
         (0, 45, "one", "/x/one.jpg"), (45, 45, "image 2", None),
     ]  # fmt: skip
     assert (plan.music_path, plan.music_volume, plan.title) == ("/x/song.mp3", 0.35, "Hello")
+    assert plan.fit == "blur"  # a draft without a fit gets the default
+
+
+@pytest.mark.parametrize(
+    ("text", "fit"),
+    [
+        ("a vertical video", "blur"),
+        ("vertical, fill the frame", "cover"),
+        ("crop to fill, 9:16", "cover"),
+        ("keep black bars please", "contain"),
+        ("letterboxed 16:9", "contain"),
+        ("no black bars", "blur"),
+        ("with a blurred background", "blur"),
+    ],
+)
+def test_fit_is_parsed(text, fit):
+    plan = plan_from_instruction(text, 2, NO_OPTIONS)
+    assert plan.fit == fit
+    assert plan.unknown_wishes == []  # "blurred background" is something the engine does
+    assert plan_from_draft(plan.with_images(["/a.jpg", "/b.jpg"]).to_draft()).fit == fit
 
 
 @pytest.mark.parametrize("draft", [{}, {"t": []}, {"t": [{"tt": 0, "sg": []}]}, {"t": "nonsense"}])
@@ -173,4 +195,5 @@ def test_description_lists_the_plan_and_what_is_not_supported():
     plan = plan_from_instruction('vertical 12 s, title "Hidden Peaks", add slow motion', 3, NO_OPTIONS)
     text = describe_plan(plan)
     assert "12 s vertical" in text and "1080x1920" in text and '"Hidden Peaks"' in text
+    assert "blurred copy" in text
     assert text.endswith("Not supported offline: add slow motion.")

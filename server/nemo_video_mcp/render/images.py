@@ -1,4 +1,9 @@
-"""Still images, read once with Pillow and written at the frame size ffmpeg will use.
+"""Still images, read once with Pillow and composed at the frame size ffmpeg will use.
+
+A picture whose shape differs from the frame's is fitted by `fit`: "blur" puts it over a blurred,
+darkened copy of itself scaled to cover the frame (made from a small copy: blurring at 1/16 scale and
+scaling up costs a few milliseconds), "contain" over black bars, "cover" cropped to fill. It is done
+here, once per image, so ffmpeg's work per frame does not depend on it.
 
 Policy for awkward inputs:
 - EXIF orientation is applied; CMYK, palette, grey and 16-bit images become RGB; transparency is
@@ -19,15 +24,22 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from PIL import Image, ImageOps, JpegImagePlugin, UnidentifiedImageError
+from PIL import Image, ImageFilter, ImageOps, JpegImagePlugin, UnidentifiedImageError
 
 from nemo_video_mcp.errors import MediaFileError
+from nemo_video_mcp.render.plan import Fit
 
 MIN_SIDE = 16
 MAX_PIXELS = 64_000_000
 MAX_JPEG_PIXELS = 1_000_000_000
 KENBURNS_MARGIN = 1.25
 """Ken burns stills are this much larger than the frame, so zooming in never upscales."""
+BACKDROP_SCALE = 16
+"""The blurred backdrop is made at 1/this of the frame size, then scaled up."""
+BACKDROP_BLUR = 2.5
+"""Gaussian blur radius in backdrop pixels (times BACKDROP_SCALE in frame pixels)."""
+BACKDROP_BRIGHTNESS = 0.55
+"""The backdrop is darkened so the picture in front stands out."""
 
 _ROTATED = {5, 6, 7, 8}
 _ORIENTATION_TAG = 0x0112
@@ -91,14 +103,14 @@ def still_size(frame: tuple[int, int], motion: str) -> tuple[int, int]:
     return tuple(2 * round(side * KENBURNS_MARGIN / 2) for side in frame)  # type: ignore[return-value]
 
 
-def normalize_image(source: Path, target: Path, size: tuple[int, int]) -> Path:
-    """Write `source` fitted into exactly `size` (aspect kept, black bars) at `target`.
+def normalize_image(source: Path, target: Path, size: tuple[int, int], fit: Fit = "blur") -> Path:
+    """Write `source` fitted into exactly `size` (see `fit_image`) at `target`.
 
     A `.yuv` target gets raw yuv420p (limited range, BT.601, as ffmpeg's own conversion): ffmpeg
     reads it without decoding or converting, and holds only 1.5 bytes a pixel per image. Any
     other suffix is saved by Pillow in that format (e.g. `.png` for a preview).
     """
-    image = fit_image(source, size)
+    image = fit_image(source, size, fit)
     if target.suffix.lower() == ".yuv":
         write_yuv420p(image, target)
     else:
@@ -106,15 +118,15 @@ def normalize_image(source: Path, target: Path, size: tuple[int, int]) -> Path:
     return target
 
 
-def fit_image(source: Path, size: tuple[int, int]) -> Image.Image:
-    """`source` upright, in RGB, scaled to fit `size` and centred on black."""
+def fit_image(source: Path, size: tuple[int, int], fit: Fit = "blur") -> Image.Image:
+    """`source` upright, in RGB, exactly `size`: over a blurred copy of itself, on black, or cropped to fill."""
     with open_image(source) as image:
         shown_w, shown_h = _shown_size(image)
-        scale = min(size[0] / shown_w, size[1] / shown_h)
-        fitted = (max(1, round(shown_w * scale)), max(1, round(shown_h * scale)))
-        if image.format == "JPEG" and scale < 1:
+        fits = (min if fit != "cover" else max)(size[0] / shown_w, size[1] / shown_h)
+        scaled = (max(1, round(shown_w * fits)), max(1, round(shown_h * fits)))
+        if image.format == "JPEG" and fits < 1:
             stored = image.size
-            wanted = fitted[::-1] if _orientation(image) in _ROTATED else fitted
+            wanted = scaled[::-1] if _orientation(image) in _ROTATED else scaled
             image.draft(None, (min(stored[0], wanted[0]), min(stored[1], wanted[1])))  # type: ignore[arg-type]
         try:
             image.load()
@@ -122,13 +134,34 @@ def fit_image(source: Path, size: tuple[int, int]) -> Image.Image:
             rgb = _to_rgb(upright)
         except (OSError, SyntaxError, ValueError) as exc:
             raise ImageUnreadableError(source, str(exc) or type(exc).__name__) from exc
-    if rgb.size != fitted:
-        rgb = rgb.resize(fitted, Image.Resampling.LANCZOS, reducing_gap=2.0)
-    if fitted != size:
-        canvas = Image.new("RGB", size)
-        canvas.paste(rgb, ((size[0] - fitted[0]) // 2, (size[1] - fitted[1]) // 2))
-        rgb = canvas
-    return rgb
+    if fit == "cover":
+        return rgb.resize(size, Image.Resampling.LANCZOS, box=_centred_box(rgb.size, size), reducing_gap=2.0)
+    if rgb.size != scaled:
+        rgb = rgb.resize(scaled, Image.Resampling.LANCZOS, reducing_gap=2.0)
+    if scaled == size:
+        return rgb
+    canvas = _backdrop(rgb, size) if fit == "blur" else Image.new("RGB", size)
+    canvas.paste(rgb, ((size[0] - scaled[0]) // 2, (size[1] - scaled[1]) // 2))
+    return canvas
+
+
+def _backdrop(picture: Image.Image, size: tuple[int, int]) -> Image.Image:
+    """`picture` cropped to the frame's shape, blurred and darkened at a small size, scaled up to `size`."""
+    small = (max(1, size[0] // BACKDROP_SCALE), max(1, size[1] // BACKDROP_SCALE))
+    backdrop = picture.resize(small, Image.Resampling.BILINEAR, box=_centred_box(picture.size, size), reducing_gap=2.0)
+    backdrop = backdrop.filter(ImageFilter.GaussianBlur(BACKDROP_BLUR))
+    backdrop = backdrop.point(lambda value: value * BACKDROP_BRIGHTNESS)
+    return backdrop.resize(size, Image.Resampling.BICUBIC)
+
+
+def _centred_box(have: tuple[int, int], shape: tuple[int, int]) -> tuple[float, float, float, float]:
+    """The largest box of `shape`'s aspect ratio centred in an image of size `have`."""
+    width, height = have
+    if width * shape[1] > height * shape[0]:
+        inner = height * shape[0] / shape[1]
+        return ((width - inner) / 2, 0.0, (width + inner) / 2, float(height))
+    inner = width * shape[1] / shape[0]
+    return (0.0, (height - inner) / 2, float(width), (height + inner) / 2)
 
 
 def write_yuv420p(image: Image.Image, target: Path) -> None:

@@ -20,6 +20,9 @@ from nemo_video_mcp.models import EditOptions
 Aspect = Literal["16:9", "9:16", "1:1"]
 Transition = Literal["fade", "slide", "wipe", "dissolve", "none"]
 Motion = Literal["kenburns", "static"]
+Fit = Literal["blur", "contain", "cover"]
+"""How a picture whose shape differs from the frame's fills it: over a blurred, darkened copy of itself
+(what phone slideshow apps do), inside black bars, or cropped to fill."""
 
 FRAME_SIZES: dict[str, tuple[int, int]] = {"16:9": (1920, 1080), "9:16": (1080, 1920), "1:1": (1080, 1080)}
 FPS = 30
@@ -56,6 +59,7 @@ class EditPlan(BaseModel):
     transition: Transition = "fade"
     transition_frames: int = Field(0, ge=0)
     motion: Motion = "kenburns"
+    fit: Fit = "blur"
     title: str | None = None
     title_frames: int = Field(0, ge=0)
     music_path: str | None = None
@@ -125,6 +129,7 @@ class EditPlan(BaseModel):
             "transition": self.transition,
             "transition_ms": ms(self.transition_frames),
             "motion": self.motion,
+            "fit": self.fit,
             "engine": "local",
         }
         if self.unknown_wishes:
@@ -148,6 +153,7 @@ def describe_plan(plan: EditPlan) -> str:
         if plan.transition == "none"
         else f"Transitions: {plan.transition} ({plan.transition_s:g} s).",
         "Motion: ken burns (slow zoom and pan)." if plan.motion == "kenburns" else "Motion: none (static images).",
+        _FIT_WORDS[plan.fit],
         f'Title: "{plan.title}" for the first {plan.title_frames / plan.fps:g} s.' if plan.title else "No title.",
         f"Music: {Path(plan.music_path).name} at {round(plan.music_volume * 100)}% volume, faded out at the end."
         if plan.music_path
@@ -199,6 +205,16 @@ _MOTIONS: list[tuple[str, Motion]] = [
     (r"\bno (?:motion|movement|zoom|ken ?burns|animation)\b|\bstatic\b|\bwithout (?:motion|zoom)\b", "static"),
     (r"\bken ?burns\b|\bzoom(?:s|ing)?\b|\bpan(?:s|ning)?\b|\bmotion\b|\bmovement\b", "kenburns"),
 ]
+_FITS: list[tuple[str, Fit]] = [
+    (r"\bfill (?:the )?(?:whole )?(?:frame|screen)\b|\bcrop(?:ped)? to (?:fill|fit)\b|\bfull[- ]?bleed\b", "cover"),
+    (r"(?<!no )(?<!without )\bblack (?:bars|borders)\b|\bletter-?box\w*|\bpillar-?box\w*", "contain"),
+    (r"\bblur(?:red|ry)? (?:background|backdrop|fill|sides|edges)\b", "blur"),
+]
+_FIT_WORDS: dict[str, str] = {
+    "blur": "Pictures of another shape sit on a blurred copy of themselves.",
+    "contain": "Pictures of another shape get black bars.",
+    "cover": "Pictures are cropped to fill the frame.",
+}
 _REVERSE_RE = re.compile(r"\breverse(?:d)?(?: order)?\b|\bbackwards?\b|\blast (?:image|photo) first\b")
 _MUSIC_RE = re.compile(r"\bmusic\b|\bsong\b|\bsoundtrack\b|\bbgm\b|\baudio\b|\bbackground track\b")
 _NO_MUSIC_RE = re.compile(r"\bno (?:music|sound|audio)\b|\bsilent\b|\bwithout (?:music|sound|audio)\b")
@@ -246,10 +262,11 @@ def plan_from_instruction(instruction: str, image_count: int, options: EditOptio
     aspect = _choose(options.aspect, _parse_aspect, _first(text, _ASPECTS), "16:9", "aspect")
     transition = _choose(options.transition, _parse_transition, _first(text, _TRANSITIONS), "fade", "transition")
     motion = _choose(options.motion, _parse_motion, _first(text, _MOTIONS), "kenburns", "motion")
+    fit = _first(text, _FITS) or "blur"
     if options.title is not None:
         title = options.title.strip() or None
 
-    wishes = _unknown_wishes(rest)
+    wishes = _unknown_wishes(re.sub("|".join(pattern for pattern, _ in _FITS), " ", rest, flags=re.IGNORECASE))
     music_path = options.music_path
     if music_path is None and mentions_music(text):
         wishes.append("music (no music file was given: pass music_path, or upload an audio file)")
@@ -264,6 +281,7 @@ def plan_from_instruction(instruction: str, image_count: int, options: EditOptio
         transition=transition,
         transition_s=TRANSITION_S if transition_s is None else transition_s,
         motion=motion,
+        fit=fit,
         title=title,
         music_path=music_path,
         unknown_wishes=wishes,
@@ -279,6 +297,7 @@ def build_plan(
     transition: Transition = "fade",
     transition_s: float = TRANSITION_S,
     motion: Motion = "kenburns",
+    fit: Fit = "blur",
     title: str | None = None,
     title_s: float = TITLE_S,
     music_path: str | None = None,
@@ -309,6 +328,7 @@ def build_plan(
         transition=transition,
         transition_frames=transition_frames,
         motion=motion,
+        fit=fit,
         title=title,
         title_frames=min(round(title_s * fps), total) if title else 0,
         music_path=music_path,
@@ -365,6 +385,13 @@ def _parse_motion(value: str) -> Motion | None:
     if value in ("kenburns", "none"):
         return "kenburns" if value == "kenburns" else "static"
     return _first(value, _MOTIONS)  # type: ignore[return-value]
+
+
+def _parse_fit(value: str) -> Fit | None:
+    value = value.strip().lower()
+    if value in _FIT_WORDS:
+        return value  # type: ignore[return-value]
+    return _first(value, _FITS)  # type: ignore[return-value]
 
 
 _CHOICES = {
@@ -470,6 +497,7 @@ def plan_from_draft(draft: dict[str, Any]) -> EditPlan:
         transition=transition,
         transition_frames=transition_frames,
         motion=_parse_motion(str(meta.get("motion", "kenburns"))) or "kenburns",
+        fit=_parse_fit(str(meta.get("fit", "blur"))) or "blur",
         title=title,
         title_frames=min(max(title_frames, 1), total) if title else 0,
         music_path=music_path,

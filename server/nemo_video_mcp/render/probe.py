@@ -31,8 +31,9 @@ class VideoInfo:
     size_bytes: int
 
 
-def probe_video(path: Path) -> VideoInfo:
+def probe_video(path: str | Path) -> VideoInfo:
     """Parse `ffmpeg -i` for the streams, and the file's top-level atoms for faststart."""
+    path = Path(path)
     text = _ffmpeg(["-i", str(path)], check=False)
     duration = _DURATION_RE.search(text)
     video = _VIDEO_RE.search(text)
@@ -52,8 +53,9 @@ def probe_video(path: Path) -> VideoInfo:
     )
 
 
-def count_frames(path: Path) -> int:
+def count_frames(path: str | Path) -> int:
     """The number of video frames, counted by remuxing the stream to nowhere (no decode)."""
+    path = Path(path)
     text = _ffmpeg(["-i", str(path), "-map", "0:v:0", "-c", "copy", "-f", "null", "-"], stats=True)
     frames = _FRAME_RE.findall(text)
     if not frames:
@@ -61,8 +63,9 @@ def count_frames(path: Path) -> int:
     return int(frames[-1])
 
 
-def read_frame(path: Path, seconds: float) -> Image.Image:
+def read_frame(path: str | Path, seconds: float) -> Image.Image:
     """The frame shown at `seconds`, decoded to RGB."""
+    path = Path(path)
     result = subprocess.run(
         [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-ss", f"{seconds:.3f}", "-i", str(path),
          "-frames:v", "1", "-f", "image2pipe", "-c:v", "png", "-"],
@@ -74,8 +77,9 @@ def read_frame(path: Path, seconds: float) -> Image.Image:
     return Image.open(io.BytesIO(result.stdout)).convert("RGB")
 
 
-def top_level_atoms(path: Path) -> list[str]:
+def top_level_atoms(path: str | Path) -> list[str]:
     """The MP4 top-level box types in file order (e.g. ftyp, moov, mdat)."""
+    path = Path(path)
     atoms: list[str] = []
     size_total = path.stat().st_size
     with path.open("rb") as handle:
@@ -94,8 +98,9 @@ def top_level_atoms(path: Path) -> list[str]:
     return atoms
 
 
-def is_faststart(path: Path) -> bool:
+def is_faststart(path: str | Path) -> bool:
     """True when the moov atom (the index) comes before mdat, so playback starts before the download ends."""
+    path = Path(path)
     atoms = top_level_atoms(path)
     return "moov" in atoms and "mdat" in atoms and atoms.index("moov") < atoms.index("mdat")
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from nemo_video_mcp.render.graph import EncoderSettings, build_command
 from nemo_video_mcp.render.images import normalize_image, still_size
-from nemo_video_mcp.render.plan import EditPlan, PlanError
+from nemo_video_mcp.render.plan import EditPlan, Fit, PlanError
 from nemo_video_mcp.render.probe import VideoInfo, probe_video
 from nemo_video_mcp.render.runner import ffmpeg_exe, run_ffmpeg
 from nemo_video_mcp.render.title import TitleCard, render_title
@@ -48,7 +48,7 @@ async def render_slideshow(
     report = on_progress or (lambda _percent: None)
     with tempfile.TemporaryDirectory(prefix="nemo-render-", dir=work_dir, ignore_cleanup_errors=True) as tmp:
         size = still_size(plan.size, plan.motion)
-        stills = await _prepare_stills(sources, Path(tmp), size, lambda share: report(PREPARE_SHARE * share))
+        stills = await _prepare_stills(sources, Path(tmp), size, plan.fit, lambda share: report(PREPARE_SHARE * share))
         title: TitleCard | None = None
         if plan.title:
             title = await asyncio.to_thread(render_title, plan.title, plan.size, Path(tmp) / "title.png")
@@ -67,7 +67,7 @@ async def render_slideshow(
 
 
 async def _prepare_stills(
-    sources: list[Path], tmp: Path, size: tuple[int, int], on_share: Callable[[float], None]
+    sources: list[Path], tmp: Path, size: tuple[int, int], fit: Fit, on_share: Callable[[float], None]
 ) -> list[Path]:
     """Normalize each distinct source once, two at a time; stop early and wait for the threads if cancelled."""
     unique = list(dict.fromkeys(sources))
@@ -79,7 +79,7 @@ async def _prepare_stills(
     def work(source: Path) -> Path:
         if stop.is_set():
             raise asyncio.CancelledError
-        return normalize_image(source, targets[source], size)
+        return normalize_image(source, targets[source], size, fit)
 
     workers = max(1, min(2, os.cpu_count() or 1, len(unique)))
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="nemo-still") as pool:
