@@ -7,9 +7,7 @@ from __future__ import annotations
 
 from nemo_video_mcp.redact import redact
 
-SUPPORTED_FORMATS = (
-    "images: jpg/jpeg, png, gif, webp, heic; video: mp4, mov, avi, webm, mkv; audio: mp3, wav, m4a, aac"
-)
+SUPPORTED_FORMATS = "images: jpg/jpeg, png, gif, webp, heic; video: mp4, mov, avi, webm, mkv; audio: mp3, wav, m4a, aac"
 MAX_UPLOAD_BYTES = 200 * 1024 * 1024
 
 
@@ -105,9 +103,7 @@ class NoCreditsError(BackendError):
                 "then call get_credits to confirm and retry."
             )
         else:
-            step = (
-                "Ask the user to top up credits on their NemoVideo account, then call get_credits and retry."
-            )
+            step = "Ask the user to top up credits on their NemoVideo account, then call get_credits and retry."
         super().__init__("The account has no credits left for this request.", step)
         self.register_url = register_url
 

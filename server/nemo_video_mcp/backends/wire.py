@@ -415,9 +415,7 @@ def _adk_event(event: dict[str, Any]) -> list[EditEvent]:
         response = part.get("functionResponse") or part.get("function_response")
         if isinstance(call, dict):
             args = call.get("args")
-            events.append(
-                ToolCallEvent(name=str(call.get("name", "")), args=args if isinstance(args, dict) else {})
-            )
+            events.append(ToolCallEvent(name=str(call.get("name", "")), args=args if isinstance(args, dict) else {}))
         elif isinstance(response, dict):
             events.append(ToolResultEvent(name=str(response.get("name", ""))))
         elif isinstance(part.get("text"), str) and part["text"] and not part.get("thought"):
