@@ -76,6 +76,7 @@ class RenderJob(BaseModel):
     created_at: float
     updated_at: float
     draft_fingerprint: str | None = None
+    file_path: str | None = None
 
 
 class ProjectState(BaseModel):

@@ -367,6 +367,7 @@ class VideoService:
             if not wait:
                 return self._export_result(job, resumed=resumed)
             job = await self._poll_until_done(job, reporter)
+            job = await self._fetch_if_private(job, reporter)
             return self._export_result(job, resumed=resumed)
 
     async def _exportable_state(self) -> ProjectState:
@@ -410,6 +411,17 @@ class VideoService:
             raise RenderFailedError(job.job_id, "it was cancelled")
         return job
 
+    async def _fetch_if_private(self, job: RenderJob, reporter: Reporter) -> RenderJob:
+        """A link that only opens with the account's token is useless to the user: fetch the file here."""
+        if job.status != "completed" or not job.url or job.file_path or not self._backend.url_needs_auth(job.url):
+            return job
+        await reporter.progress(100, 100, "Downloading the video")
+        target = self._settings.output_dir / f"{job.job_id}.mp4"
+        path = await self._backend.download_render(job.job_id, job.url, target)
+        job = job.model_copy(update={"file_path": str(path)})
+        self._ledger.save(job)
+        return job
+
     async def _restart_lost_job(self, job: RenderJob) -> RenderStatus:
         """A job the backend does not know: its start never landed. Start it under the same id."""
         state = await self._exportable_state()
@@ -417,10 +429,13 @@ class VideoService:
         return await self._backend.start_render(job.job_id, state.draft)
 
     def _export_result(self, job: RenderJob, *, resumed: bool, already_rendered: bool = False) -> ExportResult:
-        file_path = job.url.removeprefix("file://") if job.url and job.url.startswith("file://") else None
+        file_path = job.file_path
+        if file_path is None and job.url and job.url.startswith("file://"):
+            file_path = job.url.removeprefix("file://")
         if job.status == "completed":
-            where = file_path or job.url
-            message = f"The video is ready: {where}"
+            message = f"The video is ready: {file_path or job.url}"
+            if job.file_path:
+                message += " (downloaded to this machine: the backend's link only opens with the account's token)"
             if already_rendered:
                 message += " (this exact timeline was rendered before; no new render was started)"
         elif resumed:

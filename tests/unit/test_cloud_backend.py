@@ -359,3 +359,40 @@ async def test_anonymous_token_limit_names_the_ways_out(httpx_mock: HTTPXMock, b
         await backend.get_credits()
     assert "NEMO_TOKEN" in caught.value.agent_message and "NEMO_BACKEND=local" in caught.value.agent_message
     assert len(httpx_mock.get_requests()) == 2
+
+
+async def test_private_video_url_is_fetched_with_the_token(
+    httpx_mock: HTTPXMock, backend: CloudBackend, tmp_path: Path
+) -> None:
+    add_login(httpx_mock)
+    url = f"{API}/api/render/proxy/render_1/download"
+    httpx_mock.add_response(url=url, content=b"MP4DATA")
+    target = await backend.download_render("render_1", url, tmp_path / "videos" / "v.mp4")
+    assert target.read_bytes() == b"MP4DATA" and backend.url_needs_auth(url)
+    assert httpx_mock.get_requests()[-1].headers["authorization"] == f"Bearer {TOKEN_1}"
+    assert [p.name for p in (tmp_path / "videos").iterdir()] == ["v.mp4"]
+
+
+async def test_a_cdn_url_gets_no_token_and_a_dead_one_falls_back_to_the_proxy_download(
+    httpx_mock: HTTPXMock, backend: CloudBackend, tmp_path: Path
+) -> None:
+    add_login(httpx_mock)
+    httpx_mock.add_response(url="https://cdn.test/v.mp4", status_code=403)
+    httpx_mock.add_response(url=f"{API}/api/render/proxy/render_2/download", content=b"FROMPROXY")
+    target = await backend.download_render("render_2", "https://cdn.test/v.mp4", tmp_path / "videos" / "v.mp4")
+    assert target.read_bytes() == b"FROMPROXY"
+    cdn_request = next(r for r in httpx_mock.get_requests() if r.url.host == "cdn.test")
+    assert "authorization" not in cdn_request.headers
+    assert not backend.url_needs_auth("https://cdn.test/v.mp4")
+    assert sorted(p.name for p in (tmp_path / "videos").iterdir()) == ["v.mp4"]
+
+
+async def test_an_undownloadable_video_is_a_clear_error_and_leaves_no_partial_file(
+    httpx_mock: HTTPXMock, backend: CloudBackend, tmp_path: Path
+) -> None:
+    add_login(httpx_mock)
+    httpx_mock.add_response(url=f"{API}/api/render/proxy/render_3/download", status_code=500, is_reusable=True)
+    with pytest.raises(BackendUnavailableError) as caught:
+        await backend.download_render("render_3", None, tmp_path / "videos" / "v.mp4")
+    assert "could not be downloaded" in caught.value.agent_message
+    assert list((tmp_path / "videos").iterdir()) == []  # the folder exists, the partial file does not

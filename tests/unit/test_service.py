@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Sequence
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -45,6 +46,7 @@ class ScriptedBackend:
         self.render_polls: list[RenderStatus | Exception] = []
         self.renders_started: list[str] = []
         self.state_reads = 0
+        self.downloads: list[str] = []
 
     async def session_id(self) -> str:
         return "s1"
@@ -79,6 +81,15 @@ class ScriptedBackend:
 
     async def cancel_render(self, job_id: str) -> None:
         return None
+
+    def url_needs_auth(self, url: str) -> bool:
+        return url.startswith("https://api.private/")
+
+    async def download_render(self, job_id: str, url: str | None, target: Path) -> Path:
+        self.downloads.append(job_id)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(b"video bytes of " + job_id.encode())
+        return target
 
     def drain_notices(self) -> list[str]:
         return []
@@ -251,3 +262,22 @@ async def test_a_question_from_the_editor_is_surfaced_with_the_next_step(
     assert result.question == "Which photo should come first?"
     assert "Which photo should come first?" in result.message
     assert "ask the user, then call generate_video" in result.message
+
+
+async def test_a_link_that_needs_the_token_is_downloaded_for_the_user(
+    settings: Settings, backend: ScriptedBackend
+) -> None:
+    backend.render_polls = [done("https://api.private/api/render/proxy/x/download")]
+    service = service_for(settings, backend)
+    result = await service.export_video()
+    assert result.file_path == str(settings.output_dir / f"{result.job_id}.mp4")
+    assert Path(result.file_path).read_bytes() == b"video bytes of " + result.job_id.encode()
+    assert "downloaded to this machine" in result.message and result.file_path in result.message
+    again = await service.export_video()
+    assert again.file_path == result.file_path and backend.downloads == [result.job_id]
+
+
+async def test_a_public_link_is_returned_as_is(settings: Settings, backend: ScriptedBackend) -> None:
+    backend.render_polls = [done("https://cdn.example/v.mp4")]
+    result = await service_for(settings, backend).export_video()
+    assert result.url == "https://cdn.example/v.mp4" and result.file_path is None and backend.downloads == []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
+from pathlib import Path
 from typing import Any, Protocol
 
 from nemo_video_mcp.models import (
@@ -59,6 +60,14 @@ class Backend(Protocol):
         ...
 
     async def cancel_render(self, job_id: str) -> None: ...
+
+    def url_needs_auth(self, url: str) -> bool:
+        """Whether a finished render's URL only opens with this backend's credentials."""
+        ...
+
+    async def download_render(self, job_id: str, url: str | None, target: Path) -> Path:
+        """Write the finished video to `target` (atomically) and return it."""
+        ...
 
     def drain_notices(self) -> list[str]:
         """Things the agent must be told that happened along the way (e.g. a new session)."""

@@ -15,6 +15,7 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
@@ -218,6 +219,28 @@ class CloudBackend:
     async def cancel_render(self, job_id: str) -> None:
         with contextlib.suppress(_NotFound):
             await self._call("POST", f"/api/render/proxy/lambda/{job_id}/cancel", idempotent=True)
+
+    def url_needs_auth(self, url: str) -> bool:
+        return url.startswith(self._settings.api_base + "/")
+
+    async def download_render(self, job_id: str, url: str | None, target: Path) -> Path:
+        """Fetch the video: its URL first, then the contract's Bearer-protected download as the fallback."""
+        candidates = [url] if url else []
+        fallback = f"{self._settings.api_base}/api/render/proxy/{job_id}/download"
+        if fallback not in candidates:
+            candidates.append(fallback)
+        problems: list[str] = []
+        for candidate in candidates:
+            headers = {}
+            if self.url_needs_auth(candidate):
+                headers["Authorization"] = f"Bearer {(await self._current_auth()).token}"
+            try:
+                await _stream_to_file(self._http, candidate, headers, target)
+                return target
+            except (httpx.HTTPError, OSError) as exc:
+                problems.append(_describe(exc) if isinstance(exc, httpx.HTTPError) else f"disk: {exc.strerror}")
+                log.warning("download of render %s failed: %s", job_id, problems[-1])
+        raise BackendUnavailableError(f"the finished video could not be downloaded ({'; '.join(problems)})")
 
     def drain_notices(self) -> list[str]:
         notices, self._notices = self._notices, []
@@ -523,6 +546,23 @@ class _NotFound(Exception):
     pass
 
 
+async def _stream_to_file(http: httpx.AsyncClient, url: str, headers: dict[str, str], target: Path) -> None:
+    """Download `url` to `target` through a temp file in the same folder; never leave a partial file."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.part")
+    try:
+        timeout = httpx.Timeout(30.0, read=120.0)
+        async with http.stream("GET", url, headers=headers, timeout=timeout) as response:
+            if response.status_code != 200:
+                raise httpx.HTTPStatusError(f"HTTP {response.status_code}", request=response.request, response=response)
+            with partial.open("wb") as handle:
+                async for chunk in response.aiter_bytes(1 << 16):
+                    handle.write(chunk)
+        partial.replace(target)
+    finally:
+        partial.unlink(missing_ok=True)
+
+
 def _stream_refusal(status: int, body: bytes) -> ApiFailure:
     """Why `/run_sse` answered with something other than an event stream."""
     try:
@@ -549,4 +589,6 @@ def _describe(exc: httpx.HTTPError) -> str:
         return "the request timed out"
     if isinstance(exc, httpx.ConnectError):
         return "could not connect"
+    if isinstance(exc, httpx.HTTPStatusError):
+        return str(exc)
     return f"network error ({type(exc).__name__})"

@@ -290,6 +290,19 @@ class LocalBackend:
         if job.get("status") in _RUNNING:
             self._finish(job_id, "cancelled", error="cancelled on request")
 
+    def url_needs_auth(self, url: str) -> bool:
+        return False
+
+    async def download_render(self, job_id: str, url: str | None, target: Path) -> Path:
+        """The video is already on this machine: copy it to `target` unless it is there."""
+        source = Path(_file_path(url)) if url else self._settings.output_dir / f"{job_id}.mp4"
+        if source.resolve() != target.resolve():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            partial = target.with_name(f".{target.name}.part")
+            shutil.copyfile(source, partial)
+            partial.replace(target)
+        return target
+
     def drain_notices(self) -> list[str]:
         return []
 
