@@ -31,7 +31,10 @@ class Settings(BaseModel):
     backend: BackendName = Field("cloud", description="NEMO_BACKEND: cloud or local.")
     output_dir: Path = Field(description="NEMO_OUTPUT_DIR: where local renders and downloads are written.")
     wait_scale: float = Field(
-        1.0, ge=0, description="NEMO_WAIT_SCALE: multiplies every back-off wait (tests set it near 0)."
+        1.0,
+        gt=0,
+        le=1,
+        description="NEMO_WAIT_SCALE: multiplies every back-off wait and stream time limit (tests set it near 0).",
     )
     skill_source: str | None = Field(None, description="SKILL_SOURCE: forces X-Skill-Platform.")
 

@@ -216,6 +216,17 @@ class EditLostError(BackendError):
         )
 
 
+class EditUncertainError(BackendError):
+    code = "edit_uncertain"
+
+    def __init__(self, what: str) -> None:
+        super().__init__(
+            f"The edit ended abnormally ({what}) and the project state could not be compared, so it is unknown "
+            "whether the change was made. It was not re-sent, to avoid paying twice.",
+            "Call get_state and check whether the change is there before calling generate_video again.",
+        )
+
+
 class NothingToExportError(NemoError):
     code = "empty_timeline"
 

@@ -24,7 +24,9 @@ from nemo_video_mcp.errors import (
     BackendError,
     BackendUnavailableError,
     EditLostError,
+    EditUncertainError,
     InputError,
+    NoCreditsError,
     NothingToExportError,
     RenderFailedError,
 )
@@ -81,6 +83,10 @@ class _Turn:
         return "\n\n".join(self.texts) if self.texts else "".join(self.partials)
 
 
+def _mentions_credits(errors: list[str]) -> bool:
+    return any("credit" in error.lower() or "2001" in error for error in errors)
+
+
 def _question_of(event: ToolCallEvent) -> str | None:
     """The question text when the backend's agent asks the user something (its `ask_question` tool)."""
     if event.name != "ask_question":
@@ -100,6 +106,7 @@ class VideoService:
         self._backend = backend
         self._ledger = RenderLedger(store)
         self._export_lock = asyncio.Lock()
+        self._edit_lock = asyncio.Lock()
 
     @property
     def backend(self) -> Backend:
@@ -131,7 +138,7 @@ class VideoService:
             message=f"Uploaded {len(uploaded)} file(s): {names}. Next step: call generate_video with what the "
             "video should look like.",
             notices=self._backend.drain_notices(),
-            backend=self._backend.name,  # type: ignore[arg-type]
+            backend=self._backend.name,
             session_id=session_id,
             files=uploaded,
         )
@@ -145,8 +152,16 @@ class VideoService:
         if not instruction:
             raise InputError("The instruction is empty.", "Describe the video to make, e.g. 'a 15-second slideshow'.")
         options = options or EditOptions()
-        ticker = Ticker(reporter or SilentReporter())
-        before = await self._read_state_quietly()
+        if self._edit_lock.locked():
+            raise InputError(
+                "Another generate_video call is still running for this project.",
+                "Wait for its result (it says what changed), then call get_state; do not send the instruction again.",
+            )
+        async with self._edit_lock:
+            return await self._edit(instruction, options, Ticker(reporter or SilentReporter()))
+
+    async def _edit(self, instruction: str, options: EditOptions, ticker: Ticker) -> GenerateResult:
+        before = await self._read_state_quietly() or await self._read_state_quietly()
         await ticker.tick("Sent the instruction; waiting for the editor")
         turn = await self._run_turn(self._backend.edit(instruction, options), ticker)
 
@@ -154,34 +169,49 @@ class VideoService:
         after: ProjectState | None = None
         if turn.cut is not None:
             log.warning("edit stream ended abnormally: %s", turn.cut)
+            if before is None:
+                raise EditUncertainError(turn.cut)
             after = await self._recover_after_cut(before, ticker)
             recovered = True
         if turn.errors and not turn.reply:
             after = after or await self._read_state_quietly()
-            if after is None or before is None or draft_fingerprint(after.draft) == draft_fingerprint(before.draft):
-                raise BackendError(
-                    f"The editor reported a failure: {'; '.join(turn.errors)}.",
-                    "Call get_credits and get_state to check the project, then call generate_video again "
-                    "with a simpler instruction.",
-                )
+            await self._raise_for_failed_turn(turn, before, after)
 
         translation = translate_reply(turn.reply)
         changes = timeline = None
         if not turn.reply.strip() or recovered:
-            after = after or await self._backend.get_state()
-            timeline = timeline_summary(after.draft)
-            changes = describe_changes(before.draft if before else {}, after.draft)
+            after = after or await self._read_state_quietly()
+            if after is not None:
+                timeline = timeline_summary(after.draft)
+                changes = describe_changes(before.draft if before else {}, after.draft)
         message = self._generate_message(translation.text, changes, timeline, turn, recovered)
         return GenerateResult(
             message=message,
             notices=self._backend.drain_notices(),
-            backend=self._backend.name,  # type: ignore[arg-type]
+            backend=self._backend.name,
             reply=translation.text,
             next_actions=translation.actions,
             question=turn.questions[-1] if turn.questions else None,
             changes=changes,
             timeline=timeline,
             recovered_after_cut=recovered,
+        )
+
+    async def _raise_for_failed_turn(
+        self, turn: _Turn, before: ProjectState | None, after: ProjectState | None
+    ) -> None:
+        """The editor reported errors and no reply: say so, without inviting a second paid edit if one landed."""
+        reported = "; ".join(turn.errors)
+        if _mentions_credits(turn.errors):
+            credits = await self._backend.get_credits()
+            raise NoCreditsError(credits.register_url if credits.anonymous else None)
+        if before is None or after is None:
+            raise EditUncertainError(f"the editor reported: {reported}")
+        if draft_fingerprint(after.draft) != draft_fingerprint(before.draft):
+            return  # part of the edit landed: report it as a result, with the errors
+        raise BackendError(
+            f"The editor reported a failure and the timeline did not change: {reported}.",
+            "Call get_credits to check the balance, then call generate_video again with a simpler instruction.",
         )
 
     async def _run_turn(self, stream: AsyncIterator[EditEvent], ticker: Ticker) -> _Turn:
@@ -266,7 +296,7 @@ class VideoService:
     async def _read_state_quietly(self) -> ProjectState | None:
         try:
             return await self._backend.get_state()
-        except BackendUnavailableError as exc:
+        except BackendError as exc:
             log.warning("could not read the state: %s", exc.message)
             return None
 
@@ -290,7 +320,9 @@ class VideoService:
         if turn.questions:
             parts.append("Next step: ask the user, then call generate_video with their answer.")
             return "\n".join(parts)
-        if not reply.strip():
+        if not reply.strip() and timeline is None:
+            parts.append("Next step: call get_state to see the timeline (it could not be read just now).")
+        elif not reply.strip():
             parts.append("Next step: call export_video to render it, or generate_video to change it.")
         return "\n".join(parts)
 
@@ -306,7 +338,7 @@ class VideoService:
         return StateResult(
             message=f"{summary}\nNext step: {step}",
             notices=self._backend.drain_notices(),
-            backend=self._backend.name,  # type: ignore[arg-type]
+            backend=self._backend.name,
             session_id=state.session_id,
             summary=summary,
             tracks=tracks,
@@ -329,7 +361,7 @@ class VideoService:
         return CreditsResult(
             message=message,
             notices=self._backend.drain_notices(),
-            backend=self._backend.name,  # type: ignore[arg-type]
+            backend=self._backend.name,
             available=credits.available,
             frozen=credits.frozen,
             total=credits.total,
@@ -451,7 +483,7 @@ class VideoService:
         return ExportResult(
             message=message,
             notices=self._backend.drain_notices(),
-            backend=self._backend.name,  # type: ignore[arg-type]
+            backend=self._backend.name,
             job_id=job.job_id,
             status=job.status,
             progress=job.progress,

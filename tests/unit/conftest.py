@@ -22,7 +22,7 @@ def settings(tmp_path: Path) -> Settings:
             "NEMO_CACHE_DIR": str(tmp_path / "cache"),
             "NEMO_OUTPUT_DIR": str(tmp_path / "out"),
             "NEMO_POLL_INTERVAL": "0.01",
-            "NEMO_WAIT_SCALE": "0",
+            "NEMO_WAIT_SCALE": "0.001",
             "NEMO_CLIENT_ID": "",
         }
     )

@@ -396,3 +396,14 @@ async def test_an_undownloadable_video_is_a_clear_error_and_leaves_no_partial_fi
         await backend.download_render("render_3", None, tmp_path / "videos" / "v.mp4")
     assert "could not be downloaded" in caught.value.agent_message
     assert list((tmp_path / "videos").iterdir()) == []  # the folder exists, the partial file does not
+
+
+@pytest.mark.parametrize(("status", "body"), [(502, b"<html>Bad Gateway</html>"), (200, b"not json")])
+async def test_a_gateway_error_on_run_sse_is_treated_as_a_cut_not_a_refusal(
+    httpx_mock: HTTPXMock, backend: CloudBackend, status: int, body: bytes
+) -> None:
+    add_login(httpx_mock)
+    httpx_mock.add_response(method="POST", url=f"{API}/run_sse", status_code=status, content=body)
+    with pytest.raises(StreamCutError):
+        _ = [e async for e in backend.edit("x", EditOptions())]
+    assert [r.url.path for r in httpx_mock.get_requests()].count("/run_sse") == 1

@@ -58,7 +58,10 @@ def test_token_setting_is_secret(tmp_path: Path) -> None:
     assert "nmv_usr_abcdef123" not in repr(settings) and "nmv_usr_abcdef123" not in str(settings)
 
 
-@pytest.mark.parametrize("env", [{"NEMO_BACKEND": "gpu"}, {"NEMO_POLL_INTERVAL": "0"}, {"NEMO_POLL_INTERVAL": "x"}])
+@pytest.mark.parametrize(
+    "env",
+    [{"NEMO_BACKEND": "gpu"}, {"NEMO_POLL_INTERVAL": "0"}, {"NEMO_POLL_INTERVAL": "x"}, {"NEMO_WAIT_SCALE": "0"}],
+)
 def test_bad_settings_are_refused(tmp_path: Path, env: dict) -> None:
     with pytest.raises(ValueError):
         Settings.from_env({"NEMO_CACHE_DIR": str(tmp_path), **env})

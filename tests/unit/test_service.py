@@ -11,7 +11,16 @@ import pytest
 
 from nemo_video_mcp.backends.base import RenderNotFoundError, StreamCutError
 from nemo_video_mcp.config import Settings
-from nemo_video_mcp.errors import BackendError, EditLostError, NothingToExportError, RenderFailedError
+from nemo_video_mcp.errors import (
+    BackendError,
+    BackendUnavailableError,
+    EditLostError,
+    EditUncertainError,
+    InputError,
+    NoCreditsError,
+    NothingToExportError,
+    RenderFailedError,
+)
 from nemo_video_mcp.models import (
     Credits,
     EditEvent,
@@ -281,3 +290,67 @@ async def test_a_public_link_is_returned_as_is(settings: Settings, backend: Scri
     backend.render_polls = [done("https://cdn.example/v.mp4")]
     result = await service_for(settings, backend).export_video()
     assert result.url == "https://cdn.example/v.mp4" and result.file_path is None and backend.downloads == []
+
+
+class FailingReads(ScriptedBackend):
+    """State reads fail on the listed read numbers (0-based)."""
+
+    def __init__(self, failing: set[int]) -> None:
+        super().__init__()
+        self.failing = failing
+
+    async def get_state(self) -> ProjectState:
+        number = self.state_reads
+        if number in self.failing:
+            self.state_reads += 1
+            raise BackendUnavailableError("HTTP 503")
+        return await super().get_state()
+
+
+async def test_a_second_edit_while_one_runs_is_refused_not_queued(settings: Settings, backend: ScriptedBackend) -> None:
+    release = asyncio.Event()
+
+    class Slow(ScriptedBackend):
+        async def edit(self, instruction: str, options: EditOptions) -> AsyncIterator[EditEvent]:
+            self.edits_sent.append(instruction)
+            await release.wait()
+            yield TextEvent(text="done")
+
+    slow = Slow()
+    service = service_for(settings, slow)
+    first = asyncio.ensure_future(service.generate_video("one"))
+    await asyncio.sleep(0.01)
+    with pytest.raises(InputError, match="still running"):
+        await service.generate_video("two")
+    release.set()
+    assert (await first).reply == "done" and slow.edits_sent == ["one"]
+
+
+async def test_a_cut_with_an_unknown_starting_state_claims_nothing(settings: Settings) -> None:
+    backend = FailingReads({0, 1})
+    backend.edit_script = [StreamCutError("peer closed")]
+    with pytest.raises(EditUncertainError) as caught:
+        await service_for(settings, backend).generate_video("add a title")
+    assert "call get_state" in caught.value.next_step.lower() and backend.edits_sent == ["add a title"]
+
+
+async def test_a_finished_edit_whose_result_cannot_be_read_is_still_a_success(settings: Settings) -> None:
+    backend = FailingReads({1, 2, 3})
+    backend.edit_script = [ToolCallEvent(name="edit_multitrack")]
+    result = await service_for(settings, backend).generate_video("add a title")
+    assert result.timeline is None and "call get_state" in result.message
+    assert backend.edits_sent == ["add a title"]
+
+
+async def test_a_credits_error_inside_the_stream_names_the_registration_link(
+    settings: Settings, backend: ScriptedBackend
+) -> None:
+    class Anonymous(ScriptedBackend):
+        async def get_credits(self) -> Credits:
+            return Credits(available=0, frozen=0, total=0, anonymous=True, register_url="https://web.test?bind=anon_1")
+
+    anonymous = Anonymous()
+    anonymous.edit_script = [StreamErrorEvent(message="Insufficient credits for this operation")]
+    with pytest.raises(NoCreditsError) as caught:
+        await service_for(settings, anonymous).generate_video("make it")
+    assert "https://web.test?bind=anon_1" in caught.value.agent_message

@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
+from nemo_video_mcp.config import BackendName
 from nemo_video_mcp.models import (
     Credits,
     EditEvent,
@@ -20,8 +21,7 @@ from nemo_video_mcp.models import (
 class Backend(Protocol):
     """One way of turning images into video. The service never knows which one runs."""
 
-    name: str
-    """'cloud' or 'local'."""
+    name: BackendName
     poll_interval: float
     """Seconds the service waits between render polls."""
     max_render_wait: float

@@ -26,7 +26,7 @@ from nemo_video_mcp.attribution import skill_headers
 from nemo_video_mcp.backends import wire
 from nemo_video_mcp.backends.base import RenderNotFoundError, StreamCutError
 from nemo_video_mcp.backends.wire import ApiFailure, Reason
-from nemo_video_mcp.config import Settings
+from nemo_video_mcp.config import BackendName, Settings
 from nemo_video_mcp.errors import (
     AnonymousTokenLimitError,
     BackendError,
@@ -62,6 +62,8 @@ APP_NAME = "nemo_agent"
 RATE_LIMIT_WAIT_S = 30.0
 TRANSIENT_RETRIES = 3
 TOKEN_RENEW_MARGIN_S = 120.0
+STREAM_READ_TIMEOUT_S = 600.0
+"""No byte at all (not even a heartbeat) for this long ends an edit stream: the contract's 10 minutes."""
 
 
 @dataclass(frozen=True)
@@ -74,7 +76,7 @@ class _Auth:
 class CloudBackend:
     """Speaks the NemoVideo contract (`shared/nemo-api-contract.md`)."""
 
-    name = "cloud"
+    name: BackendName = "cloud"
 
     def __init__(self, settings: Settings, store: Store, *, transport: httpx.AsyncBaseTransport | None = None) -> None:
         self._settings = settings
@@ -139,7 +141,11 @@ class CloudBackend:
             started = False
             try:
                 async with self._http.stream(
-                    "POST", "/run_sse", json=body, headers=headers, timeout=httpx.Timeout(30.0, read=120.0)
+                    "POST",
+                    "/run_sse",
+                    json=body,
+                    headers=headers,
+                    timeout=httpx.Timeout(30.0, read=STREAM_READ_TIMEOUT_S),
                 ) as response:
                     content_type = response.headers.get("content-type", "")
                     if response.status_code == 200 and "text/event-stream" in content_type:
@@ -154,6 +160,9 @@ class CloudBackend:
                 raise BackendUnavailableError(_describe(exc)) from None
             except httpx.HTTPError as exc:
                 raise StreamCutError(f"the stream was cut ({type(exc).__name__})") from None
+            if failure.reason in (Reason.UNAVAILABLE, Reason.MALFORMED):
+                # A gateway error or an unreadable answer may come after the agent server took the edit.
+                raise StreamCutError(f"the edit endpoint answered HTTP {failure.http_status} without a stream")
             # The edit was refused before it started: a retry cannot charge twice.
             if failure.reason in retried:
                 raise self._domain_error(failure, auth)
