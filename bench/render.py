@@ -3,7 +3,8 @@
     .venv/bin/python bench/render.py            # all three, then the ratios
     .venv/bin/python bench/render.py --kenburns # also time our ken burns render (not a target)
 
-Eight mixed-size images (6000x4000 JPEGs, PNGs with and without alpha, a portrait) are generated once
+Every contender encodes with the product's x264 settings (`graph.EncoderSettings`). Eight mixed-size
+images (6000x4000 JPEGs, PNGs with and without alpha, a portrait) are generated once
 under bench/_work/. Each contender runs in its own child process; the parent samples the resident
 memory of that child and all its children (ffmpeg included) every 20 ms. Wall time is measured inside
 the child around the work only (imports excluded). Targets: ours <= 1.25x the floor, MoviePy >= 1.9x
@@ -30,7 +31,6 @@ DURATION_S = 15.0
 FPS = 30
 SIZE = (1920, 1080)
 TRANSITION_S = 0.5
-PRESET, CRF = "veryfast", 20
 IMAGES = [
     ("a.jpg", (6000, 4000)),
     ("b.png", (3000, 2000)),
@@ -72,20 +72,26 @@ def make_images() -> list[Path]:
 
 
 def run_ours(paths: list[Path], out: Path, motion: str) -> None:
-    from nemo_video_mcp.render.graph import EncoderSettings
     from nemo_video_mcp.render.plan import build_plan
     from nemo_video_mcp.render.slideshow import render_slideshow
 
     plan = build_plan(
         range(len(paths)), duration_s=DURATION_S, transition="fade", transition_s=TRANSITION_S, motion=motion
     ).with_images(paths)
-    asyncio.run(render_slideshow(plan, out, encoder=EncoderSettings(preset=PRESET, crf=CRF)))
+    asyncio.run(render_slideshow(plan, out))  # the default EncoderSettings, as every contender uses
 
 
 def prepare_floor(paths: list[Path]) -> Path:
     from nemo_video_mcp.render.images import normalize_image
 
     return normalize_image(paths[0], WORK / "floor-still.png", SIZE)
+
+
+def x264_args() -> list[str]:
+    """The product's x264 settings (preset, crf, tune, params), given to every contender."""
+    from nemo_video_mcp.render.graph import EncoderSettings
+
+    return EncoderSettings().video_args()
 
 
 def run_floor(still: Path, out: Path) -> None:
@@ -95,7 +101,7 @@ def run_floor(still: Path, out: Path) -> None:
     subprocess.run(
         [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-nostdin", "-y", "-framerate", str(FPS), "-i", str(still),
          "-vf", f"format=yuv420p,loop=loop={frames - 1}:size=1:start=0,setpts=N/{FPS}/TB",
-         "-frames:v", str(frames), "-c:v", "libx264", "-preset", PRESET, "-crf", str(CRF), "-pix_fmt", "yuv420p",
+         "-frames:v", str(frames), *x264_args(), "-pix_fmt", "yuv420p",
          "-movflags", "+faststart", str(out)],
         check=True,
     )  # fmt: skip
@@ -117,9 +123,10 @@ def run_moviepy(paths: list[Path], out: Path) -> None:
             clip = clip.with_effects([vfx.CrossFadeIn(TRANSITION_S)])
         clips.append(clip)
     video = concatenate_videoclips(clips, method="compose", padding=-TRANSITION_S)
+    args = x264_args()
     video.write_videofile(
-        str(out), fps=FPS, codec="libx264", preset=PRESET, audio=False, logger=None,
-        ffmpeg_params=["-crf", str(CRF), "-pix_fmt", "yuv420p", "-movflags", "+faststart"],
+        str(out), fps=FPS, codec="libx264", preset=args[args.index("-preset") + 1], audio=False, logger=None,
+        ffmpeg_params=[*args[4:], "-pix_fmt", "yuv420p", "-movflags", "+faststart"],
     )  # fmt: skip
 
 

@@ -7,10 +7,12 @@ from pathlib import Path
 import pytest
 
 from nemo_video_mcp.render.graph import (
+    COLOUR_TAGS,
     EncoderSettings,
     Piece,
     build_command,
     build_filtergraph,
+    timeline_list,
     timeline_pieces,
     transition_starts,
 )
@@ -24,7 +26,10 @@ def _plan(count: int = 3, **kwargs):
 
 
 def _stills(count: int) -> list[Path]:
-    return [Path(f"/tmp/still-{i}.yuv") for i in range(count)]
+    return [Path(f"/tmp/still-{i}.y4m") for i in range(count)]
+
+
+TIMELINE = Path("/tmp/timeline.ffconcat")
 
 
 @pytest.mark.parametrize(
@@ -64,39 +69,66 @@ def test_uneven_split_gives_the_spare_frames_to_the_first_images():
     assert plan.total_frames == 300
 
 
-@pytest.mark.parametrize(
-    ("aspect", "motion", "still", "size"),
-    [("16:9", "static", (1920, 1080), "1920x1080"), ("9:16", "kenburns", (1350, 2400), "1080x1920"),
-     ("1:1", "kenburns", (1350, 1350), "1080x1080")],
-)  # fmt: skip
-def test_command_reads_raw_stills_and_pins_the_output(aspect, motion, still, size):
-    plan = _plan(3, aspect=aspect, motion=motion)
-    argv = build_command(plan, _stills(3), still_size=still, ffmpeg="ffmpeg", encoder=EncoderSettings())
-    assert argv.count("-i") == 3
-    assert argv.count(f"{still[0]}x{still[1]}") == 3  # -video_size of each raw still
-    assert argv[argv.index("-frames:v") + 1] == "360"
+@pytest.mark.parametrize(("aspect", "size"), [("16:9", "1920x1080"), ("9:16", "1080x1920"), ("1:1", "1080x1080")])
+def test_kenburns_command_reads_each_still_and_pins_the_output(aspect, size):
+    plan = _plan(3, aspect=aspect, motion="kenburns")
+    argv = build_command(plan, _stills(3), ffmpeg="ffmpeg", encoder=EncoderSettings())
+    assert [argv[i + 1] for i, arg in enumerate(argv) if arg == "-i"] == [str(p) for p in _stills(3)]
+    _assert_pinned_output(argv, "360")
+    graph = argv[argv.index("-filter_complex") + 1]
+    assert graph.count("zoompan=") == 3 and f"s={size}" in graph
+
+
+def test_static_command_plays_the_timeline_list():
+    argv = build_command(_plan(3, motion="static"), _stills(3), timeline=TIMELINE)
+    assert argv[argv.index("-i") - 4 : argv.index("-i") + 2] == ["-f", "concat", "-safe", "0", "-i", str(TIMELINE)]
+    assert argv.count("-i") == 1
+    _assert_pinned_output(argv, "360")
+    graph = argv[argv.index("-filter_complex") + 1]
+    assert graph == "[0:v]fps=30,tpad=stop_mode=clone:stop=-1[joined];[joined]" + COLOUR_TAGS + "[vout]"
+    with pytest.raises(ValueError):
+        build_command(_plan(3, motion="static"), _stills(3))  # no list
+
+
+def _assert_pinned_output(argv: list[str], frames: str) -> None:
+    assert argv[argv.index("-frames:v") + 1] == frames
     assert argv[argv.index("-pix_fmt", argv.index("-c:v")) + 1] == "yuv420p"
-    assert argv[argv.index("-c:v") + 1] == "libx264"
+    assert argv[argv.index("-c:v") : argv.index("-c:v") + 10] == [
+        "-c:v", "libx264", "-preset", "veryfast", "-crf", "20", "-tune", "stillimage", "-x264-params",
+        "sliced-threads=1",
+    ]  # fmt: skip
+    assert "-colorspace" not in argv  # tagged by setparams: an output -colorspace converts every frame
     assert "+faststart" in argv and argv[-2:] == ["-f", "mp4"]
     assert argv[argv.index("-progress") + 1] == "pipe:1"
-    graph = argv[argv.index("-filter_complex") + 1]
-    if motion == "kenburns":
-        assert graph.count("zoompan=") == 3 and f"s={size}" in graph
-    else:
-        assert "zoompan" not in graph and "loop=loop=119" in graph
 
 
-def test_static_fade_graph_converts_only_transition_pieces_to_444():
-    graph = build_filtergraph(_plan(3, motion="static"), (1920, 1080))
+def test_static_timeline_list_has_a_hold_per_image_and_the_transitions_between():
+    plan = _plan(3, motion="static")  # 120 frames each, 15-frame fades
+    transitions = [Path("/tmp/t-1.y4m"), Path("/tmp/it's.y4m")]
+    assert timeline_list(plan, _stills(3), transitions).splitlines() == [
+        "ffconcat version 1.0",
+        "file '/tmp/still-0.y4m'", "duration 4.000000",
+        "file '/tmp/t-1.y4m'", "duration 0.500000",
+        "file '/tmp/still-1.y4m'", "duration 3.500000",
+        "file '/tmp/it'\\''s.y4m'", "duration 0.500000",
+        "file '/tmp/still-2.y4m'", "duration 3.500000",
+    ]  # fmt: skip
+
+
+def test_hard_cuts_list_only_the_holds():
+    text = timeline_list(_plan(2, motion="static", transition="none"), _stills(2), [])
+    assert text.count("file ") == 2 and "duration 6.000000" in text
+
+
+def test_kenburns_fade_graph_converts_only_transition_pieces_to_444():
+    graph = build_filtergraph(_plan(3, motion="kenburns"))
     assert graph.count("xfade=transition=fade:duration=0.500000:offset=0") == 2
     assert "[h0][t1][h1][t2][h2]concat=n=5:v=1:a=0[joined]" in graph
-    assert "[h1s]loop=loop=104:size=1:start=0,setpts=N/30/TB[h1]" in graph  # hold: no conversion
-    assert "[in1s]loop=loop=14:size=1:start=0,setpts=N/30/TB,format=yuv444p[in1]" in graph
     assert graph.count("format=yuv444p") == 4
 
 
 def test_kenburns_clip_covers_its_slot_and_the_transition_out():
-    graph = build_filtergraph(_plan(3, motion="kenburns"), (2400, 1350))
+    graph = build_filtergraph(_plan(3, motion="kenburns"))
     assert graph.count(":d=135:") == 2 and graph.count(":d=120:") == 1  # the last clip has no way out
     assert "[out0s]trim=start_frame=120:end_frame=135" in graph
     assert "[in1s]trim=start_frame=0:end_frame=15" in graph
@@ -107,12 +139,12 @@ def test_kenburns_clip_covers_its_slot_and_the_transition_out():
 @pytest.mark.parametrize(
     ("transition", "name"), [("slide", "slideleft"), ("wipe", "wipeleft"), ("dissolve", "dissolve")]
 )
-def test_transition_names(transition, name):
-    assert f"xfade=transition={name}:" in build_filtergraph(_plan(2, transition=transition), (1920, 1080))
+def test_kenburns_transition_names(transition, name):
+    assert f"xfade=transition={name}:" in build_filtergraph(_plan(2, transition=transition))
 
 
-def test_no_transition_is_a_plain_concat():
-    graph = build_filtergraph(_plan(3, transition="none", motion="static"), (1920, 1080))
+def test_kenburns_without_transitions_is_a_plain_concat():
+    graph = build_filtergraph(_plan(3, transition="none"))
     assert "xfade" not in graph and "split" not in graph
     assert "[h0][h1][h2]concat=n=3:v=1:a=0[joined]" in graph
 
@@ -120,17 +152,17 @@ def test_no_transition_is_a_plain_concat():
 def test_title_is_overlaid_for_its_frames_with_fades():
     plan = _plan(2, duration_s=6, title="Hello")
     card = TitleCard(path=Path("/tmp/title.png"), x=100, y=800, width=400, height=120)
-    argv = build_command(plan, _stills(2), still_size=(2400, 1350), title=card)
+    argv = build_command(plan, _stills(2), title=card)
     graph = argv[argv.index("-filter_complex") + 1]
     assert "/tmp/title.png" in argv
     assert "[2:v]format=yuva420p,loop=loop=119:size=1:start=0" in graph
     assert "fade=t=out:st=3.600:d=0.400:alpha=1" in graph
-    assert "overlay=x=100:y=800:eof_action=pass" in graph
+    assert "overlay=x=100:y=800:eof_action=pass:format=yuv420," + COLOUR_TAGS + "[vout]" in graph
 
 
 def test_music_is_looped_trimmed_and_faded_to_the_exact_length():
     plan = _plan(2, duration_s=7, music_path="/m/song.mp3", music_volume=0.4)
-    argv = build_command(plan, _stills(2), still_size=(2400, 1350))
+    argv = build_command(plan, _stills(2))
     assert argv[argv.index("/m/song.mp3") - 3 : argv.index("/m/song.mp3")] == ["-stream_loop", "-1", "-i"]
     graph = argv[argv.index("-filter_complex") + 1]
     assert "[2:a]atrim=0:7.000000,asetpts=PTS-STARTPTS,volume=0.400,afade=t=out:st=5.500000:d=1.500000[aout]" in graph
@@ -139,4 +171,6 @@ def test_music_is_looped_trimmed_and_faded_to_the_exact_length():
 
 def test_stills_must_match_the_plan():
     with pytest.raises(ValueError):
-        build_command(_plan(3), _stills(2), still_size=(1920, 1080))
+        build_command(_plan(3), _stills(2))
+    with pytest.raises(ValueError):
+        timeline_list(_plan(3, motion="static"), _stills(2), [])

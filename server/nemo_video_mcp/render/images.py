@@ -106,12 +106,12 @@ def still_size(frame: tuple[int, int], motion: str) -> tuple[int, int]:
 def normalize_image(source: Path, target: Path, size: tuple[int, int], fit: Fit = "blur") -> Path:
     """Write `source` fitted into exactly `size` (see `fit_image`) at `target`.
 
-    A `.yuv` target gets raw yuv420p (limited range, BT.601, as ffmpeg's own conversion): ffmpeg
-    reads it without decoding or converting, and holds only 1.5 bytes a pixel per image. Any
-    other suffix is saved by Pillow in that format (e.g. `.png` for a preview).
+    A `.y4m` (or headerless `.yuv`) target gets one yuv420p frame (limited range, BT.601, as ffmpeg's
+    own conversion): ffmpeg reads it without decoding or converting, and holds only 1.5 bytes a pixel
+    per image. Any other suffix is saved by Pillow in that format (e.g. `.png` for a preview).
     """
     image = fit_image(source, size, fit)
-    if target.suffix.lower() == ".yuv":
+    if target.suffix.lower() in (".y4m", ".yuv"):
         write_yuv420p(image, target)
     else:
         image.save(target)
@@ -130,14 +130,16 @@ def fit_image(source: Path, size: tuple[int, int], fit: Fit = "blur") -> Image.I
             image.draft(None, (min(stored[0], wanted[0]), min(stored[1], wanted[1])))  # type: ignore[arg-type]
         try:
             image.load()
-            upright = ImageOps.exif_transpose(image)
-            rgb = _to_rgb(upright)
+            ImageOps.exif_transpose(image, in_place=True)
+            rgb = _to_rgb(image)
         except (OSError, SyntaxError, ValueError) as exc:
             raise ImageUnreadableError(source, str(exc) or type(exc).__name__) from exc
-    if fit == "cover":
-        return rgb.resize(size, Image.Resampling.LANCZOS, box=_centred_box(rgb.size, size), reducing_gap=2.0)
-    if rgb.size != scaled:
-        rgb = rgb.resize(scaled, Image.Resampling.LANCZOS, reducing_gap=2.0)
+        if fit == "cover":
+            return rgb.resize(size, Image.Resampling.LANCZOS, box=_centred_box(rgb.size, size), reducing_gap=2.0)
+        if rgb.size != scaled:
+            rgb = rgb.resize(scaled, Image.Resampling.LANCZOS, reducing_gap=2.0)
+        elif rgb is image:
+            rgb = rgb.copy()  # the opened image is closed on leaving this block
     if scaled == size:
         return rgb
     canvas = _backdrop(rgb, size) if fit == "blur" else Image.new("RGB", size)
@@ -165,14 +167,43 @@ def _centred_box(have: tuple[int, int], shape: tuple[int, int]) -> tuple[float, 
 
 
 def write_yuv420p(image: Image.Image, target: Path) -> None:
-    """Planar Y, U, V at limited range; chroma averaged over 2x2 blocks. Sides must be even."""
+    """Planar Y, U, V at limited range; chroma averaged over 2x2 blocks. Sides must be even.
+
+    A `.y4m` target gets the YUV4MPEG2 header and frame marker (see `y4m_header`) before the planes.
+    """
     if image.width % 2 or image.height % 2:
         raise ValueError(f"yuv420p needs even sides, not {image.width}x{image.height}")
     luma, blue, red = image.convert("YCbCr").split()
     with open(target, "wb") as handle:
+        if target.suffix.lower() == ".y4m":
+            handle.write(y4m_header(image.size) + Y4M_FRAME)
         handle.write(luma.point(_LUMA_RANGE).tobytes())
         handle.write(blue.reduce(2).point(_CHROMA_RANGE).tobytes())
         handle.write(red.reduce(2).point(_CHROMA_RANGE).tobytes())
+
+
+Y4M_FRAME = b"FRAME\n"
+
+
+def y4m_header(size: tuple[int, int], fps: int = 30) -> bytes:
+    """A YUV4MPEG2 stream header: progressive yuv420p, chroma centred (as 2x2 averaging puts it), limited range."""
+    return f"YUV4MPEG2 W{size[0]} H{size[1]} F{fps}:1 Ip A1:1 C420jpeg XCOLORRANGE=LIMITED\n".encode()
+
+
+def read_y4m_planes(path: Path) -> tuple[Image.Image, Image.Image, Image.Image]:
+    """The Y, U and V planes of the first frame of a `.y4m` file written by `write_yuv420p`, as "L" images."""
+    data = path.read_bytes()
+    header, _, rest = data.partition(b"\n")
+    fields = {field[:1]: field[1:] for field in header.split()[1:]}
+    width, height = int(fields[b"W"]), int(fields[b"H"])
+    if not rest.startswith(Y4M_FRAME):
+        raise ValueError(f"{path.name} is not a YUV4MPEG2 file")
+    offset, planes = len(Y4M_FRAME), []
+    for plane_size in ((width, height), (width // 2, height // 2), (width // 2, height // 2)):
+        end = offset + plane_size[0] * plane_size[1]
+        planes.append(Image.frombytes("L", plane_size, rest[offset:end]))
+        offset = end
+    return planes[0], planes[1], planes[2]
 
 
 _LUMA_RANGE = [round(16 + value * 219 / 255) for value in range(256)]
@@ -234,7 +265,7 @@ def _to_rgb(image: Image.Image) -> Image.Image:
         image = image.convert("L")
     has_alpha = image.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in image.info
     if not has_alpha:
-        return image.convert("RGB")
+        return image if image.mode == "RGB" else image.convert("RGB")
     rgba = image.convert("RGBA")
     flat = Image.new("RGB", rgba.size)
     flat.paste(rgba, mask=rgba.getchannel("A"))

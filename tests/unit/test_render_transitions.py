@@ -1,0 +1,67 @@
+"""Transition frames made in Pillow on the yuv420p planes: count, layout and shape of each kind."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from nemo_video_mcp.render.images import Y4M_FRAME, normalize_image, read_y4m_planes
+from nemo_video_mcp.render.transitions import write_transition
+
+SIZE = (64, 32)
+
+
+def _still(tmp_path: Path, name: str, color: str) -> Path:
+    source = tmp_path / f"{name}.png"
+    Image.new("RGB", SIZE, color).save(source)
+    return normalize_image(source, tmp_path / f"{name}.y4m", SIZE)
+
+
+def _luma_frames(path: Path) -> list[bytes]:
+    header, _, body = path.read_bytes().partition(b"\n")
+    assert header.startswith(b"YUV4MPEG2 W64 H32 F30:1")
+    frames = body.split(Y4M_FRAME)[1:]
+    assert all(len(frame) == 64 * 32 * 3 // 2 for frame in frames)
+    return [frame[: 64 * 32] for frame in frames]
+
+
+@pytest.fixture
+def black_to_white(tmp_path):
+    return _still(tmp_path, "black", "black"), _still(tmp_path, "white", "white")
+
+
+def test_fade_steps_evenly_without_repeating_either_still(tmp_path, black_to_white):
+    frames = _luma_frames(write_transition(*black_to_white, tmp_path / "t.y4m", "fade", 3, 30))
+    expected = [16 + 219 * step / 4 for step in (1, 2, 3)]  # 1/4, 2/4, 3/4 of the way, in limited range
+    assert all(abs(frame[0] - value) <= 1 for frame, value in zip(frames, expected, strict=True))
+
+
+@pytest.mark.parametrize("kind", ["wipe", "slide"])
+def test_wipe_and_slide_bring_the_second_still_in_from_the_right(tmp_path, black_to_white, kind):
+    frames = _luma_frames(write_transition(*black_to_white, tmp_path / "t.y4m", kind, 3, 30))
+    for i, frame in enumerate(frames):
+        row = frame[:64]
+        edge = 64 - round((i + 1) / 4 * 64)
+        assert set(row[:edge]) == {16} and set(row[edge:]) == {235}, (i, row)
+
+
+def test_slide_moves_the_first_still_out_to_the_left(tmp_path):
+    striped = tmp_path / "striped.png"
+    image = Image.new("RGB", SIZE, "black")
+    image.paste("white", (32, 0, 64, 32))  # right half white
+    image.save(striped)
+    before = normalize_image(striped, tmp_path / "striped.y4m", SIZE)
+    after = _still(tmp_path, "black", "black")
+    middle = _luma_frames(write_transition(before, after, tmp_path / "t.y4m", "slide", 1, 30))[0][:64]
+    assert set(middle[:32]) == {235} and set(middle[32:]) == {16}  # the white half, pushed halfway out
+
+
+def test_dissolve_switches_a_growing_share_of_pixels(tmp_path, black_to_white):
+    frames = _luma_frames(write_transition(*black_to_white, tmp_path / "t.y4m", "dissolve", 3, 30))
+    shares = [frame.count(235) / len(frame) for frame in frames]
+    assert all(set(frame) <= {16, 235} for frame in frames)
+    assert shares == sorted(shares) and 0.1 < shares[0] < 0.4 and 0.6 < shares[2] < 0.9
+    y, u, v = read_y4m_planes(tmp_path / "white.y4m")
+    assert (y.size, u.size, v.size) == (SIZE, (32, 16), (32, 16))
