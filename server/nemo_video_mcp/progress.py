@@ -35,3 +35,18 @@ class Ticker:
     async def tick(self, message: str) -> None:
         self.count += 1
         await self._reporter.progress(self.count, None, message)
+
+
+class RisingProgress:
+    """Sends a progress value only when it grew: MCP requires every notification to increase."""
+
+    def __init__(self, reporter: Reporter, total: float) -> None:
+        self._reporter = reporter
+        self._total = total
+        self._last: float | None = None
+
+    async def report(self, value: float, message: str) -> None:
+        if self._last is not None and value <= self._last:
+            return
+        self._last = value
+        await self._reporter.progress(value, self._total, message)

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import logging
 import time
+import uuid
 
 from nemo_video_mcp.models import RenderJob, RenderStatus
 from nemo_video_mcp.store import Store
 
 _DOC = "renders"
 _KEEP = 50
+log = logging.getLogger(__name__)
+
+
+def new_job_id() -> str:
+    """A fresh client-chosen render id (the contract lets the client choose)."""
+    return f"render_{uuid.uuid4().hex}"
 
 
 class RenderLedger:
@@ -19,10 +27,13 @@ class RenderLedger:
 
     def all(self) -> list[RenderJob]:
         jobs = (self._store.read(_DOC) or {}).get("jobs", {})
-        return [RenderJob.model_validate(job) for job in jobs.values()] if isinstance(jobs, dict) else []
-
-    def get(self, job_id: str) -> RenderJob | None:
-        return next((job for job in self.all() if job.job_id == job_id), None)
+        readable = []
+        for key, raw in jobs.items() if isinstance(jobs, dict) else ():
+            try:
+                readable.append(RenderJob.model_validate(raw))
+            except ValueError:
+                log.warning("ignoring unreadable render job %s in the cache", key)
+        return readable
 
     def unfinished(self, backend: str, session_id: str) -> RenderJob | None:
         """The newest job of this session that has not finished, if any."""
@@ -48,9 +59,16 @@ class RenderLedger:
         ]
         return max(candidates, key=lambda job: job.updated_at, default=None)
 
-    def begin(self, job_id: str, backend: str, session_id: str, fingerprint: str) -> RenderJob:
+    def begin(self, job_id: str, backend: str, session_id: str, fingerprint: str | None) -> RenderJob:
+        """Record a new job before its start request is sent."""
+        job = self._new(job_id, backend, session_id, fingerprint)
+        self.save(job)
+        return job
+
+    @staticmethod
+    def _new(job_id: str, backend: str, session_id: str, fingerprint: str | None) -> RenderJob:
         now = time.time()
-        job = RenderJob(
+        return RenderJob(
             job_id=job_id,
             session_id=session_id,
             backend=backend,
@@ -58,14 +76,25 @@ class RenderLedger:
             updated_at=now,
             draft_fingerprint=fingerprint,
         )
-        self.save(job)
-        return job
+
+    def claim(self, backend: str, session_id: str, fingerprint: str) -> tuple[RenderJob, bool]:
+        """Atomically: the session's unfinished job if another process holds one, else a new job.
+
+        Returns (job, is_new). The check and the write share one lock, so two server processes
+        sharing a cache cannot both start a render.
+        """
+        with self._store.locked():
+            existing = self.unfinished(backend, session_id)
+            if existing is not None:
+                return existing, False
+            job = self._new(new_job_id(), backend, session_id, fingerprint)
+            self._save_unlocked(job)
+            return job, True
 
     def record(self, job: RenderJob, status: RenderStatus) -> RenderJob:
-        """Store a new reading of `job` (and follow a changed job id)."""
+        """Store a new reading of `job` (its id is ours and never changes)."""
         updated = job.model_copy(
             update={
-                "job_id": status.job_id,
                 "status": status.status,
                 "progress": status.progress,
                 "url": status.url or job.url,
@@ -73,21 +102,22 @@ class RenderLedger:
                 "updated_at": time.time(),
             }
         )
-        if updated.job_id != job.job_id:
-            self.forget(job.job_id)
         self.save(updated)
         return updated
 
     def save(self, job: RenderJob) -> None:
         with self._store.locked():
-            doc = self._store.read(_DOC) or {}
-            jobs = doc.get("jobs") if isinstance(doc.get("jobs"), dict) else {}
-            jobs[job.job_id] = job.model_dump(mode="json")
-            if len(jobs) > _KEEP:
-                oldest = sorted(jobs, key=lambda key: jobs[key].get("updated_at", 0))
-                for key in oldest[: len(jobs) - _KEEP]:
-                    jobs.pop(key)
-            self._store.write(_DOC, {"jobs": jobs})
+            self._save_unlocked(job)
+
+    def _save_unlocked(self, job: RenderJob) -> None:
+        doc = self._store.read(_DOC) or {}
+        jobs = doc.get("jobs") if isinstance(doc.get("jobs"), dict) else {}
+        jobs[job.job_id] = job.model_dump(mode="json")
+        if len(jobs) > _KEEP:
+            oldest = sorted(jobs, key=lambda key: jobs[key].get("updated_at", 0))
+            for key in oldest[: len(jobs) - _KEEP]:
+                jobs.pop(key)
+        self._store.write(_DOC, {"jobs": jobs})
 
     def forget(self, job_id: str) -> None:
         with self._store.locked():

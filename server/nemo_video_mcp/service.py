@@ -6,11 +6,11 @@ import asyncio
 import contextlib
 import logging
 import time
-import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from typing import Any
 
-from nemo_video_mcp.backends.base import Backend, RenderNotFoundError, StreamCutError
+from nemo_video_mcp.backends.base import Backend, RenderIdTakenError, RenderNotFoundError, StreamCutError
 from nemo_video_mcp.config import Settings
 from nemo_video_mcp.draft import (
     describe_changes,
@@ -22,7 +22,9 @@ from nemo_video_mcp.draft import (
 )
 from nemo_video_mcp.errors import (
     BackendError,
+    BackendRequestError,
     BackendUnavailableError,
+    BadResponseError,
     EditLostError,
     EditUncertainError,
     InputError,
@@ -46,8 +48,8 @@ from nemo_video_mcp.models import (
     ToolCallEvent,
     ToolResultEvent,
 )
-from nemo_video_mcp.progress import Reporter, SilentReporter, Ticker
-from nemo_video_mcp.render_jobs import RenderLedger
+from nemo_video_mcp.progress import Reporter, RisingProgress, SilentReporter, Ticker
+from nemo_video_mcp.render_jobs import RenderLedger, new_job_id
 from nemo_video_mcp.results import CreditsResult, ExportResult, GenerateResult, StateResult, UploadResult
 from nemo_video_mcp.store import Store
 
@@ -374,33 +376,57 @@ class VideoService:
 
     async def export_video(self, wait: bool = True, reporter: Reporter | None = None) -> ExportResult:
         reporter = reporter or SilentReporter()
-        async with self._export_lock:
-            session_id = await self._backend.session_id()
-            job = self._ledger.unfinished(self._backend.name, session_id)
-            resumed = job is not None
-            if job is None:
-                state = await self._exportable_state()
-                fingerprint = draft_fingerprint(state.draft)
-                done = self._ledger.completed_for(self._backend.name, session_id, fingerprint)
-                if done is not None:  # exporting the same timeline again would only pay twice
-                    return self._export_result(done, resumed=False, already_rendered=True)
-                job = self._ledger.begin(f"render_{uuid.uuid4().hex}", self._backend.name, session_id, fingerprint)
-                await reporter.progress(0, 100, "Starting the render")
-                try:
-                    status = await self._backend.start_render(job.job_id, state.draft)
-                except BackendUnavailableError:
-                    raise  # the start may have landed: keep the job, so the next call resumes it
-                except Exception:
-                    self._ledger.forget(job.job_id)  # refused outright: nothing to resume
-                    raise
-                job = self._ledger.record(job, status)
-            else:
-                await reporter.progress(job.progress, 100, f"Resuming render {job.job_id}")
-            if not wait:
-                return self._export_result(job, resumed=resumed)
-            job = await self._poll_until_done(job, reporter)
+        progress = RisingProgress(reporter, total=100)
+        session_id = await self._backend.session_id()
+        async with self._export_lock:  # held only while a job is chosen or started, never while polling
+            job, resumed, already_rendered = await self._claim_render(session_id, progress)
+        if already_rendered:
+            return self._export_result(job, resumed=False, already_rendered=True)
+        if wait or resumed:  # a resumed job is read once even without waiting: the ledger may be stale
+            job = await self._poll(job, progress, until_done=wait)
+        if wait:
             job = await self._fetch_if_private(job, reporter)
-            return self._export_result(job, resumed=resumed)
+        return self._export_result(job, resumed=resumed)
+
+    async def _claim_render(self, session_id: str, progress: RisingProgress) -> tuple[RenderJob, bool, bool]:
+        """The job to follow: an unfinished one (resumed), a finished render of this draft, or a new one.
+
+        Returns (job, resumed, already_rendered).
+        """
+        backend = self._backend.name
+        existing = self._ledger.unfinished(backend, session_id)
+        if existing is not None:
+            await progress.report(existing.progress, f"Resuming render {existing.job_id}")
+            return existing, True, False
+        state = await self._exportable_state()
+        fingerprint = draft_fingerprint(state.draft)
+        done = self._ledger.completed_for(backend, session_id, fingerprint)
+        if done is not None:  # exporting the same timeline again would only pay twice
+            return done, False, True
+        job, is_new = self._ledger.claim(backend, session_id, fingerprint)
+        if not is_new:  # another server process sharing this cache started one meanwhile
+            return job, True, False
+        await progress.report(0, "Starting the render")
+        return await self._start(job, state.draft), False, False
+
+    async def _start(self, job: RenderJob, draft: dict[str, Any]) -> RenderJob:
+        """POST the render under ids the ledger already holds, so a crash at any point resumes, never re-pays."""
+        for attempt in range(2):
+            try:
+                status = await self._backend.start_render(job.job_id, draft)
+            except RenderIdTakenError:
+                self._ledger.forget(job.job_id)
+                if attempt:
+                    raise BackendRequestError("duplicate", "the backend refused two fresh render ids") from None
+                job = self._ledger.begin(new_job_id(), job.backend, job.session_id, job.draft_fingerprint)
+                continue
+            except (BackendUnavailableError, BadResponseError):
+                raise  # the start may have landed: keep the job, so the next call resumes it
+            except BackendError:
+                self._ledger.forget(job.job_id)  # refused outright: nothing to resume
+                raise
+            return self._ledger.record(job, status)
+        raise AssertionError("unreachable")
 
     async def _exportable_state(self) -> ProjectState:
         state = await self._backend.get_state()
@@ -408,15 +434,18 @@ class VideoService:
             raise NothingToExportError()
         return state
 
-    async def _poll_until_done(self, job: RenderJob, reporter: Reporter) -> RenderJob:
+    async def _poll(self, job: RenderJob, progress: RisingProgress, *, until_done: bool) -> RenderJob:
+        """Read the job once, or until it finishes (or the backend's wait limit passes)."""
         deadline = time.monotonic() + self._backend.max_render_wait
         restarted = False
-        shown = job.progress
         unreachable = 0
+        first = True
         while job.status not in ("completed", "failed", "cancelled"):
-            if time.monotonic() > deadline:
+            if not first and (not until_done or time.monotonic() > deadline):
                 return job
-            await asyncio.sleep(self._backend.poll_interval)
+            if not first or job.status != "starting":
+                await asyncio.sleep(self._backend.poll_interval if until_done else 0)
+            first = False
             try:
                 status = await self._backend.poll_render(job.job_id)
             except RenderNotFoundError:
@@ -426,17 +455,16 @@ class VideoService:
                 status = await self._restart_lost_job(job)
             except BackendUnavailableError as exc:
                 unreachable += 1
-                if unreachable >= MAX_FAILED_POLLS:
+                if unreachable >= MAX_FAILED_POLLS or not until_done:
                     raise BackendUnavailableError(
-                        f"render {job.job_id} could not be checked {unreachable} times in a row; the job is kept "
+                        f"render {job.job_id} could not be checked ({exc.message}); the job is kept "
                         "and a later export_video call resumes it"
                     ) from exc
                 log.warning("render poll failed (%s); will poll again", exc.message)
                 continue
             unreachable = 0
             job = self._ledger.record(job, status)
-            shown = max(shown, job.progress)
-            await reporter.progress(shown, 100, f"Rendering: {job.status} ({job.progress}%)")
+            await progress.report(job.progress, f"Rendering: {job.status} ({job.progress}%)")
         if job.status == "failed":
             raise RenderFailedError(job.job_id, job.error)
         if job.status == "cancelled":
@@ -447,7 +475,7 @@ class VideoService:
         """A link that only opens with the account's token is useless to the user: fetch the file here."""
         if job.status != "completed" or not job.url or job.file_path or not self._backend.url_needs_auth(job.url):
             return job
-        await reporter.progress(100, 100, "Downloading the video")
+        await reporter.log("info", "Downloading the finished video to this machine")
         target = self._settings.output_dir / f"{job.job_id}.mp4"
         path = await self._backend.download_render(job.job_id, job.url, target)
         job = job.model_copy(update={"file_path": str(path)})
@@ -458,7 +486,10 @@ class VideoService:
         """A job the backend does not know: its start never landed. Start it under the same id."""
         state = await self._exportable_state()
         log.info("render %s unknown to the backend; starting it under the same id", job.job_id)
-        return await self._backend.start_render(job.job_id, state.draft)
+        try:
+            return await self._backend.start_render(job.job_id, state.draft)
+        except RenderIdTakenError:
+            raise RenderFailedError(job.job_id, "its id is held by another render") from None
 
     def _export_result(self, job: RenderJob, *, resumed: bool, already_rendered: bool = False) -> ExportResult:
         file_path = job.file_path

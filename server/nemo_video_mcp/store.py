@@ -7,14 +7,16 @@ sharing one cache do not lose each other's writes.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hashlib
 import json
 import logging
 import os
 import tempfile
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -43,8 +45,8 @@ class Store:
             data = json.loads(path.read_text(encoding="utf-8"))
         except FileNotFoundError:
             return None
-        except (OSError, ValueError) as exc:
-            log.warning("cache file %s unreadable (%s); setting it aside", path.name, type(exc).__name__)
+        except ValueError:
+            log.warning("cache file %s is not valid JSON; setting it aside", path.name)
             with contextlib.suppress(OSError):
                 path.replace(path.with_suffix(".corrupt"))
             return None
@@ -70,16 +72,26 @@ class Store:
             _unlock(fd)
             os.close(fd)
 
-    def update(self, name: str, key: str, value: Any) -> dict[str, Any]:
-        """Set one key of a document under the lock; `value=None` removes the key."""
-        with self.locked():
-            data = self.read(name) or {}
-            if value is None:
-                data.pop(key, None)
-            else:
-                data[key] = value
-            self.write(name, data)
-            return data
+    @contextlib.asynccontextmanager
+    async def locked_async(self, purpose: str, timeout_s: float = 120.0) -> AsyncIterator[None]:
+        """Hold a named cross-process lock across awaits (e.g. while a token is requested).
+
+        Polls a non-blocking lock, so the event loop is never blocked; two server processes sharing
+        the cache take turns instead of both asking the backend for a token or a session.
+        """
+        fd = os.open(self.root / f".{purpose}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            deadline = time.monotonic() + timeout_s
+            while not _try_lock(fd):
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"another nemo-video-mcp process holds the {purpose} lock")
+                await asyncio.sleep(0.05)
+            try:
+                yield
+            finally:
+                _unlock(fd)
+        finally:
+            os.close(fd)
 
     # --- The client id --------------------------------------------------------------------------
 
@@ -128,8 +140,9 @@ def _ensure_private_dir(path: Path) -> None:
 
 
 def _safe_name(name: str) -> str:
-    slug = "".join(c if c.isalnum() or c in "-_." else "-" for c in name)[:40].strip("-.")
-    return f"{slug}-{hashlib.sha256(name.encode()).hexdigest()[:8]}"
+    """The first word (e.g. 'cloud') and a hash: a URL with credentials in it never becomes a folder name."""
+    kind = "".join(c for c in name.split(" ", 1)[0] if c.isalnum())[:20] or "profile"
+    return f"{kind}-{hashlib.sha256(name.encode()).hexdigest()[:12]}"
 
 
 def _is_uuid(value: str) -> bool:
@@ -155,6 +168,13 @@ try:
     def _lock(fd: int) -> None:
         fcntl.flock(fd, fcntl.LOCK_EX)
 
+    def _try_lock(fd: int) -> bool:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        return True
+
     def _unlock(fd: int) -> None:
         fcntl.flock(fd, fcntl.LOCK_UN)
 
@@ -163,6 +183,13 @@ except ImportError:  # pragma: no cover - Windows
 
     def _lock(fd: int) -> None:
         msvcrt.locking(fd, msvcrt.LK_LOCK, 1)  # type: ignore[attr-defined]
+
+    def _try_lock(fd: int) -> bool:
+        try:
+            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)  # type: ignore[attr-defined]
+        except OSError:
+            return False
+        return True
 
     def _unlock(fd: int) -> None:
         msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)  # type: ignore[attr-defined]

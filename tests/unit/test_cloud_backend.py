@@ -12,7 +12,7 @@ import pytest
 from pydantic import SecretStr
 from pytest_httpx import HTTPXMock, IteratorStream
 
-from nemo_video_mcp.backends.base import StreamCutError
+from nemo_video_mcp.backends.base import RenderIdTakenError, StreamCutError
 from nemo_video_mcp.backends.cloud import CloudBackend
 from nemo_video_mcp.config import Settings
 from nemo_video_mcp.errors import (
@@ -158,7 +158,7 @@ async def test_rate_limit_retried_once_then_reported(httpx_mock: HTTPXMock, back
 
 
 async def test_missing_client_id_gets_a_new_id_and_one_retry(
-    httpx_mock: HTTPXMock, backend: CloudBackend, store: Store
+    httpx_mock: HTTPXMock, backend: CloudBackend, settings: Settings, store: Store
 ) -> None:
     url = f"{API}/api/auth/anonymous-token"
     httpx_mock.add_response(method="POST", url=url, status_code=400, json={"message": "X-Client-Id required"})
@@ -168,12 +168,10 @@ async def test_missing_client_id_gets_a_new_id_and_one_retry(
     first, second = (r.headers["x-client-id"] for r in httpx_mock.get_requests()[:2])
     assert first != second
     httpx_mock.reset()
-    store.delete("auth")
-    for profile in (store.root / "profiles").iterdir():
-        (profile / "auth.json").unlink(missing_ok=True)
+    fresh_cache = Store(settings.cache_dir.parent / "fresh-cache")
     httpx_mock.add_response(method="POST", url=url, status_code=400, json={"message": "client id"}, is_reusable=True)
     with pytest.raises(MissingClientIdError):
-        await backend.get_credits()
+        await CloudBackend(settings, fresh_cache).get_credits()
 
 
 @pytest.mark.parametrize(
@@ -337,19 +335,45 @@ async def test_render_duplicate_id_of_our_own_job_is_not_started_twice(
     assert (status.job_id, status.status) == ("render_1", "processing")
 
 
-async def test_render_duplicate_id_of_someone_else_gets_a_new_id(httpx_mock: HTTPXMock, backend: CloudBackend) -> None:
+async def test_render_duplicate_id_of_someone_else_is_reported_for_a_new_id(
+    httpx_mock: HTTPXMock, backend: CloudBackend
+) -> None:
     add_login(httpx_mock)
     url = f"{API}/api/render/proxy/lambda"
     httpx_mock.add_response(method="POST", url=url, json={"success": False, "error": "duplicate id"})
     httpx_mock.add_response(url=f"{url}/render_1", status_code=404, json={"detail": "Not Found"})
+    with pytest.raises(RenderIdTakenError):
+        await backend.start_render("render_1", {"t": []})
+    start = json.loads(httpx_mock.get_requests()[-2].content)
+    assert start["id"] == "render_1" and start["sessionId"] == SID
+    assert start["output"] == {"format": "mp4", "quality": "high"}
+
+
+async def test_a_404_outside_renders_is_a_clear_error_not_a_crash(httpx_mock: HTTPXMock, backend: CloudBackend) -> None:
+    add_login(httpx_mock)
+    httpx_mock.add_response(url=f"{API}/api/credits/balance/simple", status_code=404, json={"detail": "Not Found"})
+    with pytest.raises(NemoError) as caught:
+        await backend.get_credits()
+    assert "Next step" in caught.value.agent_message
+
+
+async def test_code_400_off_the_token_endpoint_is_not_a_client_id_problem(
+    httpx_mock: HTTPXMock, backend: CloudBackend
+) -> None:
+    add_login(httpx_mock)
     httpx_mock.add_response(
-        method="POST", url=url, json={"success": True, "data": {"status": "pending", "progress": 5}}
+        method="POST", url=f"{API}/api/render/proxy/lambda", json={"code": 400, "message": "invalid draft"}
     )
-    status = await backend.start_render("render_1", {"t": []})
-    second = json.loads(httpx_mock.get_requests()[-1].content)
-    assert second["id"] != "render_1" and second["id"].startswith("render_")
-    assert second["sessionId"] == SID and second["output"] == {"format": "mp4", "quality": "high"}
-    assert status.job_id == second["id"]
+    with pytest.raises(NemoError) as caught:
+        await backend.start_render("render_9", {"t": []})
+    assert not isinstance(caught.value, MissingClientIdError) and "invalid draft" in caught.value.agent_message
+
+
+async def test_a_malformed_state_reply_is_a_bad_response_error(httpx_mock: HTTPXMock, backend: CloudBackend) -> None:
+    add_login(httpx_mock)
+    httpx_mock.add_response(url=f"{API}/api/state/nemo_agent/me/{SID}/latest", json={"code": 0, "data": [1, 2]})
+    with pytest.raises(BadResponseError):
+        await backend.get_state()
 
 
 async def test_anonymous_token_limit_names_the_ways_out(httpx_mock: HTTPXMock, backend: CloudBackend) -> None:

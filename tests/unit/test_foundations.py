@@ -84,7 +84,7 @@ def test_store_writes_owner_only_atomically_and_survives_a_corrupt_file(tmp_path
     (tmp_path / "c" / "doc.json").write_text("{half", encoding="utf-8")
     assert store.read("doc") is None
     assert (tmp_path / "c" / "doc.corrupt").exists()
-    store.update("doc", "b", 2)
+    store.write("doc", {"b": 2})
     assert store.read("doc") == {"b": 2}
 
 

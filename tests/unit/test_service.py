@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from nemo_video_mcp.backends.base import RenderNotFoundError, StreamCutError
+from nemo_video_mcp.backends.base import RenderIdTakenError, RenderNotFoundError, StreamCutError
 from nemo_video_mcp.config import Settings
 from nemo_video_mcp.errors import (
     BackendError,
@@ -354,3 +354,53 @@ async def test_a_credits_error_inside_the_stream_names_the_registration_link(
     with pytest.raises(NoCreditsError) as caught:
         await service_for(settings, anonymous).generate_video("make it")
     assert "https://web.test?bind=anon_1" in caught.value.agent_message
+
+
+async def test_an_id_taken_by_someone_else_gets_a_new_id_recorded_before_its_start(
+    settings: Settings, backend: ScriptedBackend
+) -> None:
+    taken: list[str] = []
+    original = backend.start_render
+
+    async def start_render(job_id: str, draft: dict[str, Any]) -> RenderStatus:
+        jobs = (Store(settings.cache_dir).read("renders") or {}).get("jobs", {})
+        assert job_id in jobs, "the id reaches the cache before the start request"
+        if not taken:
+            taken.append(job_id)
+            raise RenderIdTakenError(job_id)
+        return await original(job_id, draft)
+
+    backend.start_render = start_render  # type: ignore[method-assign]
+    backend.render_polls = [done()]
+    result = await service_for(settings, backend).export_video()
+    assert result.job_id != taken[0] and result.status == "completed"
+    assert taken[0] not in (Store(settings.cache_dir).read("renders") or {})["jobs"]
+
+
+async def test_a_resumed_job_is_read_once_even_without_waiting(settings: Settings, backend: ScriptedBackend) -> None:
+    first = await service_for(settings, backend).export_video(wait=False)
+    backend.render_polls = [running(60)]
+    again = await service_for(settings, backend).export_video(wait=False)
+    assert again.job_id == first.job_id and again.resumed and again.progress == 60
+
+
+async def test_two_processes_sharing_a_cache_start_one_render(settings: Settings, backend: ScriptedBackend) -> None:
+    one, two = service_for(settings, backend), service_for(settings, backend)
+    backend.render_polls = [done(), done()]
+    first, second = await asyncio.gather(one.export_video(wait=False), two.export_video(wait=False))
+    assert len(backend.renders_started) == 1 and first.job_id == second.job_id
+
+
+async def test_export_progress_only_ever_rises(settings: Settings, backend: ScriptedBackend) -> None:
+    values: list[float] = []
+
+    class Collect:
+        async def progress(self, done: float, total: float | None, message: str) -> None:
+            values.append(done)
+
+        async def log(self, level: str, message: str) -> None:
+            return None
+
+    backend.render_polls = [running(5), running(5), running(30), running(30), done()]
+    await service_for(settings, backend).export_video(reporter=Collect())
+    assert values == sorted(set(values)) and values[-1] == 100

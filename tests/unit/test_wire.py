@@ -173,9 +173,10 @@ def test_render_poll_shapes(payload: dict, status: str, progress: int, url: str 
 
 def test_render_poll_shape_b_carries_output_details() -> None:
     result = wire.parse_render_status(RENDER_B, "x")
-    assert (result.job_id, result.duration_s, result.size_bytes) == ("render_1", 15.0, 1234)
+    assert (result.job_id, result.duration_s, result.size_bytes) == ("x", 15.0, 1234)  # our id, not taskId
+    assert wire.parse_render_status({"status": "initializing"}, "x").status == "processing"
     with pytest.raises(ApiFailure):
-        wire.parse_render_status({"status": "exploded"}, "x")
+        wire.parse_render_status({"progress": 5}, "x")
 
 
 ADK_TEXT = {

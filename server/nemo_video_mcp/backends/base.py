@@ -86,3 +86,7 @@ class StreamCutError(Exception):
 
 class RenderNotFoundError(Exception):
     """The backend has no render job under this id (e.g. the start request never reached it)."""
+
+
+class RenderIdTakenError(Exception):
+    """The backend already holds a render under this id, and it is not ours: choose a new id."""

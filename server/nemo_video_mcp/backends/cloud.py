@@ -3,6 +3,8 @@
 Recoveries that the agent never needs to see happen here: a rejected anonymous token is
 renewed once, a lost session is replaced once (and the agent is told the timeline restarted),
 a 429 is retried once after 30 s, and idempotent reads retry network errors and 5xx.
+Token and session live in memory first and are written through to the cache, so a full or
+read-only disk costs a notice, not a second anonymous token.
 """
 
 from __future__ import annotations
@@ -13,10 +15,9 @@ import logging
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from dataclasses import dataclass
-from datetime import datetime, timezone
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import httpx
 from httpx_sse import EventSource
@@ -24,7 +25,7 @@ from httpx_sse import EventSource
 from nemo_video_mcp import __version__
 from nemo_video_mcp.attribution import skill_headers
 from nemo_video_mcp.backends import wire
-from nemo_video_mcp.backends.base import RenderNotFoundError, StreamCutError
+from nemo_video_mcp.backends.base import RenderIdTakenError, RenderNotFoundError, StreamCutError
 from nemo_video_mcp.backends.wire import ApiFailure, Reason
 from nemo_video_mcp.config import BackendName, Settings
 from nemo_video_mcp.errors import (
@@ -58,17 +59,19 @@ from nemo_video_mcp.store import Store
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-APP_NAME = "nemo_agent"
+AGENT_APP = "nemo_agent"
 RATE_LIMIT_WAIT_S = 30.0
 TRANSIENT_RETRIES = 3
-TOKEN_RENEW_MARGIN_S = 120.0
 STREAM_READ_TIMEOUT_S = 600.0
 """No byte at all (not even a heartbeat) for this long ends an edit stream: the contract's 10 minutes."""
+
+Endpoint = Literal["token", "render", "other"]
+"""Which family a call belongs to: codes 400 and 402 mean different things on each."""
 
 
 @dataclass(frozen=True)
 class _Auth:
-    token: str
+    token: str = field(repr=False)
     anonymous: bool
     user_id: str | None = None
 
@@ -92,6 +95,8 @@ class CloudBackend:
             transport=transport,
             follow_redirects=True,
         )
+        self._auth: _Auth | None = None
+        self._session: str | None = None
         self._auth_lock = asyncio.Lock()
         self._session_lock = asyncio.Lock()
         self._notices: list[str] = []
@@ -101,25 +106,17 @@ class CloudBackend:
     # --- Backend protocol ----------------------------------------------------------------------
 
     async def session_id(self) -> str:
-        stored = self._stored_session_id()
-        if stored:
-            return stored
-        async with self._session_lock:
-            return self._stored_session_id() or await self._create_session()
+        if self._session is None:
+            self._session = self._stored_session_id()
+        if self._session is not None:
+            return self._session
+        async with self._session_lock, self._store.locked_async("session"):
+            self._session = self._stored_session_id() or await self._create_session()
+            return self._session
 
     async def upload(self, files: Sequence[MediaFile], urls: Sequence[str]) -> list[UploadedFile]:
         async def send(session_id: str) -> tuple[str, list[UploadedFile]]:
-            uploaded: list[UploadedFile] = []
-            if files:
-                uploaded += await self._upload_files(session_id, files)
-            if urls:
-                data = await self._call(
-                    "POST",
-                    f"/api/upload-video/{APP_NAME}/me/{session_id}",
-                    json={"urls": list(urls), "source_type": "url"},
-                )
-                uploaded += wire.parse_uploaded_files(data, list(urls))
-            return session_id, uploaded
+            return session_id, await self._send_uploads(session_id, files, urls)
 
         session_id, uploaded = await self._in_session(send)
         self._record_uploads(session_id, uploaded)
@@ -132,7 +129,7 @@ class CloudBackend:
         retried: set[Reason] = set()
         while True:
             body = {
-                "app_name": APP_NAME,
+                "app_name": AGENT_APP,
                 "user_id": "me",
                 "session_id": session_id,
                 "new_message": {"parts": [{"text": message}]},
@@ -178,14 +175,17 @@ class CloudBackend:
 
     async def get_state(self) -> ProjectState:
         async def read(session_id: str) -> ProjectState:
-            data = await self._call("GET", f"/api/state/{APP_NAME}/me/{session_id}/latest", idempotent=True)
-            return wire.parse_state(data, session_id)
+            return await self._call(
+                "GET",
+                f"/api/state/{AGENT_APP}/me/{session_id}/latest",
+                idempotent=True,
+                parse=lambda data: wire.parse_state(data, session_id),
+            )
 
         return await self._in_session(read)
 
     async def get_credits(self) -> Credits:
-        data = await self._call("GET", "/api/credits/balance/simple", idempotent=True)
-        balance = wire.parse_balance(data)
+        balance = await self._call("GET", "/api/credits/balance/simple", idempotent=True, parse=wire.parse_balance)
         auth = await self._current_auth()
         return Credits(
             available=balance.available,
@@ -197,37 +197,53 @@ class CloudBackend:
 
     async def start_render(self, job_id: str, draft: dict[str, Any]) -> RenderStatus:
         async def start(session_id: str) -> RenderStatus:
-            current = job_id
-            for attempt in range(2):
-                body = {
-                    "id": current,
-                    "sessionId": session_id,
-                    "draft": draft,
-                    "output": {"format": "mp4", "quality": "high"},
-                }
+            body = {
+                "id": job_id,
+                "sessionId": session_id,
+                "draft": draft,
+                "output": {"format": "mp4", "quality": "high"},
+            }
+            try:
+                return await self._call(
+                    "POST",
+                    "/api/render/proxy/lambda",
+                    json=body,
+                    idempotent=True,  # the id is ours: a repeated start is refused as a duplicate
+                    endpoint="render",
+                    expect={Reason.DUPLICATE},
+                    parse=lambda payload: wire.parse_render_status(payload, job_id),
+                )
+            except ApiFailure:
+                # Our own earlier attempt may have landed (ids are random): never start it twice.
                 try:
-                    payload = await self._call("POST", "/api/render/proxy/lambda", json=body, idempotent=True)
-                    return wire.parse_render_status(payload, current)
-                except _DuplicateRenderId:
-                    # Our own earlier attempt may have landed (ids are random): never start it twice.
-                    with contextlib.suppress(RenderNotFoundError):
-                        return await self.poll_render(current)
-                    if attempt == 0:
-                        current = f"render_{uuid.uuid4().hex}"
-            raise BackendRequestError("duplicate", "the backend refused two render ids as duplicates")
+                    return await self.poll_render(job_id)
+                except RenderNotFoundError:
+                    raise RenderIdTakenError(job_id) from None
 
         return await self._in_session(start)
 
     async def poll_render(self, job_id: str) -> RenderStatus:
         try:
-            payload = await self._call("GET", f"/api/render/proxy/lambda/{job_id}", idempotent=True)
-        except _NotFound:
+            return await self._call(
+                "GET",
+                f"/api/render/proxy/lambda/{job_id}",
+                idempotent=True,
+                endpoint="render",
+                expect={Reason.NOT_FOUND},
+                parse=lambda payload: wire.parse_render_status(payload, job_id),
+            )
+        except ApiFailure:
             raise RenderNotFoundError(job_id) from None
-        return wire.parse_render_status(payload, job_id)
 
     async def cancel_render(self, job_id: str) -> None:
-        with contextlib.suppress(_NotFound):
-            await self._call("POST", f"/api/render/proxy/lambda/{job_id}/cancel", idempotent=True)
+        with contextlib.suppress(ApiFailure):
+            await self._call(
+                "POST",
+                f"/api/render/proxy/lambda/{job_id}/cancel",
+                idempotent=True,
+                endpoint="render",
+                expect={Reason.NOT_FOUND},
+            )
 
     def url_needs_auth(self, url: str) -> bool:
         return url.startswith(self._settings.api_base + "/")
@@ -269,8 +285,15 @@ class CloudBackend:
         files: Callable[[], list[tuple[str, Any]]] | None = None,
         idempotent: bool = False,
         timeout: httpx.Timeout | None = None,
-    ) -> Any:
-        """One authenticated call with the contract's recoveries; returns the reply's payload."""
+        endpoint: Endpoint = "other",
+        expect: set[Reason] | None = None,
+        parse: Callable[[Any], T] | None = None,
+    ) -> T:
+        """One authenticated call with the contract's recoveries; returns the parsed payload.
+
+        Failures whose reason is in `expect` are raised as `ApiFailure` for the caller to handle;
+        every other failure becomes a `BackendError` that carries its next step.
+        """
         auth = await self._current_auth()
         renewed = rate_limited = False
         transient = 0
@@ -285,7 +308,8 @@ class CloudBackend:
                     headers={"Authorization": f"Bearer {auth.token}"},
                     timeout=timeout or httpx.USE_CLIENT_DEFAULT,
                 )
-                return wire.parse_envelope(response.status_code, response.content)
+                payload = wire.parse_envelope(response.status_code, response.content)
+                return parse(payload) if parse else payload
             except httpx.TransportError as exc:
                 if idempotent and transient < TRANSIENT_RETRIES:
                     transient += 1
@@ -293,6 +317,8 @@ class CloudBackend:
                     continue
                 raise BackendUnavailableError(_describe(exc)) from None
             except ApiFailure as failure:
+                if expect and failure.reason in expect:
+                    raise
                 if failure.reason is Reason.TOKEN and auth.anonymous and not renewed:
                     renewed = True
                     auth = await self._renew_token(stale=auth.token)
@@ -305,28 +331,41 @@ class CloudBackend:
                     transient += 1
                     await self._sleep(2.0**transient)
                     continue
-                if failure.reason is Reason.DUPLICATE:
-                    raise _DuplicateRenderId() from None
-                if failure.reason is Reason.NOT_FOUND:
-                    raise _NotFound() from None
-                raise self._domain_error(failure, auth) from None
+                raise self._domain_error(failure, auth, endpoint) from None
             finally:
                 for _, (_, handle, _) in opened:
                     handle.close()
 
-    async def _upload_files(self, session_id: str, files: Sequence[MediaFile]) -> list[UploadedFile]:
-        def open_files() -> list[tuple[str, Any]]:
-            return [("files", (f.path.name, f.path.open("rb"), f.mime_type)) for f in files]
+    async def _send_uploads(
+        self, session_id: str, files: Sequence[MediaFile], urls: Sequence[str]
+    ) -> list[UploadedFile]:
+        """Local files as one streamed multipart request, URLs as the JSON url form."""
+        path = f"/api/upload-video/{AGENT_APP}/me/{session_id}"
+        uploaded: list[UploadedFile] = []
+        if files:
 
-        data = await self._call(
-            "POST",
-            f"/api/upload-video/{APP_NAME}/me/{session_id}",
-            files=open_files,
-            timeout=httpx.Timeout(30.0, read=300.0, write=300.0),
-        )
-        uploaded = wire.parse_uploaded_files(data, [str(f.path) for f in files])
-        sizes = {str(f.path): f.size_bytes for f in files}
-        return [u if u.size_bytes else u.model_copy(update={"size_bytes": sizes.get(u.source)}) for u in uploaded]
+            def open_files() -> list[tuple[str, Any]]:
+                return [("files", (f.path.name, f.path.open("rb"), f.mime_type)) for f in files]
+
+            sources = [str(f.path) for f in files]
+            sent = await self._call(
+                "POST",
+                path,
+                files=open_files,
+                timeout=httpx.Timeout(30.0, read=300.0, write=300.0),
+                parse=lambda data: wire.parse_uploaded_files(data, sources),
+            )
+            sizes = {str(f.path): f.size_bytes for f in files}
+            uploaded += [u if u.size_bytes else u.model_copy(update={"size_bytes": sizes.get(u.source)}) for u in sent]
+        if urls:
+            url_list = list(urls)
+            uploaded += await self._call(
+                "POST",
+                path,
+                json={"urls": url_list, "source_type": "url"},
+                parse=lambda data: wire.parse_uploaded_files(data, url_list),
+            )
+        return uploaded
 
     async def _read_stream(self, response: httpx.Response) -> AsyncIterator[EditEvent]:
         saw_reply = False
@@ -364,39 +403,35 @@ class CloudBackend:
     # --- Token ---------------------------------------------------------------------------------
 
     async def _current_auth(self) -> _Auth:
+        """NEMO_TOKEN, else the anonymous token in memory or in the cache (used until it is rejected)."""
         if self._settings.token is not None:
             return _Auth(self._settings.token.get_secret_value(), anonymous=False)
-        stored = self._stored_auth()
-        if stored is not None:
-            return stored
-        return await self._renew_token(stale=None)
+        if self._auth is None:
+            self._auth = self._stored_auth()
+        if self._auth is None:
+            self._auth = await self._renew_token(stale=None)
+        return self._auth
 
     def _stored_auth(self) -> _Auth | None:
         doc = self._store.read("auth") or {}
         token = doc.get("token")
-        if not isinstance(token, str) or not token or _expires_soon(doc.get("expires_at")):
+        if not isinstance(token, str) or not token:
             return None
         register_secret(token)
         return _Auth(token, anonymous=True, user_id=doc.get("user_id"))
 
     async def _renew_token(self, stale: str | None) -> _Auth:
-        async with self._auth_lock:
+        async with self._auth_lock, self._store.locked_async("auth"):
             current = self._stored_auth()
             if current is not None and current.token != stale:
-                return current  # renewed meanwhile, by another task or process
+                self._auth = current  # renewed meanwhile, by another task or process
+                return current
             grant = await self._request_anonymous_token()
             register_secret(grant.token)
-            self._store.write(
-                "auth",
-                {
-                    "token": grant.token,
-                    "user_id": grant.user_id,
-                    "expires_at": grant.expires_at,
-                    "obtained_at": time.time(),
-                },
-            )
+            self._auth = _Auth(grant.token, anonymous=True, user_id=grant.user_id)
+            self._save("auth", {"token": grant.token, "user_id": grant.user_id, "expires_at": grant.expires_at})
             log.info("obtained a new anonymous token (user %s)", grant.user_id)
-            return _Auth(grant.token, anonymous=True, user_id=grant.user_id)
+            return self._auth
 
     async def _request_anonymous_token(self) -> wire.TokenGrant:
         client_id = self._root_store.client_id(self._settings.client_id)
@@ -419,7 +454,7 @@ class CloudBackend:
                     continue
                 if failure.reason is Reason.RATE_LIMIT:
                     raise AnonymousTokenLimitError(self._settings.web_base) from None
-                raise self._domain_error(failure, _Auth("", anonymous=True)) from None
+                raise self._domain_error(failure, _Auth("", anonymous=True), "token") from None
 
     # --- Session -------------------------------------------------------------------------------
 
@@ -431,8 +466,8 @@ class CloudBackend:
         body: dict[str, str] = {"task_name": "project"}
         if self._settings.language:
             body["language"] = self._settings.language
-        grant = wire.parse_session(await self._call("POST", f"/api/tasks/me/with-session/{APP_NAME}", json=body))
-        self._store.write(
+        grant = await self._call("POST", f"/api/tasks/me/with-session/{AGENT_APP}", json=body, parse=wire.parse_session)
+        self._save(
             "session",
             {
                 "session_id": grant.session_id,
@@ -446,11 +481,12 @@ class CloudBackend:
 
     async def _replace_session(self, lost: str) -> str:
         """Replace a session the backend forgot; tell the agent; bring the uploads along."""
-        async with self._session_lock:
+        async with self._session_lock, self._store.locked_async("session"):
             current = self._stored_session_id()
             if current and current != lost:
+                self._session = current  # replaced meanwhile, by another task or process
                 return current
-            session_id = await self._create_session()
+            self._session = session_id = await self._create_session()
         restored = await self._restore_uploads(lost, session_id)
         notice = "The backend had lost the editing session, so a new one was started: the timeline starts afresh."
         if restored:
@@ -465,6 +501,17 @@ class CloudBackend:
         except SessionLostError:
             return await action(await self._replace_session(lost=session_id))
 
+    def _save(self, name: str, doc: dict[str, Any]) -> None:
+        """Write through to the cache; a failed write is a notice (the value still lives in memory)."""
+        try:
+            self._store.write(name, doc)
+        except OSError as exc:
+            log.warning("could not save %s to the cache: %s", name, exc.strerror)
+            self._notices.append(
+                f"The cache folder ({self._root_store.root}) is not writable ({exc.strerror}): the {name} is kept "
+                "only until this server stops. Free disk space or set NEMO_CACHE_DIR to a writable folder."
+            )
+
     # --- Uploads kept for a restart --------------------------------------------------------------
 
     def _record_uploads(self, session_id: str, uploaded: list[UploadedFile]) -> None:
@@ -473,7 +520,7 @@ class CloudBackend:
             if doc.get("session_id") != session_id:
                 doc = {"session_id": session_id, "files": []}
             doc["files"] = [*doc.get("files", []), *(f.model_dump(mode="json") for f in uploaded)]
-            self._store.write("uploads", doc)
+            self._save("uploads", doc)
 
     def uploads(self) -> list[UploadedFile]:
         """The files uploaded to the current session, as recorded in the cache."""
@@ -493,21 +540,12 @@ class CloudBackend:
         files: list[MediaFile] = []
         for source in sources:
             if source and not is_remote_url(source):
-                with contextlib.suppress(Exception):
+                with contextlib.suppress(BackendError, ValueError, OSError):
                     files.append(check_media_file(source))
         if not files and not urls:
             return 0
         try:
-            uploaded: list[UploadedFile] = []
-            if files:
-                uploaded += await self._upload_files(session_id, files)
-            if urls:
-                data = await self._call(
-                    "POST",
-                    f"/api/upload-video/{APP_NAME}/me/{session_id}",
-                    json={"urls": urls, "source_type": "url"},
-                )
-                uploaded += wire.parse_uploaded_files(data, urls)
+            uploaded = await self._send_uploads(session_id, files, urls)
         except BackendError as exc:
             log.warning("could not restore uploads to the new session: %s", exc.message)
             return 0
@@ -522,7 +560,7 @@ class CloudBackend:
         user_id = auth.user_id or (self._store.read("auth") or {}).get("user_id")
         return f"{self._settings.web_base}?bind={user_id}" if user_id else self._settings.web_base
 
-    def _domain_error(self, failure: ApiFailure, auth: _Auth) -> BackendError:
+    def _domain_error(self, failure: ApiFailure, auth: _Auth, endpoint: Endpoint = "other") -> BackendError:
         reason = failure.reason
         if reason is Reason.TOKEN:
             return TokenRejectedError(anonymous=auth.anonymous)
@@ -534,9 +572,9 @@ class CloudBackend:
             return BackendUnsupportedFileError(failure.message)
         if reason is Reason.FILE_TOO_LARGE:
             return BackendFileTooLargeError(failure.message)
-        if reason is Reason.CLIENT_ID:
+        if reason is Reason.CLIENT_ID and endpoint == "token":
             return MissingClientIdError()
-        if reason is Reason.PLAN:
+        if reason is Reason.PLAN and endpoint == "render":
             return ExportBlockedError(self._settings.web_base)
         if reason is Reason.RATE_LIMIT:
             return RateLimitedError()
@@ -545,14 +583,6 @@ class CloudBackend:
         if reason is Reason.MALFORMED:
             return BadResponseError(failure.message)
         return BackendRequestError(failure.code, failure.message)
-
-
-class _DuplicateRenderId(Exception):
-    pass
-
-
-class _NotFound(Exception):
-    pass
 
 
 async def _stream_to_file(http: httpx.AsyncClient, url: str, headers: dict[str, str], target: Path) -> None:
@@ -579,18 +609,6 @@ def _stream_refusal(status: int, body: bytes) -> ApiFailure:
     except ApiFailure as failure:
         return failure
     return ApiFailure(Reason.MALFORMED, None, status, "the edit endpoint did not answer with an event stream")
-
-
-def _expires_soon(expires_at: Any) -> bool:
-    if not isinstance(expires_at, str) or not expires_at:
-        return False
-    try:
-        moment = datetime.fromisoformat(expires_at.replace("Z", "+00:00"))
-    except ValueError:
-        return False
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.timestamp() - time.time() < TOKEN_RENEW_MARGIN_S
 
 
 def _describe(exc: httpx.HTTPError) -> str:

@@ -326,13 +326,20 @@ _RENDER_STATES: dict[str, RenderState] = {
 
 
 def parse_render_status(payload: Any, job_id: str) -> RenderStatus:
-    """Read a render reply in shape A (`data.outputUrl`) or B (`output.url`), enveloped or bare."""
+    """Read a render reply in shape A (`data.outputUrl`) or B (`output.url`), enveloped or bare.
+
+    An unknown status word is read as "processing" (logged): failing on it would lose track of a
+    job that is running and paid for.
+    """
     outer = _require_dict(payload, "render status")
     inner = outer.get("data") if isinstance(outer.get("data"), dict) else outer
     raw_status = str(inner.get("status") or outer.get("status") or "").strip().lower()
+    if not raw_status:
+        raise ApiFailure(Reason.MALFORMED, None, 200, "render reply has no status")
     status = _RENDER_STATES.get(raw_status)
     if status is None:
-        raise ApiFailure(Reason.MALFORMED, None, 200, f"unknown render status {raw_status!r}")
+        log.warning("unknown render status %r; treating it as processing", raw_status)
+        status = "processing"
     output = inner.get("output") if isinstance(inner.get("output"), dict) else outer.get("output")
     output = output if isinstance(output, dict) else {}
     url = inner.get("outputUrl") or outer.get("outputUrl") or output.get("url")
@@ -340,12 +347,12 @@ def parse_render_status(payload: Any, job_id: str) -> RenderStatus:
     if isinstance(error, dict):
         error = _message_of(error)
     progress = _float_or_none(inner.get("progress", outer.get("progress"))) or 0.0
-    if 0 < progress <= 1 and isinstance(inner.get("progress"), float):
+    if 0 < progress < 1 and isinstance(inner.get("progress"), float):
         progress *= 100
     if status == "completed":
         progress = 100
     return RenderStatus(
-        job_id=str(inner.get("id") or inner.get("taskId") or outer.get("taskId") or job_id),
+        job_id=job_id,  # the client chose it; a backend-side alias (taskId) is not ours to follow
         status=status,
         progress=max(0, min(100, round(progress))),
         url=_str_or_none(url),
