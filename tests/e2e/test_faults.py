@@ -196,7 +196,7 @@ async def test_a_slow_render_resumes_in_a_new_server_process(project: Project) -
     assert_success(finished)
     assert finished.structured["job_id"] == started.structured["job_id"]
     assert finished.structured["status"] == "completed" and finished.structured["resumed"] is True
-    assert finished.structured["url"] in finished.text
+    assert finished.structured["file_path"] in finished.text
     assert project.renders_started() == 1
 
 

@@ -246,7 +246,8 @@ class CloudBackend:
             )
 
     def url_needs_auth(self, url: str) -> bool:
-        return url.startswith(self._settings.api_base + "/")
+        """Only the API's own paths want the Bearer token; a CDN link (even on the same host) is open."""
+        return url.startswith(self._settings.api_base + "/api/")
 
     async def download_render(self, job_id: str, url: str | None, target: Path) -> Path:
         """Fetch the video: its URL first, then the contract's Bearer-protected download as the fallback."""
