@@ -16,7 +16,7 @@ from mcp.server.mcpserver import Context, MCPServer
 from mcp.types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import Field
 
-from nemo_video_mcp import __version__
+from nemo_video_mcp import __version__, notices
 from nemo_video_mcp.config import Settings
 from nemo_video_mcp.errors import NemoError
 from nemo_video_mcp.models import EditOptions
@@ -66,10 +66,6 @@ class _Runtime:
     async def aclose(self) -> None:
         if self._service is not None:
             await self._service.aclose()
-
-    def drain_notices(self) -> list[str]:
-        """What the backend noted along the way (e.g. a replaced session), for a call that ends in an error."""
-        return self._service.backend.drain_notices() if self._service is not None else []
 
 
 class _McpReporter:
@@ -129,34 +125,49 @@ def _install_log_forwarding() -> None:
         package_logger.addHandler(_ForwardToClient(logging.INFO))
 
 
-async def _respond(
-    ctx: Context,
-    work: Callable[[_McpReporter], Awaitable[ToolResult]],
-    notices: Callable[[], list[str]] = list,
-) -> CallToolResult:
+async def _respond(ctx: Context, work: Callable[[_McpReporter], Awaitable[ToolResult]]) -> CallToolResult:
     """Run one tool's work; turn its result or its failure into what the agent reads.
 
     A failure still carries the notices gathered before it (e.g. "the timeline starts afresh").
     """
     reporter = _McpReporter(ctx)
     token = _current_reporter.set(reporter)
-    try:
-        result = await work(reporter)
-    except NemoError as exc:
-        log.warning("tool failed: %s", exc.message)
-        text = "\n".join([*(f"Note: {notice}" for notice in notices()), exc.agent_message])
-        return CallToolResult(content=[TextContent(type="text", text=redact(text))], is_error=True)
-    except Exception:
-        log.exception("unexpected failure in a tool")
-        return CallToolResult(content=[TextContent(type="text", text=INTERNAL_ERROR)], is_error=True)
-    finally:
-        _current_reporter.reset(token)
-        await reporter.flush()
+    with notices.collecting() as gathered:
+        try:
+            result = await work(reporter)
+        except NemoError as exc:
+            log.warning("tool failed: %s", exc.message)
+            return _error_result(gathered, exc.agent_message)
+        except OSError as exc:
+            log.warning("file operation failed: %s", exc)
+            return _error_result(gathered, _disk_problem(exc))
+        except Exception:
+            log.exception("unexpected failure in a tool")
+            return _error_result(gathered, INTERNAL_ERROR)
+        finally:
+            _current_reporter.reset(token)
+            await reporter.flush()
     structured = json.loads(redact(result.model_dump_json()))
     text = "\n".join([structured["message"], *(f"Note: {notice}" for notice in structured["notices"])])
+    # The JSON copy is for clients that ignore structured content; the full draft stays out of it (tokens).
+    compact = {key: value for key, value in structured.items() if key not in ("message", "draft")}
     return CallToolResult(
-        content=[TextContent(type="text", text=text), TextContent(type="text", text=json.dumps(structured))],
+        content=[TextContent(type="text", text=text), TextContent(type="text", text=json.dumps(compact))],
         structured_content=structured,
+    )
+
+
+def _error_result(gathered: list[str], message: str) -> CallToolResult:
+    text = "\n".join([*(f"Note: {notice}" for notice in gathered), message])
+    return CallToolResult(content=[TextContent(type="text", text=redact(text))], is_error=True)
+
+
+def _disk_problem(exc: OSError) -> str:
+    where = f" ({exc.filename})" if exc.filename else ""
+    return (
+        f"A file operation failed: {exc.strerror or type(exc).__name__}{where}.\n"
+        "Next step: check free disk space and that NEMO_CACHE_DIR and NEMO_OUTPUT_DIR point to writable "
+        "folders (`nemo-video-mcp doctor` shows them), then call the tool again."
     )
 
 
@@ -201,7 +212,7 @@ def build_app(settings: Settings | None = None, *, service: VideoService | None 
         Files are checked before anything is sent (exists, a real media file by its content, at most
         200 MB). Returns what the project now holds for each file.
         """
-        return await _respond(ctx, lambda r: runtime.service().upload_images(paths, r), runtime.drain_notices)
+        return await _respond(ctx, lambda r: runtime.service().upload_images(paths, r))
 
     @app.tool(
         annotations=ToolAnnotations(
@@ -249,9 +260,7 @@ def build_app(settings: Settings | None = None, *, service: VideoService | None 
                 content=[TextContent(type="text", text=f"Invalid option: {exc}\nNext step: fix it and call again.")],
                 is_error=True,
             )
-        return await _respond(
-            ctx, lambda r: runtime.service().generate_video(instruction, options, r), runtime.drain_notices
-        )
+        return await _respond(ctx, lambda r: runtime.service().generate_video(instruction, options, r))
 
     @app.tool(
         annotations=ToolAnnotations(
@@ -260,14 +269,14 @@ def build_app(settings: Settings | None = None, *, service: VideoService | None 
     )
     async def get_state(ctx: Context) -> Annotated[CallToolResult, StateResult]:
         """Show the project's timeline: a one-line summary, the tracks, and whether it can be exported."""
-        return await _respond(ctx, lambda r: runtime.service().get_state(), runtime.drain_notices)
+        return await _respond(ctx, lambda r: runtime.service().get_state())
 
     @app.tool(
         annotations=ToolAnnotations(title="Show credits", readOnlyHint=True, idempotentHint=True, openWorldHint=True)
     )
     async def get_credits(ctx: Context) -> Annotated[CallToolResult, CreditsResult]:
         """Show the credit balance (available, held for work in progress, total) and the account kind."""
-        return await _respond(ctx, lambda r: runtime.service().get_credits(), runtime.drain_notices)
+        return await _respond(ctx, lambda r: runtime.service().get_credits())
 
     @app.tool(
         annotations=ToolAnnotations(
@@ -286,6 +295,6 @@ def build_app(settings: Settings | None = None, *, service: VideoService | None 
         Safe to call again: an unfinished render of this project is resumed, never started (or paid
         for) twice, and an unchanged timeline that was already rendered returns the same video.
         """
-        return await _respond(ctx, lambda r: runtime.service().export_video(wait, r), runtime.drain_notices)
+        return await _respond(ctx, lambda r: runtime.service().export_video(wait, r))
 
     return app

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from nemo_video_mcp import notices
 from nemo_video_mcp.backends.base import Backend, RenderIdTakenError, RenderNotFoundError, StreamCutError
 from nemo_video_mcp.config import Settings
 from nemo_video_mcp.draft import (
@@ -139,7 +140,7 @@ class VideoService:
         return UploadResult(
             message=f"Uploaded {len(uploaded)} file(s): {names}. Next step: call generate_video with what the "
             "video should look like.",
-            notices=self._backend.drain_notices(),
+            notices=notices.current(),
             backend=self._backend.name,
             session_id=session_id,
             files=uploaded,
@@ -189,7 +190,7 @@ class VideoService:
         message = self._generate_message(translation.text, changes, timeline, turn, recovered)
         return GenerateResult(
             message=message,
-            notices=self._backend.drain_notices(),
+            notices=notices.current(),
             backend=self._backend.name,
             reply=translation.text,
             next_actions=translation.actions,
@@ -339,7 +340,7 @@ class VideoService:
         step = "call export_video to render it." if exportable else "call upload_images, then generate_video."
         return StateResult(
             message=f"{summary}\nNext step: {step}",
-            notices=self._backend.drain_notices(),
+            notices=notices.current(),
             backend=self._backend.name,
             session_id=state.session_id,
             summary=summary,
@@ -362,7 +363,7 @@ class VideoService:
                 message += f" This is an anonymous account; register at {credits.register_url} to keep the project."
         return CreditsResult(
             message=message,
-            notices=self._backend.drain_notices(),
+            notices=notices.current(),
             backend=self._backend.name,
             available=credits.available,
             frozen=credits.frozen,
@@ -513,7 +514,7 @@ class VideoService:
             )
         return ExportResult(
             message=message,
-            notices=self._backend.drain_notices(),
+            notices=notices.current(),
             backend=self._backend.name,
             job_id=job.job_id,
             status=job.status,

@@ -29,6 +29,7 @@ from nemo_video_mcp.errors import (
     TokenRejectedError,
 )
 from nemo_video_mcp.models import EditOptions, HeartbeatEvent, MediaFile, TextEvent, ToolCallEvent
+from nemo_video_mcp.notices import collecting
 from nemo_video_mcp.store import Store
 
 from .conftest import API, WEB
@@ -138,9 +139,9 @@ async def test_lost_session_is_replaced_and_the_agent_told(httpx_mock: HTTPXMock
     httpx_mock.add_response(url=f"{API}/api/state/nemo_agent/me/{SID}/latest", json={"code": 1002, "message": "gone"})
     httpx_mock.add_response(method="POST", url=f"{API}/api/tasks/me/with-session/nemo_agent", json=session_reply("999"))
     httpx_mock.add_response(url=f"{API}/api/state/nemo_agent/me/999/latest", json=state_reply({}))
-    await backend.get_state()
+    with collecting() as notices:
+        await backend.get_state()
     assert httpx_mock.get_requests()[-1].url.path == "/api/state/nemo_agent/me/999/latest"
-    notices = backend.drain_notices()
     assert len(notices) == 1 and "starts afresh" in notices[0]
     assert await backend.session_id() == "999"
 
@@ -314,10 +315,11 @@ async def test_session_404_on_run_sse_gets_a_new_session(httpx_mock: HTTPXMock, 
         stream=IteratorStream(sse({"type": "text", "content": "ok"})),
         headers={"content-type": "text/event-stream"},
     )
-    events = [e async for e in backend.edit("x", EditOptions())]
+    with collecting() as notices:
+        events = [e async for e in backend.edit("x", EditOptions())]
     assert events == [TextEvent(text="ok")]
     assert json.loads(httpx_mock.get_requests()[-1].content)["session_id"] == "777"
-    assert "starts afresh" in backend.drain_notices()[0]
+    assert "starts afresh" in notices[0]
 
 
 async def test_render_duplicate_id_of_our_own_job_is_not_started_twice(

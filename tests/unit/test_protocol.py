@@ -250,3 +250,13 @@ async def test_server_log_lines_reach_the_client_as_log_notifications(app, httpx
         await client.call_tool("get_credits", {})
     assert any("anonymous token" in line for line in received)
     assert not any(TOKEN in line for line in received)
+
+
+async def test_an_unusable_cache_folder_is_a_clear_error(settings: Settings, tmp_path: Path) -> None:
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the cache folder should be", encoding="utf-8")
+    app = build_app(settings.model_copy(update={"cache_dir": blocker}))
+    async with Client(app) as client:
+        result = await client.call_tool("get_credits", {})
+    assert result.is_error
+    assert "NEMO_CACHE_DIR" in text_of(result) and "Next step" in text_of(result)

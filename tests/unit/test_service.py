@@ -100,9 +100,6 @@ class ScriptedBackend:
         target.write_bytes(b"video bytes of " + job_id.encode())
         return target
 
-    def drain_notices(self) -> list[str]:
-        return []
-
     async def aclose(self) -> None:
         return None
 

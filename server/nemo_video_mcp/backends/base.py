@@ -69,10 +69,6 @@ class Backend(Protocol):
         """Write the finished video to `target` (atomically) and return it."""
         ...
 
-    def drain_notices(self) -> list[str]:
-        """Things the agent must be told that happened along the way (e.g. a new session)."""
-        ...
-
     async def aclose(self) -> None: ...
 
 

@@ -53,6 +53,7 @@ from nemo_video_mcp.models import (
     RenderStatus,
     UploadedFile,
 )
+from nemo_video_mcp.notices import note
 from nemo_video_mcp.redact import register_secret
 from nemo_video_mcp.store import Store
 
@@ -99,7 +100,6 @@ class CloudBackend:
         self._session: str | None = None
         self._auth_lock = asyncio.Lock()
         self._session_lock = asyncio.Lock()
-        self._notices: list[str] = []
         if settings.token is not None:
             register_secret(settings.token.get_secret_value())
 
@@ -267,10 +267,6 @@ class CloudBackend:
                 problems.append(_describe(exc) if isinstance(exc, httpx.HTTPError) else f"disk: {exc.strerror}")
                 log.warning("download of render %s failed: %s", job_id, problems[-1])
         raise BackendUnavailableError(f"the finished video could not be downloaded ({'; '.join(problems)})")
-
-    def drain_notices(self) -> list[str]:
-        notices, self._notices = self._notices, []
-        return notices
 
     async def aclose(self) -> None:
         await self._http.aclose()
@@ -492,7 +488,7 @@ class CloudBackend:
         notice = "The backend had lost the editing session, so a new one was started: the timeline starts afresh."
         if restored:
             notice += f" {restored} earlier upload(s) were sent again to the new session."
-        self._notices.append(notice)
+        note(notice)
         return session_id
 
     async def _in_session(self, action: Callable[[str], Awaitable[T]]) -> T:
@@ -508,7 +504,7 @@ class CloudBackend:
             self._store.write(name, doc)
         except OSError as exc:
             log.warning("could not save %s to the cache: %s", name, exc.strerror)
-            self._notices.append(
+            note(
                 f"The cache folder ({self._root_store.root}) is not writable ({exc.strerror}): the {name} is kept "
                 "only until this server stops. Free disk space or set NEMO_CACHE_DIR to a writable folder."
             )

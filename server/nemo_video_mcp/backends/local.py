@@ -303,9 +303,6 @@ class LocalBackend:
             partial.replace(target)
         return target
 
-    def drain_notices(self) -> list[str]:
-        return []
-
     async def aclose(self) -> None:
         """Stop running renders (ffmpeg is killed); their jobs stay 'processing' and restart on the next poll."""
         running = [task for task in self._tasks.values() if not task.done()]
