@@ -119,7 +119,7 @@ class _ForwardToClient(logging.Handler):
 
 def _install_log_forwarding() -> None:
     package_logger = logging.getLogger("nemo_video_mcp")
-    if package_logger.level == logging.NOTSET:
+    if package_logger.getEffectiveLevel() > logging.INFO:
         package_logger.setLevel(logging.INFO)
     if not any(isinstance(h, _ForwardToClient) for h in package_logger.handlers):
         package_logger.addHandler(_ForwardToClient(logging.INFO))
@@ -230,6 +230,7 @@ def build_app(settings: Settings | None = None, *, service: VideoService | None 
                 description="What the video should be, in plain words, e.g. 'turn these photos into a smooth "
                 "15-second video with transitions' or 'add lo-fi music at 30% volume'.",
                 min_length=1,
+                max_length=8000,
             ),
         ],
         ctx: Context,
@@ -237,7 +238,7 @@ def build_app(settings: Settings | None = None, *, service: VideoService | None 
         aspect: Annotated[str | None, Field(description="'16:9', '9:16' (vertical) or '1:1'.")] = None,
         transition: Annotated[str | None, Field(description="fade, slide, wipe, dissolve or none.")] = None,
         motion: Annotated[str | None, Field(description="'kenburns' or 'static'.")] = None,
-        title: Annotated[str | None, Field(description="Title text shown at the start.")] = None,
+        title: Annotated[str | None, Field(description="Title text shown at the start.", max_length=200)] = None,
         music_path: Annotated[str | None, Field(description="A local audio file to use as music.")] = None,
     ) -> Annotated[CallToolResult, GenerateResult]:
         """Create or change the video from the uploaded images, following one instruction.

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from nemo_video_mcp import __version__
-from nemo_video_mcp.redact import RedactingFilter
+from nemo_video_mcp.redact import RedactingFormatter
 
 if TYPE_CHECKING:
     from nemo_video_mcp.config import Settings
@@ -61,8 +61,7 @@ def _parser() -> argparse.ArgumentParser:
 def _configure_logging(verbose: bool) -> None:
     """Logs go to stderr only: stdout is the MCP channel."""
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    handler.addFilter(RedactingFilter())
+    handler.setFormatter(RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(logging.DEBUG if verbose else logging.INFO)
@@ -118,6 +117,8 @@ class _TerminalProgress:
 
 
 async def _render(args: argparse.Namespace) -> int:
+    import httpx
+
     from nemo_video_mcp.backends import create_backend
     from nemo_video_mcp.errors import NemoError
     from nemo_video_mcp.service import VideoService
@@ -139,6 +140,10 @@ async def _render(args: argparse.Namespace) -> int:
     except NemoError as exc:
         display.finish()
         print(f"nemo-video-mcp: {exc.agent_message}", file=sys.stderr)
+        return 1
+    except (OSError, httpx.HTTPError) as exc:
+        display.finish()
+        print(f"nemo-video-mcp: could not save the video: {exc}", file=sys.stderr)
         return 1
     finally:
         await service.aclose()
@@ -163,15 +168,18 @@ async def _deliver(url: str, file_path: str | None, requested: str | None, outpu
 
     partial = target.with_name(f".{target.name}.part")
     timeout = httpx.Timeout(30.0, read=120.0)
-    async with (
-        httpx.AsyncClient(follow_redirects=True, timeout=timeout) as client,
-        client.stream("GET", url) as response,
-    ):
-        response.raise_for_status()
-        with partial.open("wb") as handle:
-            async for chunk in response.aiter_bytes():
-                handle.write(chunk)
-    os.replace(partial, target)
+    try:
+        async with (
+            httpx.AsyncClient(follow_redirects=True, timeout=timeout) as client,
+            client.stream("GET", url) as response,
+        ):
+            response.raise_for_status()
+            with partial.open("wb") as handle:
+                async for chunk in response.aiter_bytes():
+                    handle.write(chunk)
+        os.replace(partial, target)
+    finally:
+        partial.unlink(missing_ok=True)
     return target
 
 

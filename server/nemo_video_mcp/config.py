@@ -52,6 +52,8 @@ class Settings(BaseModel):
 
         cache_dir = Path(get("NEMO_CACHE_DIR") or _default_cache_dir()).expanduser()
         token = get("NEMO_TOKEN")
+        if token and any(c.isspace() for c in token):
+            raise ValueError("NEMO_TOKEN contains whitespace: copy the token again, without spaces or line breaks")
         values: dict[str, object] = {
             "token": SecretStr(token) if token else None,
             "api_base": (get("NEMO_API_BASE", "NEMO_API_URL") or DEFAULT_API_BASE).rstrip("/"),

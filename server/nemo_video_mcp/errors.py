@@ -246,13 +246,3 @@ class RenderFailedError(NemoError):
             "Call export_video again to start a new render; if it fails twice, call get_state and "
             "simplify the timeline with generate_video.",
         )
-
-
-class RenderStillRunningError(NemoError):
-    code = "render_running"
-
-    def __init__(self, job_id: str, progress: int) -> None:
-        super().__init__(
-            f"Render {job_id} is still running ({progress}%) after the wait limit; it was not restarted.",
-            "Call export_video again in a minute: it resumes this same job (no second charge).",
-        )

@@ -97,9 +97,6 @@ class EditOptions(BaseModel):
     title: str | None = None
     music_path: str | None = None
 
-    def is_empty(self) -> bool:
-        return all(value is None for value in self.model_dump().values())
-
 
 # --- Events of one edit turn, as the backends report them ---------------------------------------
 

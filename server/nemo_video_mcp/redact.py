@@ -27,12 +27,8 @@ def redact(text: str) -> str:
     return _TOKEN_PATTERNS[1].sub(r"\1[redacted]", text)
 
 
-class RedactingFilter(logging.Filter):
-    """A logging filter that redacts the fully formatted message of every record."""
+class RedactingFormatter(logging.Formatter):
+    """Redacts the whole formatted record, traceback included (an exception text may quote a header)."""
 
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        cleaned = redact(message)
-        if cleaned != message or record.args:
-            record.msg, record.args = cleaned, None
-        return True
+    def format(self, record: logging.LogRecord) -> str:
+        return redact(super().format(record))

@@ -222,15 +222,12 @@ class VideoService:
         turn = _Turn()
         scale = self._settings.wait_scale
         last_reply = time.monotonic()
-        idle_cut = False
 
         async def heartbeat_reports(consumer: asyncio.Future[None]) -> None:
-            nonlocal idle_cut
             while True:
                 await asyncio.sleep(HEARTBEAT_REPORT_S * scale)
                 waited = time.monotonic() - last_reply
                 if waited > STREAM_IDLE_LIMIT_S * scale:
-                    idle_cut = True
                     consumer.cancel()
                     return
                 await ticker.tick(f"The editor is still working ({waited / scale:.0f} s since its last message)")
@@ -256,7 +253,7 @@ class VideoService:
         if not done:
             turn.cut = "no end after 15 minutes"
         elif consumer.cancelled():
-            turn.cut = "only heartbeats for 10 minutes" if idle_cut else "cancelled"
+            turn.cut = "only heartbeats for 10 minutes"
         elif isinstance(consumer.exception(), StreamCutError):
             turn.cut = consumer.exception().reason  # type: ignore[union-attr]
         elif consumer.exception() is not None:

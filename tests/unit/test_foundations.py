@@ -14,7 +14,7 @@ import pytest
 from nemo_video_mcp import attribution
 from nemo_video_mcp.config import DEFAULT_API_BASE, DEFAULT_WEB_BASE, Settings
 from nemo_video_mcp.errors import BackendRequestError
-from nemo_video_mcp.redact import RedactingFilter, redact, register_secret
+from nemo_video_mcp.redact import RedactingFormatter, redact, register_secret
 from nemo_video_mcp.store import Store
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -60,7 +60,13 @@ def test_token_setting_is_secret(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     "env",
-    [{"NEMO_BACKEND": "gpu"}, {"NEMO_POLL_INTERVAL": "0"}, {"NEMO_POLL_INTERVAL": "x"}, {"NEMO_WAIT_SCALE": "0"}],
+    [
+        {"NEMO_BACKEND": "gpu"},
+        {"NEMO_POLL_INTERVAL": "0"},
+        {"NEMO_POLL_INTERVAL": "x"},
+        {"NEMO_WAIT_SCALE": "0"},
+        {"NEMO_TOKEN": "nmv_usr_abc def"},
+    ],
 )
 def test_bad_settings_are_refused(tmp_path: Path, env: dict) -> None:
     with pytest.raises(ValueError):
@@ -140,12 +146,17 @@ def test_redaction_covers_known_and_token_shaped_secrets() -> None:
     assert "nmv_usr_leaky123" not in error.agent_message and "nmv_usr_leaky123" not in str(error)
 
 
-def test_log_records_are_redacted(caplog: pytest.LogCaptureFixture) -> None:
-    logger = logging.getLogger("nemo_video_mcp.test")
-    logger.addFilter(RedactingFilter())
-    with caplog.at_level(logging.INFO):
-        logger.info("token is %s", "nmv_usr_inlog999")
-    assert "nmv_usr_inlog999" not in caplog.text and "[redacted]" in caplog.text
+def test_log_records_are_redacted_tracebacks_included() -> None:
+    formatter = RedactingFormatter("%(message)s")
+    try:
+        raise ValueError("Illegal header value b'Bearer nmv_usr_intraceback1'")
+    except ValueError:
+        record = logging.getLogger("t").makeRecord(
+            "t", logging.ERROR, __file__, 1, "token %s", ("nmv_usr_inlog999",), exc_info=sys.exc_info()
+        )
+    text = formatter.format(record)
+    assert "Traceback" in text and "[redacted]" in text
+    assert "nmv_usr_inlog999" not in text and "nmv_usr_intraceback1" not in text
 
 
 def test_the_wheel_ships_the_skill_file(tmp_path: Path) -> None:

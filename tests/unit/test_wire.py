@@ -87,7 +87,7 @@ def test_business_payloads() -> None:
     grant = wire.parse_token_grant(
         {"token": "nmv_usr_x1", "user_id": "anon_1", "expires_at": "2026-12-01T00:00:00Z", "credits": 100}
     )
-    assert (grant.token, grant.user_id, grant.credits) == ("nmv_usr_x1", "anon_1", 100.0)
+    assert (grant.token, grant.user_id, grant.expires_at) == ("nmv_usr_x1", "anon_1", "2026-12-01T00:00:00Z")
     session = wire.parse_session({"task_id": "task_1", "session_id": 123456789012345678, "user_id": "anon_1"})
     assert session.session_id == "123456789012345678"
     balance = wire.parse_balance({"available": 60, "frozen": 40})

@@ -144,8 +144,6 @@ def _failure_from_status(http_status: int, message: str, code: int | None = None
         reason = Reason.DUPLICATE
     elif http_status == 408 or http_status >= 500:
         reason = Reason.UNAVAILABLE
-    elif 200 <= http_status < 300:
-        reason = Reason.OTHER
     else:
         reason = Reason.OTHER
     return ApiFailure(reason, code if code is not None else http_status, http_status, message)
@@ -190,7 +188,6 @@ class TokenGrant:
     token: str
     user_id: str | None
     expires_at: str | None
-    credits: float | None
 
 
 def parse_token_grant(data: Any) -> TokenGrant:
@@ -202,7 +199,6 @@ def parse_token_grant(data: Any) -> TokenGrant:
         token=token,
         user_id=_str_or_none(record.get("user_id") or record.get("userId")),
         expires_at=_str_or_none(record.get("expires_at") or record.get("expiresAt")),
-        credits=_float_or_none(record.get("credits")),
     )
 
 
@@ -287,20 +283,6 @@ def parse_state(data: Any, session_id: str) -> ProjectState:
         raise ApiFailure(Reason.MALFORMED, None, 200, "state draft is not an object")
     extra = {key: value for key, value in state.items() if key != "draft"}
     return ProjectState(session_id=str(record.get("session_id") or session_id), draft=draft, extra=extra)
-
-
-@dataclass(frozen=True)
-class ClaimGrant:
-    claim_token: str
-    expires_in: int | None
-
-
-def parse_claim(data: Any) -> ClaimGrant:
-    record = _require_dict(data, "claim token")
-    token = record.get("claim_token") or record.get("claimToken")
-    if not isinstance(token, str) or not token:
-        raise ApiFailure(Reason.MALFORMED, None, 200, "claim reply has no claim_token")
-    return ClaimGrant(token, _int_or_none(record.get("expires_in")))
 
 
 # --- Render proxy -------------------------------------------------------------------------------
