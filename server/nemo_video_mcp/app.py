@@ -240,6 +240,10 @@ def build_app(settings: Settings | None = None, *, service: VideoService | None 
         motion: Annotated[str | None, Field(description="'kenburns' or 'static'.")] = None,
         title: Annotated[str | None, Field(description="Title text shown at the start.", max_length=200)] = None,
         music_path: Annotated[str | None, Field(description="A local audio file to use as music.")] = None,
+        fit: Annotated[
+            str | None,
+            Field(description="How a photo fills a frame of another shape: blur (default), contain or cover."),
+        ] = None,
     ) -> Annotated[CallToolResult, GenerateResult]:
         """Create or change the video from the uploaded images, following one instruction.
 
@@ -255,6 +259,7 @@ def build_app(settings: Settings | None = None, *, service: VideoService | None 
                 motion=motion,
                 title=title,
                 music_path=music_path,
+                fit=fit,
             )
         except ValueError as exc:
             return CallToolResult(

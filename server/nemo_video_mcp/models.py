@@ -96,6 +96,7 @@ class EditOptions(BaseModel):
     motion: str | None = None
     title: str | None = None
     music_path: str | None = None
+    fit: str | None = Field(None, description="blur, contain or cover: how a photo fills a frame of another shape.")
 
 
 # --- Events of one edit turn, as the backends report them ---------------------------------------

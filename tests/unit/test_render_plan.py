@@ -197,3 +197,11 @@ def test_description_lists_the_plan_and_what_is_not_supported():
     assert "12 s vertical" in text and "1080x1920" in text and '"Hidden Peaks"' in text
     assert "blurred copy" in text
     assert text.endswith("Not supported offline: add slow motion.")
+
+
+def test_fit_option_wins_over_the_text_and_bad_values_list_the_choices():
+    plan = plan_from_instruction("fill the frame", 2, EditOptions(fit="contain"))
+    assert plan.fit == "contain"
+    with pytest.raises(InputError, match="Unknown fit") as caught:
+        plan_from_instruction("x", 2, EditOptions(fit="stretch"))
+    assert "cover" in caught.value.next_step

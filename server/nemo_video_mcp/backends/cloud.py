@@ -386,6 +386,14 @@ class CloudBackend:
             wishes.append(f"motion: {options.motion}")
         if options.title:
             wishes.append(f'title text "{options.title}"')
+        if options.fit:
+            wishes.append(
+                {
+                    "blur": "blurred background behind photos",
+                    "contain": "black bars around photos",
+                    "cover": "crop photos to fill the frame",
+                }.get(options.fit, f"fit: {options.fit}")
+            )
         if options.music_path:
             from nemo_video_mcp.media import check_media_file
 

@@ -262,7 +262,7 @@ def plan_from_instruction(instruction: str, image_count: int, options: EditOptio
     aspect = _choose(options.aspect, _parse_aspect, _first(text, _ASPECTS), "16:9", "aspect")
     transition = _choose(options.transition, _parse_transition, _first(text, _TRANSITIONS), "fade", "transition")
     motion = _choose(options.motion, _parse_motion, _first(text, _MOTIONS), "kenburns", "motion")
-    fit = _first(text, _FITS) or "blur"
+    fit = _choose(options.fit, _parse_fit, _first(text, _FITS), "blur", "fit")
     if options.title is not None:
         title = options.title.strip() or None
 
@@ -398,6 +398,7 @@ _CHOICES = {
     "aspect": "16:9 (horizontal), 9:16 (vertical), 1:1 (square)",
     "transition": "fade, slide, wipe, dissolve, none",
     "motion": "kenburns, static",
+    "fit": "blur (blurred background), contain (black bars), cover (crop to fill)",
 }
 
 
