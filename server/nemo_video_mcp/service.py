@@ -8,7 +8,7 @@ import logging
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from nemo_video_mcp import notices
 from nemo_video_mcp.backends.base import Backend, RenderIdTakenError, RenderNotFoundError, StreamCutError
@@ -51,10 +51,18 @@ from nemo_video_mcp.models import (
 )
 from nemo_video_mcp.progress import Reporter, RisingProgress, SilentReporter, Ticker
 from nemo_video_mcp.render_jobs import RenderLedger, new_job_id
-from nemo_video_mcp.results import CreditsResult, ExportResult, GenerateResult, StateResult, UploadResult
+from nemo_video_mcp.results import (
+    CreditsResult,
+    ExportResult,
+    GenerateResult,
+    StateResult,
+    ToolResult,
+    UploadResult,
+)
 from nemo_video_mcp.store import Store
 
 log = logging.getLogger(__name__)
+R = TypeVar("R", bound=ToolResult)
 
 HEARTBEAT_REPORT_S = 30.0
 STREAM_IDLE_LIMIT_S = 600.0
@@ -118,6 +126,10 @@ class VideoService:
     async def aclose(self) -> None:
         await self._backend.aclose()
 
+    def _result(self, kind: type[R], message: str, **fields: Any) -> R:
+        """A tool result with the parts every result shares: the message, this call's notices, the backend."""
+        return kind(message=message, notices=notices.current(), backend=self._backend.name, **fields)
+
     # --- upload_images ---------------------------------------------------------------------------
 
     async def upload_images(self, paths: list[str], reporter: Reporter | None = None) -> UploadResult:
@@ -137,11 +149,10 @@ class VideoService:
         await reporter.progress(1, 1, "Upload finished")
         session_id = await self._backend.session_id()
         names = ", ".join(f.filename for f in uploaded)
-        return UploadResult(
-            message=f"Uploaded {len(uploaded)} file(s): {names}. Next step: call generate_video with what the "
+        return self._result(
+            UploadResult,
+            f"Uploaded {len(uploaded)} file(s): {names}. Next step: call generate_video with what the "
             "video should look like.",
-            notices=notices.current(),
-            backend=self._backend.name,
             session_id=session_id,
             files=uploaded,
         )
@@ -188,10 +199,9 @@ class VideoService:
                 timeline = timeline_summary(after.draft)
                 changes = describe_changes(before.draft if before else {}, after.draft)
         message = self._generate_message(translation.text, changes, timeline, turn, recovered)
-        return GenerateResult(
-            message=message,
-            notices=notices.current(),
-            backend=self._backend.name,
+        return self._result(
+            GenerateResult,
+            message,
             reply=translation.text,
             next_actions=translation.actions,
             question=turn.questions[-1] if turn.questions else None,
@@ -335,10 +345,9 @@ class VideoService:
         duration = timeline_duration_s(state.draft)
         exportable = is_exportable(state.draft)
         step = "call export_video to render it." if exportable else "call upload_images, then generate_video."
-        return StateResult(
-            message=f"{summary}\nNext step: {step}",
-            notices=notices.current(),
-            backend=self._backend.name,
+        return self._result(
+            StateResult,
+            f"{summary}\nNext step: {step}",
             session_id=state.session_id,
             summary=summary,
             tracks=tracks,
@@ -358,10 +367,9 @@ class VideoService:
             message += f"{credits.total:g} in total."
             if credits.anonymous and credits.register_url:
                 message += f" This is an anonymous account; register at {credits.register_url} to keep the project."
-        return CreditsResult(
-            message=message,
-            notices=notices.current(),
-            backend=self._backend.name,
+        return self._result(
+            CreditsResult,
+            message,
             available=credits.available,
             frozen=credits.frozen,
             total=credits.total,
@@ -509,10 +517,9 @@ class VideoService:
                 f"Render {job.job_id} started ({job.status}, {job.progress}%). Next step: call export_video "
                 "again to wait for it; the job id is kept, so it resumes rather than starting over."
             )
-        return ExportResult(
-            message=message,
-            notices=notices.current(),
-            backend=self._backend.name,
+        return self._result(
+            ExportResult,
+            message,
             job_id=job.job_id,
             status=job.status,
             progress=job.progress,
