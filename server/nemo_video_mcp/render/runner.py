@@ -96,7 +96,7 @@ async def run_ffmpeg(
             raise FfmpegError(f"ffmpeg exited with code {code}: {tail or 'no error text'}")
         os.replace(temp, output)
     except BaseException:
-        await _stop(process)
+        await stop_process(process)
         with contextlib.suppress(FileNotFoundError):
             temp.unlink()
         raise
@@ -104,15 +104,15 @@ async def run_ffmpeg(
         on_progress(100.0)
 
 
-async def _stop(process: asyncio.subprocess.Process) -> None:
-    """Kill ffmpeg if it still runs, and reap it so no zombie is left."""
+async def stop_process(process: asyncio.subprocess.Process, name: str = "ffmpeg") -> None:
+    """Kill a child (ffmpeg, or the preparing helper) if it still runs, and reap it so no zombie is left."""
     if process.returncode is None:
         with contextlib.suppress(ProcessLookupError):
             process.kill()
     try:
         await asyncio.shield(asyncio.wait_for(process.wait(), 10))
     except (asyncio.TimeoutError, asyncio.CancelledError):
-        log.warning("ffmpeg (pid %s) did not exit after kill", process.pid)
+        log.warning("%s (pid %s) did not exit after kill", name, process.pid)
 
 
 async def _read_progress(stream: asyncio.StreamReader, duration_s: float, on_progress: ProgressCallback | None) -> None:
