@@ -3,13 +3,38 @@
 plan = plan_from_instruction(text, image_count, options).with_images(paths)
 draft = plan.to_draft()                     # short-key form, kept in the store
 info = await render_slideshow(plan_from_draft(draft), output, on_progress=...)
+
+The names below are imported on first use, so the child that prepares the pictures
+(`prepare_worker`) loads Pillow and its own modules, not the plan's (pydantic) and the runner's.
 """
 
-from nemo_video_mcp.render.images import ImageTooLargeError, ImageTooSmallError, ImageUnreadableError, inspect_image
-from nemo_video_mcp.render.plan import EditPlan, PlanError, describe_plan, plan_from_draft, plan_from_instruction
-from nemo_video_mcp.render.probe import VideoInfo, probe_video
-from nemo_video_mcp.render.runner import FfmpegError
-from nemo_video_mcp.render.slideshow import render_slideshow
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from nemo_video_mcp.render.images import ImageTooLargeError, ImageTooSmallError, ImageUnreadableError, inspect_image
+    from nemo_video_mcp.render.plan import EditPlan, PlanError, describe_plan, plan_from_draft, plan_from_instruction
+    from nemo_video_mcp.render.probe import VideoInfo, probe_video
+    from nemo_video_mcp.render.runner import FfmpegError
+    from nemo_video_mcp.render.slideshow import render_slideshow
+
+_HOMES = {
+    "EditPlan": "plan",
+    "FfmpegError": "runner",
+    "ImageTooLargeError": "images",
+    "ImageTooSmallError": "images",
+    "ImageUnreadableError": "images",
+    "PlanError": "plan",
+    "VideoInfo": "probe",
+    "describe_plan": "plan",
+    "inspect_image": "images",
+    "plan_from_draft": "plan",
+    "plan_from_instruction": "plan",
+    "probe_video": "probe",
+    "render_slideshow": "slideshow",
+}
 
 __all__ = [
     "EditPlan",
@@ -26,3 +51,12 @@ __all__ = [
     "probe_video",
     "render_slideshow",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{home}"), name)
+    globals()[name] = value
+    return value

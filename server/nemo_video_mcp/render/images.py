@@ -23,11 +23,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PIL import Image, ImageFilter, ImageOps, JpegImagePlugin, UnidentifiedImageError
 
 from nemo_video_mcp.errors import MediaFileError
-from nemo_video_mcp.render.plan import Fit
+
+if TYPE_CHECKING:  # the plan module (pydantic) is not needed to make pictures, e.g. in `prepare_worker`
+    from nemo_video_mcp.render.plan import Fit
 
 MIN_SIDE = 16
 MAX_PIXELS = 64_000_000

@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import random
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PIL import Image
 
 from nemo_video_mcp.render.images import Y4M_FRAME, read_y4m_planes, y4m_header
-from nemo_video_mcp.render.plan import Transition
+
+if TYPE_CHECKING:
+    from nemo_video_mcp.render.plan import Transition
 
 _DISSOLVE_SEED = 20240601
 
