@@ -151,14 +151,23 @@ def child(kind: str) -> None:
 
 # --- The parent: run each child, sample its process tree ------------------------------------------
 
+PARTS = ("main", "helper", "ffmpeg")
+"""main: the contender's python process; helper: its python children (our preparing child); ffmpeg."""
+
 
 def measure(kind: str) -> dict[str, float]:
     import psutil
 
     process = subprocess.Popen([sys.executable, __file__, "--child", kind], stdout=subprocess.PIPE, text=True)
     peak = 0
+    parts: dict[str, int] = {}  # the peak of each part alone: this python, its python children, ffmpeg
     watched = psutil.Process(process.pid)
     done = threading.Event()
+
+    def part(member: psutil.Process) -> str:
+        if member.pid == watched.pid:
+            return "main"
+        return "ffmpeg" if "ffmpeg" in member.name() else "helper"
 
     def sample() -> None:
         nonlocal peak
@@ -166,10 +175,16 @@ def measure(kind: str) -> dict[str, float]:
             try:
                 tree = [watched, *watched.children(recursive=True)]
                 total = 0
+                now: dict[str, int] = {}
                 for member in tree:
                     with contextlib.suppress(psutil.Error):  # a child may exit between listing and reading
-                        total += member.memory_info().rss
+                        rss = member.memory_info().rss
+                        total += rss
+                        label = part(member)
+                        now[label] = now.get(label, 0) + rss
                 peak = max(peak, total)
+                for label, rss in now.items():
+                    parts[label] = max(parts.get(label, 0), rss)
             except psutil.Error:
                 pass
             done.wait(0.02)
@@ -183,6 +198,8 @@ def measure(kind: str) -> dict[str, float]:
         raise SystemExit(f"{kind} failed with code {process.returncode}")
     result = json.loads(stdout.strip().splitlines()[-1])
     result["peak_mb"] = peak / 1024 / 1024
+    for label, rss in parts.items():
+        result[f"peak_{label}_mb"] = rss / 1024 / 1024
     return result
 
 
@@ -207,6 +224,8 @@ def main() -> None:
             f"{kind:14s} wall {best['wall_s']:6.2f} s   peak RSS {best['peak_mb']:6.1f} MB   "
             f"{best['width']}x{best['height']} {best['frames']} frames"
         )
+        alone = [f"{label} {best[f'peak_{label}_mb']:.0f}" for label in PARTS if f"peak_{label}_mb" in best]
+        print(f"{'':14s} peak of each part alone (MB): {', '.join(alone)}")
     ours, floor = results["ours"], results["floor"]
     print(f"ours / floor    {ours['wall_s'] / floor['wall_s']:.2f}x   (target <= 1.25x)")
     if "moviepy" in results:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,7 @@ from nemo_video_mcp.render import images, prepare
 from nemo_video_mcp.render.images import ImageTooSmallError, ImageUnreadableError
 from nemo_video_mcp.render.plan import build_plan
 from nemo_video_mcp.render.prepare import PrepareError, rebuild_error
-from nemo_video_mcp.render.prepare_worker import describe_error
+from nemo_video_mcp.render.prepare_worker import Task, describe_error, run_tasks
 from nemo_video_mcp.render.slideshow import PREPARE_SHARE, render_slideshow
 
 from .test_render_images import striped_image
@@ -144,3 +145,35 @@ def test_errors_round_trip_by_class_and_others_become_prepare_errors(tmp_path):
     assert isinstance(other, PrepareError) and "ValueError: bad mode" in other.message
     foreign = rebuild_error({"type": "os.system", "message": "x", "next_step": "y"})
     assert isinstance(foreign, PrepareError)
+
+
+def test_a_transition_starts_only_after_its_stills_and_a_failure_stops_the_rest():
+    order: list[str] = []
+    steps: list[int] = []
+
+    def work(name: str, delay: float = 0.0):
+        def run() -> None:
+            time.sleep(delay)
+            order.append(name)
+
+        return run
+
+    tasks = [
+        Task(work("a", 0.1), makes="a"),
+        Task(work("b"), makes="b"),
+        Task(work("c", 0.2), makes="c"),
+        Task(work("ab"), needs=("a", "b")),
+        Task(work("bc"), needs=("b", "c")),
+    ]
+    run_tasks(tasks, lambda: steps.append(1))
+    assert order.index("ab") > order.index("a") and order.index("bc") > order.index("c")
+    assert order.index("ab") < order.index("c")  # it did not wait for every still
+    assert len(steps) == 5
+
+    def broken() -> None:
+        raise ImageTooSmallError(Path("x.png"), (1, 1))
+
+    order.clear()
+    with pytest.raises(ImageTooSmallError):
+        run_tasks([Task(broken, makes="a"), Task(work("b"), makes="b"), Task(work("ab"), needs=("a", "b"))], print)
+    assert "ab" not in order

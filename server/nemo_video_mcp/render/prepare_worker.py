@@ -3,10 +3,11 @@
     python -m nemo_video_mcp.render.prepare_worker < job.json
 
 The job (JSON on stdin, see `prepare.prepare_in_child`) names every source and target file. The
-stills and the title are made two at a time in threads (Pillow releases the GIL while it decodes,
-scales and blurs), then the transitions, which read the stills. Each finished still or transition
-prints `{"step": 1}` on stdout; the end prints `{"title": ...}` (or null) or `{"error": ...}`: the
-error's class (`module.Name`), message, next step and code, so the parent raises the same typed error.
+stills, the title and the transitions are made two at a time in threads (Pillow releases the GIL
+while it decodes, scales and blurs); a transition starts once its two stills are written. Each
+finished still or transition prints `{"step": 1}` on stdout; the end prints `{"title": ...}` (or
+null) or `{"error": ...}`: the error's class (`module.Name`), message, next step and code, so the
+parent raises the same typed error.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ import os
 import sys
 import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -41,21 +43,67 @@ def run(job: dict[str, Any], on_step: Callable[[], None]) -> dict[str, Any] | No
     from nemo_video_mcp.render.transitions import write_transition
 
     size, fit = tuple(job["size"]), job["fit"]
+    kind, frames, fps = job.get("kind"), job.get("frames", 0), job.get("fps", 30)
     card: dict[str, Any] = {}
-    jobs: list[tuple[Callable[[], object], bool]] = [
-        (functools.partial(normalize_image, Path(source), Path(target), size, fit), True)
+    tasks = [
+        Task(functools.partial(normalize_image, Path(source), Path(target), size, fit), makes=target)
         for source, target in job["stills"]
     ]
     if job.get("title"):
-        jobs.append((lambda: card.update(_title(job["title"])), False))
-    _in_threads(jobs, on_step)
-    kind, frames, fps = job.get("kind"), job.get("frames", 0), job.get("fps", 30)
-    pairs: list[tuple[Callable[[], object], bool]] = [
-        (functools.partial(write_transition, Path(a), Path(b), Path(t), kind, frames, fps), True)
+        tasks.append(Task(lambda: card.update(_title(job["title"])), step=False))
+    tasks += [
+        Task(functools.partial(write_transition, Path(a), Path(b), Path(t), kind, frames, fps), needs=(a, b))
         for a, b, t in job.get("transitions", [])
     ]
-    _in_threads(pairs, on_step)
+    run_tasks(tasks, on_step)
     return card or None
+
+
+@dataclass
+class Task:
+    """One piece of work: it may need the files other tasks make (a transition needs its two stills)."""
+
+    work: Callable[[], object]
+    makes: str | None = None
+    needs: tuple[str, ...] = ()
+    step: bool = True
+    """Whether finishing it is a progress step (the title is not: the parent counts stills and transitions)."""
+
+
+def run_tasks(tasks: list[Task], on_step: Callable[[], None]) -> None:
+    """Run `tasks` two at a time, each as soon as what it needs is made (so a transition fills a thread
+    that would idle while the last still is decoded). On the first failure, skip what has not
+    started, wait for what has, and raise it."""
+    stop = threading.Event()
+
+    def run_one(task: Task) -> object:
+        return None if stop.is_set() else task.work()
+
+    workers = max(1, min(WORKERS, os.cpu_count() or 1, len(tasks)))
+    made: set[str] = set()
+    waiting = list(tasks)
+    running: dict[Future[object], Task] = {}
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="nemo-prepare") as pool:
+        while waiting or running:
+            for task in [task for task in waiting if made.issuperset(task.needs)]:
+                waiting.remove(task)
+                running[pool.submit(run_one, task)] = task
+            if not running:
+                raise ValueError("a transition needs a still that no task makes")
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in done:
+                task = running.pop(future)
+                try:
+                    future.result()
+                except BaseException:
+                    stop.set()
+                    for other in running:
+                        other.cancel()
+                    raise
+                if task.makes is not None:
+                    made.add(task.makes)
+                if task.step:
+                    on_step()
 
 
 def _title(spec: dict[str, Any]) -> dict[str, Any]:
@@ -63,30 +111,6 @@ def _title(spec: dict[str, Any]) -> dict[str, Any]:
 
     card = render_title(spec["text"], tuple(spec["frame"]), Path(spec["target"]))  # type: ignore[arg-type]
     return {"path": str(card.path), "x": card.x, "y": card.y, "width": card.width, "height": card.height}
-
-
-def _in_threads(jobs: list[tuple[Callable[[], object], bool]], on_step: Callable[[], None]) -> None:
-    """Run `jobs` two at a time; on the first failure, skip what has not started and raise it."""
-    if not jobs:
-        return
-    stop = threading.Event()
-
-    def run_one(job: Callable[[], object]) -> object:
-        return None if stop.is_set() else job()
-
-    workers = max(1, min(WORKERS, os.cpu_count() or 1, len(jobs)))
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="nemo-prepare") as pool:
-        futures = {pool.submit(run_one, job): counts for job, counts in jobs}
-        for future in as_completed(futures):
-            try:
-                future.result()
-            except BaseException:
-                stop.set()
-                for other in futures:
-                    other.cancel()
-                raise
-            if futures[future]:
-                on_step()
 
 
 def describe_error(exc: BaseException) -> dict[str, Any]:
