@@ -18,6 +18,7 @@ import importlib
 import json
 import logging
 import os
+import site
 import sys
 from collections import deque
 from collections.abc import Callable
@@ -107,10 +108,16 @@ def rebuild_error(error: dict[str, Any]) -> NemoError:
 
 
 def _child_env() -> dict[str, str]:
-    """The parent's environment, with this package importable even if it is only on our sys.path."""
+    """The parent's environment, with this package importable even if it is only on our sys.path.
+
+    An installed package needs nothing (and a site-packages directory on PYTHONPATH would come before
+    the standard library); a source checkout added to sys.path by hand (as the bench does) is passed on.
+    """
     env = dict(os.environ)
-    root = str(Path(nemo_video_mcp.__file__).resolve().parent.parent)
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
+    root = Path(nemo_video_mcp.__file__).resolve().parent.parent
+    site_dirs = [*site.getsitepackages(), site.getusersitepackages()]
+    if all(Path(d).resolve() != root for d in site_dirs):
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (str(root), env.get("PYTHONPATH")) if p)
     return env
 
 
