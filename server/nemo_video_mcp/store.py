@@ -13,6 +13,7 @@ import hashlib
 import json
 import logging
 import os
+import shutil
 import tempfile
 import time
 import uuid
@@ -117,13 +118,27 @@ class Store:
 
 def atomic_write_text(path: Path, text: str) -> None:
     """Write `text` to `path` via a private temp file in the same directory, then rename."""
+    with _replacing(path) as (fd, _), os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def atomic_copy_file(source: Path, path: Path) -> None:
+    """Copy `source` to `path` via a private temp file in the same directory, then rename."""
+    with _replacing(path) as (fd, tmp):
+        os.close(fd)
+        shutil.copyfile(source, tmp)
+
+
+@contextlib.contextmanager
+def _replacing(path: Path) -> Iterator[tuple[int, str]]:
+    """A temp file beside `path` (fd, name): made owner-only and renamed over `path` if the block succeeds,
+    removed if it fails, so `path` is never half-written."""
     _ensure_private_dir(path.parent)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
+        yield fd, tmp
         os.chmod(tmp, 0o600)
         os.replace(tmp, path)
     except BaseException:

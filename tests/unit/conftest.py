@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
 from pathlib import Path
 
 import pytest
@@ -31,3 +33,10 @@ def settings(tmp_path: Path) -> Settings:
 @pytest.fixture
 def store(settings: Settings) -> Store:
     return Store(settings.cache_dir)
+
+
+def assert_process_gone(process: asyncio.subprocess.Process) -> None:
+    """The child was reaped (no zombie) and no longer exists."""
+    assert process.returncode is not None
+    with pytest.raises(ProcessLookupError):
+        os.kill(process.pid, 0)

@@ -17,6 +17,7 @@ from nemo_video_mcp.render.probe import count_frames, is_faststart, probe_video,
 from nemo_video_mcp.render.runner import FfmpegError, ffmpeg_exe, run_ffmpeg
 from nemo_video_mcp.render.slideshow import render_slideshow
 
+from .conftest import assert_process_gone
 from .test_render_images import striped_image
 
 COLORS = ["darkred", "darkgreen", "navy", "purple"]
@@ -164,12 +165,6 @@ def started(monkeypatch):
     return processes
 
 
-def _assert_gone(process: asyncio.subprocess.Process) -> None:
-    assert process.returncode is not None  # reaped: no zombie
-    with pytest.raises(ProcessLookupError):
-        os.kill(process.pid, 0)
-
-
 async def test_cancel_kills_ffmpeg_and_leaves_no_temp_file(tmp_path, started):
     output = tmp_path / "out" / "endless.mp4"
     progress: list[float] = []
@@ -182,7 +177,7 @@ async def test_cancel_kills_ffmpeg_and_leaves_no_temp_file(tmp_path, started):
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
-    _assert_gone(started[0])
+    assert_process_gone(started[0])
     assert os.listdir(output.parent) == []
 
 
@@ -190,7 +185,7 @@ async def test_timeout_kills_ffmpeg(tmp_path, started):
     output = tmp_path / "slow.mp4"
     with pytest.raises(FfmpegError, match="did not finish within"):
         await run_ffmpeg(_endless_argv(), output, duration_s=60, timeout_s=0.5)
-    _assert_gone(started[0])
+    assert_process_gone(started[0])
     assert not output.exists() and os.listdir(tmp_path) == []
 
 

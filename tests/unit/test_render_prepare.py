@@ -18,6 +18,7 @@ from nemo_video_mcp.render.prepare import PrepareError, rebuild_error
 from nemo_video_mcp.render.prepare_worker import Task, describe_error, run_tasks
 from nemo_video_mcp.render.slideshow import PREPARE_SHARE, render_slideshow
 
+from .conftest import assert_process_gone
 from .test_render_images import striped_image
 
 
@@ -43,12 +44,6 @@ def children(monkeypatch):
     return started
 
 
-def _assert_gone(process: asyncio.subprocess.Process) -> None:
-    assert process.returncode is not None  # reaped: no zombie
-    with pytest.raises(ProcessLookupError):
-        os.kill(process.pid, 0)
-
-
 async def test_the_stills_are_made_in_a_child_process(tmp_path, monkeypatch, children):
     def not_here(*_args, **_kwargs):
         raise AssertionError("the calling process decoded an image")
@@ -65,7 +60,7 @@ async def test_the_stills_are_made_in_a_child_process(tmp_path, monkeypatch, chi
 
     assert (info.width, info.height) == (1920, 1080)
     assert len(children) == 1 and children[0].returncode == 0
-    _assert_gone(children[0])
+    assert_process_gone(children[0])
     preparing = [p for p in seen if p <= PREPARE_SHARE]
     assert len(preparing) >= 5 and preparing == sorted(preparing)  # 3 stills + 2 transitions, in order
     assert seen[-1] == 100 and seen == sorted(seen)
@@ -88,7 +83,7 @@ async def test_a_corrupt_image_fails_in_the_child_with_its_message_and_next_step
     assert caught.value.message == expected.value.message and "broken.jpg" in caught.value.message
     assert caught.value.next_step == expected.value.next_step and "upload_images" in caught.value.next_step
     assert len(children) == 1
-    _assert_gone(children[0])
+    assert_process_gone(children[0])
     assert os.listdir(work) == [] and not (tmp_path / "out.mp4").exists()
 
 
@@ -113,7 +108,7 @@ async def test_cancel_kills_the_child_and_leaves_no_files(tmp_path, monkeypatch,
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
-    _assert_gone(children[0])
+    assert_process_gone(children[0])
     assert os.listdir(work) == []
 
 
@@ -124,14 +119,14 @@ async def test_a_crashing_child_is_a_render_error_with_its_text(tmp_path, monkey
     with pytest.raises(PrepareError, match="code 3: segfault-ish") as caught:
         await render_slideshow(_plan(paths), tmp_path / "out.mp4")
     assert "export_video" in caught.value.next_step
-    _assert_gone(children[0])
+    assert_process_gone(children[0])
 
 
 async def test_a_hanging_child_times_out(tmp_path, monkeypatch, children):
     monkeypatch.setattr(prepare, "worker_argv", lambda: [sys.executable, "-c", "import time; time.sleep(60)"])
     with pytest.raises(PrepareError, match="did not finish within"):
         await prepare.prepare_in_child({"stills": []}, timeout_s=0.5)
-    _assert_gone(children[0])
+    assert_process_gone(children[0])
 
 
 def test_errors_round_trip_by_class_and_others_become_prepare_errors(tmp_path):

@@ -12,10 +12,8 @@ import asyncio
 import contextlib
 import hashlib
 import logging
-import os
 import re
 import shutil
-import tempfile
 import time
 import uuid
 from collections.abc import AsyncIterator, Sequence
@@ -41,7 +39,7 @@ from nemo_video_mcp.models import (
 from nemo_video_mcp.render.images import inspect_image
 from nemo_video_mcp.render.plan import describe_plan, mentions_music, plan_from_draft, plan_from_instruction
 from nemo_video_mcp.render.slideshow import render_slideshow
-from nemo_video_mcp.store import Store
+from nemo_video_mcp.store import Store, atomic_copy_file
 
 log = logging.getLogger(__name__)
 
@@ -118,16 +116,7 @@ class LocalBackend:
         blob_dir = self._store.blob_dir()
         blob = blob_dir / f"{digest}{media.path.suffix.lower()}"
         if not blob.exists():
-            fd, temp = tempfile.mkstemp(dir=blob_dir, prefix=".upload-", suffix=".tmp")
-            os.close(fd)
-            try:
-                shutil.copyfile(media.path, temp)
-                os.chmod(temp, 0o600)
-                os.replace(temp, blob)
-            except BaseException:
-                with contextlib.suppress(OSError):
-                    os.unlink(temp)
-                raise
+            atomic_copy_file(media.path, blob)
         return {
             "source": str(media.path),
             "filename": media.path.name,

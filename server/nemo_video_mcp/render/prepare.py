@@ -27,7 +27,7 @@ from typing import Any
 
 import nemo_video_mcp
 from nemo_video_mcp.errors import NemoError
-from nemo_video_mcp.render.runner import FfmpegError, stop_process
+from nemo_video_mcp.render.runner import FfmpegError, read_tail, stop_process
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +74,7 @@ async def prepare_in_child(
         with contextlib.suppress(BrokenPipeError, ConnectionResetError):
             await process.stdin.drain()
         process.stdin.close()
-        pumps = asyncio.gather(_read_records(process.stdout, outcome, on_step), _read_tail(process.stderr, tail))
+        pumps = asyncio.gather(_read_records(process.stdout, outcome, on_step), read_tail(process.stderr, tail))
         try:
             await asyncio.wait_for(asyncio.shield(pumps), timeout_s)
         except asyncio.TimeoutError:
@@ -136,8 +136,3 @@ async def _read_records(
                 on_step()
         else:
             outcome.update(record)
-
-
-async def _read_tail(stream: asyncio.StreamReader, tail: deque[str]) -> None:
-    async for raw in stream:
-        tail.append(raw.decode("utf-8", "replace").rstrip())

@@ -81,7 +81,7 @@ async def run_ffmpeg(
     try:
         pumps = asyncio.gather(
             _read_progress(process.stdout, duration_s, on_progress),  # type: ignore[arg-type]
-            _read_tail(process.stderr, stderr_tail),  # type: ignore[arg-type]
+            read_tail(process.stderr, stderr_tail),  # type: ignore[arg-type]
         )
         limit = timeout_s if timeout_s is not None else timeout_for(duration_s)
         try:
@@ -128,6 +128,7 @@ async def _read_progress(stream: asyncio.StreamReader, duration_s: float, on_pro
             on_progress(max(0.0, min(99.0, 100.0 * seconds / duration_s)))
 
 
-async def _read_tail(stream: asyncio.StreamReader, tail: deque[str]) -> None:
+async def read_tail(stream: asyncio.StreamReader, tail: deque[str]) -> None:
+    """Keep the last lines of a child's output (its error text) in `tail`."""
     async for raw in stream:
         tail.append(raw.decode("utf-8", "replace").rstrip())
