@@ -37,6 +37,13 @@ class Settings(BaseModel):
         description="NEMO_WAIT_SCALE: multiplies every back-off wait and stream time limit (tests set it near 0).",
     )
     skill_source: str | None = Field(None, description="SKILL_SOURCE: forces X-Skill-Platform.")
+    call_budget_s: float = Field(
+        45.0,
+        gt=0,
+        le=3600,
+        description="NEMO_CALL_BUDGET_S: every tool call answers within this many seconds (hosts cancel at ~60 s); "
+        "longer work goes on as a job that get_job follows.",
+    )
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
@@ -66,6 +73,7 @@ class Settings(BaseModel):
             "output_dir": Path(get("NEMO_OUTPUT_DIR") or cache_dir / "videos").expanduser(),
             "wait_scale": float(get("NEMO_WAIT_SCALE") or 1.0),
             "skill_source": get("SKILL_SOURCE"),
+            "call_budget_s": float(get("NEMO_CALL_BUDGET_S") or 45.0),
         }
         values.update(overrides)
         return cls.model_validate(values)
