@@ -17,6 +17,7 @@ from mcp.types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import Field
 
 from nemo_video_mcp import __version__, notices
+from nemo_video_mcp.budget import call_budget
 from nemo_video_mcp.config import Settings
 from nemo_video_mcp.errors import NemoError
 from nemo_video_mcp.models import EditOptions
@@ -32,6 +33,8 @@ from nemo_video_mcp.results import (
 from nemo_video_mcp.service import VideoService
 
 log = logging.getLogger(__name__)
+BUDGET_GRACE_S = 0.5
+"""How far past the budget the safety net lets a call run (the work should have answered by itself)."""
 
 INSTRUCTIONS = """\
 Turns still images into a finished video. The usual order: upload_images (local paths or URLs) ->
@@ -52,6 +55,14 @@ class _Runtime:
     def __init__(self, settings: Settings | None, service: VideoService | None = None) -> None:
         self._settings = settings
         self._service = service
+
+    def budget_s(self) -> float:
+        """Seconds each tool call may take (read with the settings, once)."""
+        if self._service is not None:
+            return self._service.call_budget_s
+        if self._settings is None:
+            self._settings = Settings.from_env()
+        return self._settings.call_budget_s
 
     def service(self) -> VideoService:
         if self._service is None:
@@ -125,16 +136,23 @@ def _install_log_forwarding() -> None:
         package_logger.addHandler(_ForwardToClient(logging.INFO))
 
 
-async def _respond(ctx: Context, work: Callable[[_McpReporter], Awaitable[ToolResult]]) -> CallToolResult:
-    """Run one tool's work; turn its result or its failure into what the agent reads.
+async def _respond(
+    ctx: Context, budget_s: float, work: Callable[[_McpReporter], Awaitable[ToolResult]]
+) -> CallToolResult:
+    """Run one tool's work within the call budget; turn its result or its failure into what the agent reads.
 
     A failure still carries the notices gathered before it (e.g. "the timeline starts afresh").
+    Work that the server owns (an edit, a render) answers by itself before the budget ends; the
+    limit here is the safety net for everything else.
     """
     reporter = _McpReporter(ctx)
     token = _current_reporter.set(reporter)
-    with notices.collecting() as gathered:
+    with notices.collecting() as gathered, call_budget(budget_s):
         try:
-            result = await work(reporter)
+            result = await asyncio.wait_for(work(reporter), budget_s + BUDGET_GRACE_S)
+        except asyncio.TimeoutError:
+            log.warning("a tool call ran past its %.0f s budget", budget_s)
+            return _error_result(gathered, _over_budget(budget_s))
         except NemoError as exc:
             log.warning("tool failed: %s", exc.message)
             return _error_result(gathered, exc.agent_message)
@@ -160,6 +178,14 @@ async def _respond(ctx: Context, work: Callable[[_McpReporter], Awaitable[ToolRe
 def _error_result(gathered: list[str], message: str) -> CallToolResult:
     text = "\n".join([*(f"Note: {notice}" for notice in gathered), message])
     return CallToolResult(content=[TextContent(type="text", text=redact(text))], is_error=True)
+
+
+def _over_budget(budget_s: float) -> str:
+    return (
+        f"The call did not finish within its {budget_s:.0f} s budget (NEMO_CALL_BUDGET_S), so it was stopped "
+        "before the host would give up on it; nothing paid was started by it.\n"
+        "Next step: call get_job to see any edit or render in progress, then call the tool again."
+    )
 
 
 def _disk_problem(exc: OSError) -> str:
@@ -212,7 +238,7 @@ def build_app(settings: Settings | None = None, *, service: VideoService | None 
         Files are checked before anything is sent (exists, a real media file by its content, at most
         200 MB). Returns what the project now holds for each file.
         """
-        return await _respond(ctx, lambda r: runtime.service().upload_images(paths, r))
+        return await _respond(ctx, runtime.budget_s(), lambda r: runtime.service().upload_images(paths, r))
 
     @app.tool(
         annotations=ToolAnnotations(
@@ -266,7 +292,7 @@ def build_app(settings: Settings | None = None, *, service: VideoService | None 
                 content=[TextContent(type="text", text=f"Invalid option: {exc}\nNext step: fix it and call again.")],
                 is_error=True,
             )
-        return await _respond(ctx, lambda r: runtime.service().generate_video(instruction, options, r))
+        return await _respond(ctx, runtime.budget_s(), lambda r: runtime.service().generate_video(instruction, options, r))
 
     @app.tool(
         annotations=ToolAnnotations(
@@ -275,14 +301,14 @@ def build_app(settings: Settings | None = None, *, service: VideoService | None 
     )
     async def get_state(ctx: Context) -> Annotated[CallToolResult, StateResult]:
         """Show the project's timeline: a one-line summary, the tracks, and whether it can be exported."""
-        return await _respond(ctx, lambda r: runtime.service().get_state())
+        return await _respond(ctx, runtime.budget_s(), lambda r: runtime.service().get_state())
 
     @app.tool(
         annotations=ToolAnnotations(title="Show credits", readOnlyHint=True, idempotentHint=True, openWorldHint=True)
     )
     async def get_credits(ctx: Context) -> Annotated[CallToolResult, CreditsResult]:
         """Show the credit balance (available, held for work in progress, total) and the account kind."""
-        return await _respond(ctx, lambda r: runtime.service().get_credits())
+        return await _respond(ctx, runtime.budget_s(), lambda r: runtime.service().get_credits())
 
     @app.tool(
         annotations=ToolAnnotations(
@@ -301,6 +327,6 @@ def build_app(settings: Settings | None = None, *, service: VideoService | None 
         Safe to call again: an unfinished render of this project is resumed, never started (or paid
         for) twice, and an unchanged timeline that was already rendered returns the same video.
         """
-        return await _respond(ctx, lambda r: runtime.service().export_video(wait, r))
+        return await _respond(ctx, runtime.budget_s(), lambda r: runtime.service().export_video(wait, r))
 
     return app

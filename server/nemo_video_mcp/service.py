@@ -123,6 +123,10 @@ class VideoService:
     def backend(self) -> Backend:
         return self._backend
 
+    @property
+    def call_budget_s(self) -> float:
+        return self._settings.call_budget_s
+
     async def aclose(self) -> None:
         await self._backend.aclose()
 
