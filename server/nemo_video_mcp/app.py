@@ -292,7 +292,9 @@ def build_app(settings: Settings | None = None, *, service: VideoService | None 
                 content=[TextContent(type="text", text=f"Invalid option: {exc}\nNext step: fix it and call again.")],
                 is_error=True,
             )
-        return await _respond(ctx, runtime.budget_s(), lambda r: runtime.service().generate_video(instruction, options, r))
+        return await _respond(
+            ctx, runtime.budget_s(), lambda r: runtime.service().generate_video(instruction, options, r)
+        )
 
     @app.tool(
         annotations=ToolAnnotations(
