@@ -26,6 +26,7 @@ from nemo_video_mcp.results import (
     CreditsResult,
     ExportResult,
     GenerateResult,
+    JobResult,
     StateResult,
     ToolResult,
     UploadResult,
@@ -40,7 +41,9 @@ INSTRUCTIONS = """\
 Turns still images into a finished video. The usual order: upload_images (local paths or URLs) ->
 generate_video (describe the video in words) -> get_state (check the timeline) -> export_video
 (render; returns the download URL). get_credits shows the balance. Every error says what to do next.
-Never call generate_video twice for one wish: a repeated instruction is a second, paid edit."""
+Every call answers within about 45 s: a longer edit or render goes on on the server and the answer
+gives its job id; call get_job to follow it. Never send an instruction again to retry: a repeated
+instruction follows the edit already sent (it is never paid twice)."""
 
 INTERNAL_ERROR = (
     "nemo-video-mcp hit an unexpected internal error (details are in the server's log on stderr). "
@@ -273,9 +276,11 @@ def build_app(settings: Settings | None = None, *, service: VideoService | None 
     ) -> Annotated[CallToolResult, GenerateResult]:
         """Create or change the video from the uploaded images, following one instruction.
 
-        One call is one edit turn (it may take minutes; progress is reported). Costs credits on the
-        cloud backend: never repeat a call to retry; read get_state instead. Returns the editor's reply,
-        the next tool calls to make, and a timeline summary when the editor answered without text.
+        One call is one edit turn; it costs credits on the cloud backend. The call answers within
+        about 45 s: if the editor is still working, the answer says so with a job id (status
+        "running") and the edit goes on on the server; call get_job to get the reply. Calling again
+        with the same instruction follows the same edit and sends nothing. Returns the editor's
+        reply, the next tool calls to make, and a timeline summary when the editor answered without text.
         """
         try:
             options = EditOptions(
@@ -326,9 +331,32 @@ def build_app(settings: Settings | None = None, *, service: VideoService | None 
     ) -> Annotated[CallToolResult, ExportResult]:
         """Render the timeline to an MP4 and return its download URL.
 
-        Safe to call again: an unfinished render of this project is resumed, never started (or paid
-        for) twice, and an unchanged timeline that was already rendered returns the same video.
+        Answers within about 45 s; a longer render goes on on the server (call get_job to follow it).
+        Safe to call again: a render of this timeline is followed, never started (or paid for) twice;
+        an unchanged timeline that was already rendered returns the same video; after an edit, a new
+        render of the new timeline is started.
         """
         return await _respond(ctx, runtime.budget_s(), lambda r: runtime.service().export_video(wait, r))
+
+    @app.tool(
+        annotations=ToolAnnotations(
+            title="Follow a job", read_only_hint=True, idempotent_hint=False, open_world_hint=True
+        )
+    )
+    async def get_job(
+        ctx: Context,
+        job_id: Annotated[
+            str | None,
+            Field(
+                description="The job id from generate_video or export_video; default: the latest job.", max_length=100
+            ),
+        ] = None,
+    ) -> Annotated[CallToolResult, JobResult]:
+        """Follow an edit or a render that goes on on the server: waits up to about 45 s for it to end.
+
+        Returns its kind (edit or render), status, progress, start and end times, and once it has
+        ended its outcome: the editor's reply and next steps, or the video's URL or file.
+        """
+        return await _respond(ctx, runtime.budget_s(), lambda r: runtime.service().get_job(job_id, r))
 
     return app

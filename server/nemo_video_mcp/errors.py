@@ -151,11 +151,12 @@ class ExportBlockedError(BackendError):
 class RateLimitedError(BackendError):
     code = 429
 
-    def __init__(self) -> None:
-        super().__init__(
-            "The backend is rate-limiting requests and refused a retry 30 s later.",
-            "Wait a few minutes before calling the tool again; do not loop on it.",
-        )
+    def __init__(self, *, retried: bool = True) -> None:
+        if retried:
+            what = "The backend is rate-limiting requests and refused a retry 30 s later."
+        else:
+            what = "The backend is rate-limiting requests; a retry 30 s later did not fit in this call's time budget."
+        super().__init__(what, "Wait a few minutes before calling the tool again; do not loop on it.")
 
 
 class AnonymousTokenLimitError(BackendError):
@@ -175,7 +176,7 @@ class BackendUnavailableError(BackendError):
 
     def __init__(self, detail: str) -> None:
         super().__init__(
-            f"The NemoVideo backend could not be reached or failed: {detail}.",
+            f"The NemoVideo backend gave no usable answer: {detail}.",
             "Check the network (NEMO_API_BASE) and call the tool again in a minute; "
             "or set NEMO_BACKEND=local to render offline.",
         )
@@ -246,3 +247,16 @@ class RenderFailedError(NemoError):
             "Call export_video again to start a new render; if it fails twice, call get_state and "
             "simplify the timeline with generate_video.",
         )
+
+
+class JobFailedError(NemoError):
+    """A job (run by this server, maybe before a restart) failed: its recorded message and next step."""
+
+    code = "job_failed"
+
+    def __init__(
+        self, job_id: str, message: str, next_step: str, *, code: int | str | None = None, already_sent: bool = False
+    ) -> None:
+        prefix = f"This instruction was already sent (job {job_id}); nothing was sent again. " if already_sent else ""
+        super().__init__(prefix + message, next_step, code=code)
+        self.job_id = job_id

@@ -13,7 +13,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-ToolName = Literal["export_video", "get_state", "generate_video", "upload_images", "get_credits"]
+ToolName = Literal["export_video", "get_state", "generate_video", "upload_images", "get_credits", "get_job"]
 
 TOOL_PURPOSES: dict[ToolName, str] = {
     "export_video": "export_video renders the video and returns a download link",
@@ -21,6 +21,7 @@ TOOL_PURPOSES: dict[ToolName, str] = {
     "generate_video": "generate_video sends the change to the editor as an instruction",
     "upload_images": "upload_images adds photos or other media to the project",
     "get_credits": "get_credits shows the credit balance",
+    "get_job": "get_job follows an edit or a render still running on the server",
 }
 
 

@@ -75,8 +75,14 @@ class RenderJob(BaseModel):
     error: str | None = None
     created_at: float
     updated_at: float
-    draft_fingerprint: str | None = None
+    draft_fingerprint: str | None = Field(None, description="Fingerprint of the draft this job renders.")
     file_path: str | None = None
+    finished_at: float | None = None
+    delivered: bool = Field(False, description="The agent has read this finished job's outcome.")
+
+    @property
+    def finished(self) -> bool:
+        return self.status in ("completed", "failed", "cancelled")
 
 
 class ProjectState(BaseModel):

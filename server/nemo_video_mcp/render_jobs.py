@@ -35,13 +35,20 @@ class RenderLedger:
                 log.warning("ignoring unreadable render job %s in the cache", key)
         return readable
 
-    def unfinished(self, backend: str, session_id: str) -> RenderJob | None:
-        """The newest job of this session that has not finished, if any."""
+    def get(self, job_id: str) -> RenderJob | None:
+        return next((job for job in self.all() if job.job_id == job_id), None)
+
+    def latest(self, backend: str) -> RenderJob | None:
+        return max((job for job in self.all() if job.backend == backend), key=lambda job: job.created_at, default=None)
+
+    def unfinished(self, backend: str, session_id: str, fingerprint: str) -> RenderJob | None:
+        """The newest unfinished render of exactly this draft, if any (one of an earlier version is not it)."""
         candidates = [
             job
             for job in self.all()
             if job.backend == backend
             and job.session_id == session_id
+            and job.draft_fingerprint == fingerprint
             and job.status in ("starting", "pending", "processing")
         ]
         return max(candidates, key=lambda job: job.created_at, default=None)
@@ -78,13 +85,13 @@ class RenderLedger:
         )
 
     def claim(self, backend: str, session_id: str, fingerprint: str) -> tuple[RenderJob, bool]:
-        """Atomically: the session's unfinished job if another process holds one, else a new job.
+        """Atomically: this draft's unfinished job if another process holds one, else a new job.
 
         Returns (job, is_new). The check and the write share one lock, so two server processes
         sharing a cache cannot both start a render.
         """
         with self._store.locked():
-            existing = self.unfinished(backend, session_id)
+            existing = self.unfinished(backend, session_id, fingerprint)
             if existing is not None:
                 return existing, False
             job = self._new(new_job_id(), backend, session_id, fingerprint)
@@ -102,8 +109,17 @@ class RenderLedger:
                 "updated_at": time.time(),
             }
         )
+        if status.finished and updated.finished_at is None:
+            updated = updated.model_copy(update={"finished_at": updated.updated_at})
         self.save(updated)
         return updated
+
+    def mark_delivered(self, job_id: str) -> None:
+        """The agent has read this finished job's outcome."""
+        with self._store.locked():
+            job = self.get(job_id)
+            if job is not None and job.status in ("completed", "failed", "cancelled") and not job.delivered:
+                self._save_unlocked(job.model_copy(update={"delivered": True}))
 
     def save(self, job: RenderJob) -> None:
         with self._store.locked():

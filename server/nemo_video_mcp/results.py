@@ -24,9 +24,17 @@ class UploadResult(ToolResult):
     files: list[UploadedFile]
 
 
+JobStatus = Literal["running", "completed", "failed", "cancelled"]
+
+
 class GenerateResult(ToolResult):
-    reply: str = Field(description="The editor's reply, with GUI wording turned into tool names.")
-    next_actions: list[NextAction] = Field(description="Tools to call next, in order.")
+    job_id: str = Field(description="The edit job; get_job(job_id) follows it.")
+    status: Literal["running", "completed"] = Field(
+        description="running: the edit goes on on the server past this call's budget; call get_job."
+    )
+    already_sent: bool = Field(False, description="This instruction had been sent before; nothing was sent again.")
+    reply: str = Field("", description="The editor's reply, with GUI wording turned into tool names.")
+    next_actions: list[NextAction] = Field(default_factory=list, description="Tools to call next, in order.")
     question: str | None = Field(None, description="A question the editor asks the user before going on.")
     changes: str | None = Field(None, description="What changed in the timeline (when the reply had no text).")
     timeline: str | None = Field(None, description="The timeline summary line after the edit, when read.")
@@ -54,9 +62,31 @@ class CreditsResult(ToolResult):
 
 
 class ExportResult(ToolResult):
-    job_id: str
+    job_id: str = Field(description="The render job; get_job(job_id) follows it.")
     status: RenderState
     progress: int
     url: str | None = Field(None, description="Download URL (https:// for cloud, file:// for local renders).")
     file_path: str | None = Field(None, description="Local file path, for local renders.")
     resumed: bool = Field(False, description="An earlier job was resumed instead of starting (and paying for) another.")
+
+
+class JobResult(ToolResult):
+    job_id: str
+    kind: Literal["edit", "render"]
+    status: JobStatus
+    progress: float = Field(description="Render: percent done. Edit: steps seen so far (events of the editor).")
+    progress_text: str = Field(description="The latest step, in words.")
+    started_at: str = Field(description="ISO 8601, UTC.")
+    finished_at: str | None = None
+    instruction: str | None = Field(None, description="Edit jobs: the instruction as sent.")
+    reply: str | None = Field(None, description="Edit jobs: the editor's reply, GUI wording turned into tool names.")
+    next_actions: list[NextAction] = Field(default_factory=list)
+    question: str | None = None
+    changes: str | None = None
+    timeline: str | None = None
+    url: str | None = Field(None, description="Render jobs: the video's URL.")
+    file_path: str | None = Field(None, description="Render jobs: the video on this machine, when it is here.")
+    earlier_version: bool | None = Field(
+        None, description="Render jobs: the timeline changed after this render (export_video renders the new one)."
+    )
+    error: str | None = Field(None, description="Why the job failed, with the next step.")

@@ -11,12 +11,13 @@ import pytest
 
 from nemo_video_mcp.backends.base import RenderIdTakenError, RenderNotFoundError, StreamCutError
 from nemo_video_mcp.config import Settings
+from nemo_video_mcp.edit_job import RECOVERY_DELAYS_S
 from nemo_video_mcp.errors import (
-    BackendError,
     BackendUnavailableError,
     EditLostError,
     EditUncertainError,
     InputError,
+    JobFailedError,
     NoCreditsError,
     NothingToExportError,
     RenderFailedError,
@@ -47,6 +48,7 @@ class ScriptedBackend:
     name = "cloud"
     poll_interval = 0.0
     max_render_wait = 5.0
+    edit_recovery_delays_s = RECOVERY_DELAYS_S
 
     def __init__(self) -> None:
         self.states: list[dict[str, Any]] = [VIDEO]
@@ -125,7 +127,7 @@ async def test_export_without_wait_then_a_restart_resumes_the_same_job(
     settings: Settings, backend: ScriptedBackend
 ) -> None:
     first = await service_for(settings, backend).export_video(wait=False)
-    assert first.status == "pending" and "call export_video again" in first.message
+    assert first.status == "pending" and "call get_job" in first.message
     backend.render_polls = [running(50), done()]
     resumed = await service_for(settings, backend).export_video()  # a new process, same cache
     assert resumed.resumed and resumed.url == "https://cdn/v.mp4"
@@ -202,8 +204,9 @@ async def test_cut_stream_with_no_change_after_five_checks_is_reported_lost(
     settings: Settings, backend: ScriptedBackend
 ) -> None:
     backend.edit_script = [StreamCutError("peer closed")]
-    with pytest.raises(EditLostError) as caught:
+    with pytest.raises(JobFailedError) as caught:
         await service_for(settings, backend).generate_video("add a title")
+    assert caught.value.code == EditLostError.code
     assert backend.edits_sent == ["add a title"]
     assert backend.state_reads == 1 + 5
     assert "not re-sent" in caught.value.agent_message
@@ -212,12 +215,11 @@ async def test_cut_stream_with_no_change_after_five_checks_is_reported_lost(
 async def test_heartbeats_only_until_the_idle_limit_count_as_a_cut(
     settings: Settings, backend: ScriptedBackend, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import nemo_video_mcp.service as service_module
+    import nemo_video_mcp.edit_job as edit_job
 
-    monkeypatch.setattr(service_module, "STREAM_IDLE_LIMIT_S", 0.05)
-    monkeypatch.setattr(service_module, "HEARTBEAT_REPORT_S", 0.01)
+    monkeypatch.setattr(edit_job, "STREAM_IDLE_LIMIT_S", 0.05)
+    monkeypatch.setattr(edit_job, "HEARTBEAT_REPORT_S", 0.01)
     settings = settings.model_copy(update={"wait_scale": 1.0})
-    monkeypatch.setattr(service_module, "RECOVERY_DELAYS_S", (0.0, 0.0))
 
     class Endless(ScriptedBackend):
         async def edit(self, instruction: str, options: EditOptions) -> AsyncIterator[EditEvent]:
@@ -227,6 +229,7 @@ async def test_heartbeats_only_until_the_idle_limit_count_as_a_cut(
                 yield HeartbeatEvent()
 
     endless = Endless()
+    endless.edit_recovery_delays_s = (0.0, 0.0)
     endless.states = [VIDEO, WITH_TITLE]
     progress: list[str] = []
 
@@ -252,7 +255,7 @@ async def test_text_reply_is_translated_and_no_state_diff_needed(settings: Setti
 
 async def test_stream_error_with_no_change_is_a_clear_failure(settings: Settings, backend: ScriptedBackend) -> None:
     backend.edit_script = [StreamErrorEvent(message="model overloaded")]
-    with pytest.raises(BackendError, match="model overloaded") as caught:
+    with pytest.raises(JobFailedError, match="model overloaded") as caught:
         await service_for(settings, backend).generate_video("make it")
     assert "Next step" in str(caught.value)
 
@@ -326,8 +329,9 @@ async def test_a_second_edit_while_one_runs_is_refused_not_queued(settings: Sett
 async def test_a_cut_with_an_unknown_starting_state_claims_nothing(settings: Settings) -> None:
     backend = FailingReads({0, 1})
     backend.edit_script = [StreamCutError("peer closed")]
-    with pytest.raises(EditUncertainError) as caught:
+    with pytest.raises(JobFailedError) as caught:
         await service_for(settings, backend).generate_video("add a title")
+    assert caught.value.code == EditUncertainError.code
     assert "call get_state" in caught.value.next_step.lower() and backend.edits_sent == ["add a title"]
 
 
@@ -348,8 +352,9 @@ async def test_a_credits_error_inside_the_stream_names_the_registration_link(
 
     anonymous = Anonymous()
     anonymous.edit_script = [StreamErrorEvent(message="Insufficient credits for this operation")]
-    with pytest.raises(NoCreditsError) as caught:
+    with pytest.raises(JobFailedError) as caught:
         await service_for(settings, anonymous).generate_video("make it")
+    assert caught.value.code == NoCreditsError.code
     assert "https://web.test?bind=anon_1" in caught.value.agent_message
 
 

@@ -25,7 +25,9 @@ class Backend(Protocol):
     poll_interval: float
     """Seconds the service waits between render polls."""
     max_render_wait: float
-    """Seconds `export_video(wait=True)` waits before handing the agent the job id to resume."""
+    """Seconds a render is followed before the job is left for a later call to resume."""
+    edit_recovery_delays_s: tuple[float, ...]
+    """After a cut edit stream: the pauses before each state check (the edit is never re-sent)."""
 
     async def session_id(self) -> str:
         """The current session (creating one if needed)."""

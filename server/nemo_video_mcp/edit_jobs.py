@@ -1,0 +1,187 @@
+"""The ledger of edit jobs: every instruction sent to the editor, written *before* it is sent.
+
+An edit cannot be unsent and costs credits, so the ledger is what stands between a host that gave
+up (or a crash) and a second paid edit: a repeated wish finds its job here, and a server that starts
+after a crash finds the edit that was in flight, with the state fingerprint from before it, and
+checks the state instead of sending it again. Written atomically under the store's lock, in the
+cache's `edits.json`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+import uuid
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from nemo_video_mcp.gui import NextAction
+from nemo_video_mcp.lease import Lease, my_lease
+from nemo_video_mcp.models import EditOptions
+from nemo_video_mcp.store import Store
+
+log = logging.getLogger(__name__)
+
+_DOC = "edits"
+_KEEP = 50
+
+EditPhase = Literal["preparing", "sent", "completed", "failed"]
+"""preparing: recorded, nothing sent yet; sent: the request to the editor went (or is going) out."""
+
+
+class EditOutcome(BaseModel):
+    """What an edit turn came to, as the agent is to read it."""
+
+    message: str
+    reply: str = ""
+    next_actions: list[NextAction] = Field(default_factory=list)
+    question: str | None = None
+    changes: str | None = None
+    timeline: str | None = None
+    recovered_after_cut: bool = False
+
+
+class JobFailure(BaseModel):
+    """Why a job failed: the error's own text and its next step, kept for the agent."""
+
+    message: str
+    next_step: str
+    code: int | str | None = None
+
+
+class EditJob(BaseModel):
+    job_id: str
+    backend: str
+    session_id: str
+    instruction: str
+    wish: str = Field(description="Fingerprint of the normalised instruction and its options.")
+    phase: EditPhase = "preparing"
+    owner: Lease
+    before_fingerprint: str | None = None
+    events: int = 0
+    last_step: str = ""
+    created_at: float
+    updated_at: float
+    finished_at: float | None = None
+    outcome: EditOutcome | None = None
+    failure: JobFailure | None = None
+    notices: list[str] = Field(default_factory=list, description="What the agent must be told besides the outcome.")
+    delivered: bool = False
+
+    @property
+    def finished(self) -> bool:
+        return self.phase in ("completed", "failed")
+
+    @property
+    def orphaned(self) -> bool:
+        """Unfinished, and the process that owned it is gone."""
+        return not self.finished and not self.owner.is_alive()
+
+
+def wish_of(instruction: str, options: EditOptions) -> str:
+    """Two calls with this equal ask for the same edit: whitespace and case do not matter."""
+    words = " ".join(instruction.split()).casefold()
+    chosen = json.dumps(options.model_dump(exclude_none=True), sort_keys=True)
+    return hashlib.sha256(f"{words}\n{chosen}".encode()).hexdigest()[:32]
+
+
+def new_edit_id() -> str:
+    return f"edit_{uuid.uuid4().hex[:20]}"
+
+
+class EditLedger:
+    """Edit jobs by id, in the cache's `edits.json`."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    def all(self) -> list[EditJob]:
+        jobs = (self._store.read(_DOC) or {}).get("jobs", {})
+        readable = []
+        for key, raw in jobs.items() if isinstance(jobs, dict) else ():
+            try:
+                readable.append(EditJob.model_validate(raw))
+            except ValueError:
+                log.warning("ignoring unreadable edit job %s in the cache", key)
+        return readable
+
+    def get(self, job_id: str) -> EditJob | None:
+        raw = ((self._store.read(_DOC) or {}).get("jobs") or {}).get(job_id)
+        try:
+            return EditJob.model_validate(raw) if raw is not None else None
+        except ValueError:
+            return None
+
+    def latest(self, backend: str) -> EditJob | None:
+        return max((job for job in self.all() if job.backend == backend), key=lambda job: job.created_at, default=None)
+
+    def claim(self, backend: str, session_id: str, instruction: str, wish: str) -> tuple[EditJob, bool, EditJob | None]:
+        """Atomically decide what a `generate_video` call gets. Returns (job, is_new, busy).
+
+        - the unfinished edit of this project with the same wish, or its finished outcome that never
+          reached the agent: (that job, False, None);
+        - an unfinished edit with another wish: (that job, False, that job) — the caller refuses;
+        - otherwise a new job, recorded before anything is sent: (job, True, None).
+        """
+        with self._store.locked():
+            mine = [job for job in self.all() if job.backend == backend and job.session_id == session_id]
+            running = [job for job in mine if not job.finished]
+            if running:
+                job = max(running, key=lambda job: job.created_at)
+                return job, False, None if job.wish == wish else job
+            undelivered = [job for job in mine if job.finished and not job.delivered and job.wish == wish]
+            if undelivered:
+                return max(undelivered, key=lambda job: job.created_at), False, None
+            now = time.time()
+            job = EditJob(
+                job_id=new_edit_id(),
+                backend=backend,
+                session_id=session_id,
+                instruction=instruction,
+                wish=wish,
+                owner=my_lease(),
+                created_at=now,
+                updated_at=now,
+            )
+            self._save_unlocked(job)
+            return job, True, None
+
+    def adopt(self, job_id: str) -> EditJob | None:
+        """Take over an orphaned job (its owner died); None if it is not orphaned (any more)."""
+        with self._store.locked():
+            job = self.get(job_id)
+            if job is None or not job.orphaned:
+                return None
+            job = job.model_copy(update={"owner": my_lease(), "updated_at": time.time()})
+            self._save_unlocked(job)
+            return job
+
+    def orphans(self, backend: str) -> list[EditJob]:
+        return [job for job in self.all() if job.backend == backend and job.orphaned]
+
+    def update(self, job: EditJob, **changes: Any) -> EditJob:
+        updated = job.model_copy(update={**changes, "updated_at": time.time()})
+        if updated.finished and updated.finished_at is None:
+            updated = updated.model_copy(update={"finished_at": updated.updated_at})
+        with self._store.locked():
+            self._save_unlocked(updated)
+        return updated
+
+    def mark_delivered(self, job_id: str) -> None:
+        with self._store.locked():
+            job = self.get(job_id)
+            if job is not None and job.finished and not job.delivered:
+                self._save_unlocked(job.model_copy(update={"delivered": True}))
+
+    def _save_unlocked(self, job: EditJob) -> None:
+        doc = self._store.read(_DOC) or {}
+        jobs = doc.get("jobs") if isinstance(doc.get("jobs"), dict) else {}
+        jobs[job.job_id] = job.model_dump(mode="json")
+        if len(jobs) > _KEEP:
+            finished = [key for key in jobs if jobs[key].get("phase") in ("completed", "failed")]
+            for key in sorted(finished, key=lambda key: jobs[key].get("updated_at", 0))[: len(jobs) - _KEEP]:
+                jobs.pop(key)
+        self._store.write(_DOC, {"jobs": jobs})

@@ -1,0 +1,162 @@
+"""One render job: choose or start it (never twice for one timeline), follow it to the end, fetch the file.
+
+Choosing and starting happen inside the tool call (they are quick, and the call budget bounds
+them). Following — polling until the render ends, then downloading a private link — is work the
+server owns: it runs as a job, so a host that gives up does not stop it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Any
+
+from nemo_video_mcp.backends.base import Backend, RenderIdTakenError, RenderNotFoundError
+from nemo_video_mcp.config import Settings
+from nemo_video_mcp.draft import draft_fingerprint, is_exportable
+from nemo_video_mcp.errors import (
+    BackendError,
+    BackendRequestError,
+    BackendUnavailableError,
+    BadResponseError,
+    NothingToExportError,
+    RenderFailedError,
+)
+from nemo_video_mcp.models import ProjectState, RenderJob, RenderStatus
+from nemo_video_mcp.progress import Reporter, RisingProgress
+from nemo_video_mcp.render_jobs import RenderLedger, new_job_id
+
+log = logging.getLogger(__name__)
+
+MAX_FAILED_POLLS = 5
+
+
+class RenderRunner:
+    """Starts renders under ids the ledger holds first, and follows them."""
+
+    def __init__(self, settings: Settings, backend: Backend, ledger: RenderLedger) -> None:
+        self._settings = settings
+        self._backend = backend
+        self._ledger = ledger
+
+    async def claim(self, session_id: str, reporter: Reporter) -> tuple[RenderJob, bool, bool]:
+        """The job for the current timeline: its unfinished render (resumed), its finished render, or a new one.
+
+        Returns (job, resumed, already_rendered). A render of an earlier version of the timeline is
+        neither resumed nor returned: the current timeline gets its own.
+        """
+        backend = self._backend.name
+        state = await self._exportable_state()
+        fingerprint = draft_fingerprint(state.draft)
+        existing = self._ledger.unfinished(backend, session_id, fingerprint)
+        if existing is not None:
+            await reporter.progress(existing.progress, 100, f"Resuming render {existing.job_id}")
+            return existing, True, False
+        done = self._ledger.completed_for(backend, session_id, fingerprint)
+        if done is not None:  # exporting the same timeline again would only pay twice
+            return done, False, True
+        job, is_new = self._ledger.claim(backend, session_id, fingerprint)
+        if not is_new:  # another server process sharing this cache started one meanwhile
+            return job, True, False
+        await reporter.progress(0, 100, "Starting the render")
+        return await self._start(job, state.draft), False, False
+
+    async def _start(self, job: RenderJob, draft: dict[str, Any]) -> RenderJob:
+        """POST the render under ids the ledger already holds, so a crash at any point resumes, never re-pays."""
+        for attempt in range(2):
+            try:
+                status = await self._backend.start_render(job.job_id, draft)
+            except RenderIdTakenError:
+                self._ledger.forget(job.job_id)
+                if attempt:
+                    raise BackendRequestError("duplicate", "the backend refused two fresh render ids") from None
+                job = self._ledger.begin(new_job_id(), job.backend, job.session_id, job.draft_fingerprint)
+                continue
+            except (BackendUnavailableError, BadResponseError):
+                raise  # the start may have landed: keep the job, so the next call resumes it
+            except BackendError:
+                self._ledger.forget(job.job_id)  # refused outright: nothing to resume
+                raise
+            return self._ledger.record(job, status)
+        raise AssertionError("unreachable")
+
+    async def _exportable_state(self) -> ProjectState:
+        state = await self._backend.get_state()
+        if not is_exportable(state.draft):
+            raise NothingToExportError()
+        return state
+
+    async def follow(self, job: RenderJob, reporter: Reporter) -> RenderJob:
+        """Poll until the render ends (or the backend's wait limit passes), then fetch a private file.
+
+        Every reading is recorded in the ledger; a failed render raises `RenderFailedError`.
+        """
+        job = await self._poll(job, RisingProgress(reporter, total=100))
+        return await self._fetch_if_private(job, reporter)
+
+    async def read_once(self, job: RenderJob) -> RenderJob:
+        """One reading of the job, recorded; when it cannot be read now, the job as the ledger has it."""
+        try:
+            status = await self._backend.poll_render(job.job_id)
+        except (RenderNotFoundError, BackendUnavailableError):
+            return job  # following it (next) restarts a lost job or keeps trying
+        return self._ledger.record(job, status)
+
+    async def _poll(self, job: RenderJob, progress: RisingProgress) -> RenderJob:
+        deadline = time.monotonic() + self._backend.max_render_wait
+        restarted = False
+        unreachable = 0
+        first = True
+        while job.status not in ("completed", "failed", "cancelled"):
+            if not first and time.monotonic() > deadline:
+                return job
+            if not first or job.status != "starting":
+                await asyncio.sleep(self._backend.poll_interval)
+            first = False
+            try:
+                status = await self._backend.poll_render(job.job_id)
+            except RenderNotFoundError:
+                if restarted:
+                    raise RenderFailedError(job.job_id, "the backend lost the job twice") from None
+                restarted = True
+                status = await self._restart_lost_job(job)
+            except BackendUnavailableError as exc:
+                unreachable += 1
+                if unreachable >= MAX_FAILED_POLLS:
+                    raise BackendUnavailableError(
+                        f"render {job.job_id} could not be checked ({exc.message}); the job is kept "
+                        "and a later export_video or get_job call resumes it"
+                    ) from exc
+                log.warning("render poll failed (%s); will poll again", exc.message)
+                continue
+            unreachable = 0
+            job = self._ledger.record(job, status)
+            await progress.report(job.progress, f"Rendering: {job.status} ({job.progress}%)")
+        if job.status == "failed":
+            raise RenderFailedError(job.job_id, job.error)
+        if job.status == "cancelled":
+            raise RenderFailedError(job.job_id, "it was cancelled")
+        return job
+
+    async def _fetch_if_private(self, job: RenderJob, reporter: Reporter) -> RenderJob:
+        """A link that only opens with the account's token is useless to the user: fetch the file here."""
+        if job.status != "completed" or not job.url or job.file_path or not self._backend.url_needs_auth(job.url):
+            return job
+        await reporter.log("info", "Downloading the finished video to this machine")
+        target = self._settings.output_dir / f"{job.job_id}.mp4"
+        path = await self._backend.download_render(job.job_id, job.url, target)
+        job = job.model_copy(update={"file_path": str(path)})
+        self._ledger.save(job)
+        return job
+
+    async def _restart_lost_job(self, job: RenderJob) -> RenderStatus:
+        """A job the backend does not know: its start never landed. Start it under the same id."""
+        state = await self._exportable_state()
+        if job.draft_fingerprint and draft_fingerprint(state.draft) != job.draft_fingerprint:
+            raise RenderFailedError(job.job_id, "its start never reached the backend and the timeline changed since")
+        log.info("render %s unknown to the backend; starting it under the same id", job.job_id)
+        try:
+            return await self._backend.start_render(job.job_id, state.draft)
+        except RenderIdTakenError:
+            raise RenderFailedError(job.job_id, "its id is held by another render") from None

@@ -1,0 +1,113 @@
+"""Work the server owns: jobs that run as tasks of their own, outliving the tool call that started them.
+
+A host cancels a call at its own timeout, and `notifications/cancelled` cancels the call's task.
+Neither may cancel an edit that was sent or a render that was started, so each job runs in a task
+created outside any call (no call budget, no call's notices or log forwarding), and calls only
+*watch* it: they attach a reporter for its progress and wait for it, up to their budget.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable, Iterator
+from typing import Any
+
+from nemo_video_mcp.budget import outside_any_call, remaining
+from nemo_video_mcp.progress import Reporter
+
+log = logging.getLogger(__name__)
+
+ANSWER_MARGIN_S = 1.0
+"""What a call keeps of its budget to build and send its answer after it stops waiting."""
+
+
+class JobProgress:
+    """A reporter that passes one job's progress to whichever calls watch it right now."""
+
+    def __init__(self) -> None:
+        self._watchers: list[Reporter] = []
+        self.last: tuple[float, float | None, str] | None = None
+
+    async def progress(self, done: float, total: float | None, message: str) -> None:
+        self.last = (done, total, message)
+        for watcher in list(self._watchers):
+            await watcher.progress(done, total, message)
+
+    async def log(self, level: str, message: str) -> None:
+        for watcher in list(self._watchers):
+            await watcher.log(level, message)
+
+    @contextlib.contextmanager
+    def watched_by(self, reporter: Reporter) -> Iterator[None]:
+        self._watchers.append(reporter)
+        try:
+            yield
+        finally:
+            self._watchers.remove(reporter)
+
+
+class RunningJobs:
+    """The jobs this process runs, by id."""
+
+    def __init__(self) -> None:
+        self._tasks: dict[str, asyncio.Task[Any]] = {}
+        self._progress: dict[str, JobProgress] = {}
+
+    def start(self, job_id: str, work: Callable[[JobProgress], Awaitable[Any]]) -> asyncio.Task[Any]:
+        """Run `work` as the job `job_id` (once: a job already running here is returned as is)."""
+        task = self._tasks.get(job_id)
+        if task is not None and not task.done():
+            return task
+        progress = JobProgress()
+        loop = asyncio.get_running_loop()
+        task = outside_any_call().run(loop.create_task, _logged(job_id, work(progress)), name=f"job-{job_id}")
+        self._tasks[job_id] = task
+        self._progress[job_id] = progress
+        return task
+
+    def task(self, job_id: str) -> asyncio.Task[Any] | None:
+        return self._tasks.get(job_id)
+
+    def runs_here(self, job_id: str) -> bool:
+        task = self._tasks.get(job_id)
+        return task is not None and not task.done()
+
+    async def watch(self, job_id: str, reporter: Reporter) -> asyncio.Task[Any] | None:
+        """Wait for the job up to the call's budget, passing its progress on; the task (done or not).
+
+        Leaving early (budget spent, call cancelled) ends the wait only: the job goes on.
+        """
+        task = self._tasks.get(job_id)
+        if task is None:
+            return None
+        progress = self._progress[job_id]
+        with progress.watched_by(reporter):
+            if progress.last is not None and not task.done():
+                await reporter.progress(*progress.last)
+            await asyncio.wait({task}, timeout=wait_time())
+        return task
+
+    async def aclose(self) -> None:
+        """Stop every job (the server is shutting down; the ledgers say what was in flight)."""
+        running = [task for task in self._tasks.values() if not task.done()]
+        for task in running:
+            task.cancel()
+        await asyncio.gather(*running, return_exceptions=True)
+
+
+def wait_time() -> float | None:
+    """How long a call may still wait for a job, keeping the margin to answer; None: no budget."""
+    left = remaining()
+    return None if left is None else max(0.0, left - ANSWER_MARGIN_S)
+
+
+async def _logged(job_id: str, work: Awaitable[Any]) -> Any:
+    try:
+        return await work
+    except asyncio.CancelledError:
+        raise
+    except Exception as exc:
+        log.info("job %s ended with %s", job_id, type(exc).__name__)
+        raise
