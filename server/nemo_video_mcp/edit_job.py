@@ -46,7 +46,6 @@ log = logging.getLogger(__name__)
 HEARTBEAT_REPORT_S = 30.0
 STREAM_IDLE_LIMIT_S = 600.0
 STREAM_TOTAL_LIMIT_S = 900.0
-RECOVERY_DELAYS_S = (30.0, 60.0, 60.0, 60.0, 60.0)
 LEDGER_SAVE_EVERY_S = 2.0
 """The job's event count reaches the ledger at most this often (other processes read it there)."""
 

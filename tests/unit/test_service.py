@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from nemo_video_mcp.backends.base import RenderIdTakenError, RenderNotFoundError, StreamCutError
+from nemo_video_mcp.backends.cloud import CloudBackend
 from nemo_video_mcp.config import Settings
-from nemo_video_mcp.edit_job import RECOVERY_DELAYS_S
 from nemo_video_mcp.errors import (
     BackendUnavailableError,
     EditLostError,
@@ -48,7 +48,7 @@ class ScriptedBackend:
     name = "cloud"
     poll_interval = 0.0
     max_render_wait = 5.0
-    edit_recovery_delays_s = RECOVERY_DELAYS_S
+    edit_recovery_delays_s = CloudBackend.edit_recovery_delays_s
 
     def __init__(self) -> None:
         self.states: list[dict[str, Any]] = [VIDEO]
