@@ -28,7 +28,7 @@ DRAFT = {
     "d": 10000,
     "future_key": {"kept": True},
 }
-TOOLS = {"upload_images", "generate_video", "get_state", "get_credits", "export_video"}
+TOOLS = {"upload_images", "generate_video", "get_state", "get_credits", "export_video", "get_job"}
 
 
 def login(httpx_mock: HTTPXMock) -> None:
@@ -63,7 +63,7 @@ def app(settings: Settings):
     return build_app(settings)
 
 
-async def test_lists_five_tools_with_annotations_and_output_schemas(app) -> None:
+async def test_lists_the_tools_with_annotations_and_output_schemas(app) -> None:
     async with Client(app) as client:
         tools = {tool.name: tool for tool in (await client.list_tools()).tools}
     assert set(tools) == TOOLS
@@ -73,6 +73,9 @@ async def test_lists_five_tools_with_annotations_and_output_schemas(app) -> None
         assert tool.output_schema and "message" in tool.output_schema["properties"], name
     assert tools["get_state"].annotations.read_only_hint is True
     assert tools["get_credits"].annotations.read_only_hint is True
+    assert tools["get_job"].annotations.read_only_hint is True
+    assert {"job_id", "kind", "status", "progress", "started_at"} <= set(tools["get_job"].output_schema["properties"])
+    assert {"job_id", "status"} <= set(tools["generate_video"].output_schema["properties"])
     for name in ("upload_images", "generate_video", "export_video"):
         assert tools[name].annotations.read_only_hint is False
     assert "draft" in tools["get_state"].output_schema["properties"]
