@@ -7,7 +7,7 @@ its import footprint. The child reports each finished step on stdout; a failure 
 error's class, message and next step, and is raised here as the same typed error.
 
 Cancellation, timeout and failure kill the child and reap it before returning, so the caller can
-delete the files it was writing.
+delete the files it was writing; it is started through `children`, so it also dies with the server.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from typing import Any
 
 import nemo_video_mcp
 from nemo_video_mcp.errors import NemoError
+from nemo_video_mcp.render import children
 from nemo_video_mcp.render.runner import FfmpegError, read_tail, stop_process
 
 log = logging.getLogger(__name__)
@@ -58,7 +59,7 @@ async def prepare_in_child(
     tail: deque[str] = deque(maxlen=STDERR_TAIL_LINES)
     outcome: dict[str, Any] = {}
     try:
-        process = await asyncio.create_subprocess_exec(
+        process = await children.start_child(
             *worker_argv(),
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
@@ -85,6 +86,8 @@ async def prepare_in_child(
     except BaseException:
         await stop_process(process, "prepare")
         raise
+    finally:
+        children.release(process)
     if "error" in outcome:
         raise rebuild_error(outcome["error"])
     if code != 0 or "title" not in outcome:

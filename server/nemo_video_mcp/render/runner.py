@@ -1,7 +1,8 @@
 """Run ffmpeg as a child process: progress from `-progress pipe:1`, output written atomically.
 
-The output goes to a hidden temp name beside the target and is renamed on success; on failure,
-timeout or cancellation ffmpeg is killed and reaped and the temp file deleted.
+The output goes to a hidden temp name beside the target (tagged with our lease, see `leftovers`) and
+is renamed on success; on failure, timeout or cancellation ffmpeg is killed and reaped and the temp
+file deleted. ffmpeg is started through `children`, so it also dies if the server is killed.
 """
 
 from __future__ import annotations
@@ -11,12 +12,13 @@ import contextlib
 import functools
 import logging
 import os
-import uuid
 from collections import deque
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from nemo_video_mcp.errors import NemoError
+from nemo_video_mcp.render import children
+from nemo_video_mcp.render.leftovers import part_path_for
 
 log = logging.getLogger(__name__)
 
@@ -51,10 +53,6 @@ def timeout_for(duration_s: float) -> float:
     return 120.0 + 10.0 * duration_s
 
 
-def temp_path_for(output: Path) -> Path:
-    return output.with_name(f".{output.name}.{uuid.uuid4().hex[:8]}.part")
-
-
 async def run_ffmpeg(
     argv: Sequence[str],
     output: Path,
@@ -65,10 +63,10 @@ async def run_ffmpeg(
 ) -> None:
     """Run `argv` + a temp path; rename the temp to `output` when ffmpeg succeeds."""
     output.parent.mkdir(parents=True, exist_ok=True)
-    temp = temp_path_for(output)
+    temp = part_path_for(output)
     stderr_tail: deque[str] = deque(maxlen=STDERR_TAIL_LINES)
     try:
-        process = await asyncio.create_subprocess_exec(
+        process = await children.start_child(
             *argv,
             str(temp),
             stdin=asyncio.subprocess.DEVNULL,
@@ -100,15 +98,16 @@ async def run_ffmpeg(
         with contextlib.suppress(FileNotFoundError):
             temp.unlink()
         raise
+    finally:
+        children.release(process)
     if on_progress is not None:
         on_progress(100.0)
 
 
 async def stop_process(process: asyncio.subprocess.Process, name: str = "ffmpeg") -> None:
-    """Kill a child (ffmpeg, or the preparing helper) if it still runs, and reap it so no zombie is left."""
-    if process.returncode is None:
-        with contextlib.suppress(ProcessLookupError):
-            process.kill()
+    """Kill a child (ffmpeg, or the preparing helper) and its group if it still runs, and reap it so no
+    zombie is left."""
+    children.kill(process)
     try:
         await asyncio.shield(asyncio.wait_for(process.wait(), 10))
     except (asyncio.TimeoutError, asyncio.CancelledError):

@@ -12,6 +12,7 @@ from typing import Any
 
 from nemo_video_mcp.render.graph import EncoderSettings, build_command, timeline_list
 from nemo_video_mcp.render.images import still_size
+from nemo_video_mcp.render.leftovers import work_dir_prefix
 from nemo_video_mcp.render.plan import EditPlan, PlanError
 from nemo_video_mcp.render.prepare import prepare_in_child
 from nemo_video_mcp.render.probe import VideoInfo, probe_video
@@ -46,7 +47,7 @@ async def render_slideshow(
             "Call generate_video again with an existing music_path (or none).",
         )
     report = on_progress or (lambda _percent: None)
-    with tempfile.TemporaryDirectory(prefix="nemo-render-", dir=work_dir, ignore_cleanup_errors=True) as tmp:
+    with tempfile.TemporaryDirectory(prefix=work_dir_prefix(), dir=work_dir, ignore_cleanup_errors=True) as tmp:
         limit = timeout_s if timeout_s is not None else timeout_for(plan.duration_s)
         stills, timeline, title = await _prepare(
             plan, sources, Path(tmp), lambda share: report(PREPARE_SHARE * share), limit
