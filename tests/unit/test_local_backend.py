@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import subprocess
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -12,9 +13,11 @@ import pytest
 from nemo_video_mcp.backends.base import Backend, RenderNotFoundError
 from nemo_video_mcp.backends.local import LocalBackend
 from nemo_video_mcp.errors import InputError, MediaFileError, NothingToExportError
+from nemo_video_mcp.lease import my_lease
 from nemo_video_mcp.models import EditOptions, MediaFile, ProgressEvent, TextEvent
 from nemo_video_mcp.render.probe import count_frames, probe_video
 from nemo_video_mcp.render.runner import ffmpeg_exe
+from tests.processes import dead_lease, foreign_process
 
 from .test_render_images import striped_image
 
@@ -174,6 +177,7 @@ async def test_interrupted_render_restarts_after_a_server_restart(settings, stor
     await asyncio.sleep(0.3)
     await first.aclose()  # the server stops mid-render: ffmpeg is killed, the job stays 'processing'
     assert not (settings.output_dir / "render_restart.mp4").exists()
+    assert store.profile("local").read("render-render_restart")["owner"] is None  # free for any server
 
     second = LocalBackend(settings, store)
     try:
@@ -184,6 +188,59 @@ async def test_interrupted_render_restarts_after_a_server_restart(settings, stor
         assert count_frames(settings.output_dir / "render_restart.mp4") == 90
     finally:
         await second.aclose()
+
+
+async def test_a_job_a_live_server_renders_is_left_to_it_and_a_dead_ones_is_rendered_again(settings, store, photos):
+    first = LocalBackend(settings, store)
+    await first.upload(photos, [])
+    await _edit(first, "square, 1 second, static, hard cuts")
+    await first.start_render("render_shared", (await first.get_state()).draft)
+    await first.aclose()
+    jobs = store.profile("local")
+    with foreign_process() as (other_server, lease):
+        job = jobs.read("render-render_shared")
+        job.update(status="processing", progress=42, owner=lease.model_dump())  # another server renders it
+        jobs.write("render-render_shared", job)
+        second = LocalBackend(settings, store)
+        try:
+            for _ in range(3):
+                status = await second.poll_render("render_shared")
+                assert (status.status, status.progress) == ("processing", 42)
+                await asyncio.sleep(0.2)
+            assert jobs.read("render-render_shared")["owner"] == lease.model_dump()
+            assert not settings.output_dir.exists() or os.listdir(settings.output_dir) == []
+
+            other_server.kill()
+            other_server.wait()
+            assert (await second.poll_render("render_shared")).status == "pending"
+            assert (await _wait(second, "render_shared")).status == "completed"
+            assert jobs.read("render-render_shared")["owner"] == my_lease().model_dump()
+        finally:
+            await second.aclose()
+
+
+async def test_start_up_removes_what_a_dead_servers_render_left(settings, store, tmp_path, monkeypatch):
+    temp_dir = tmp_path / "tmp"
+    temp_dir.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temp_dir))
+    settings.output_dir.mkdir(parents=True)
+    dead = dead_lease()
+    with foreign_process() as (_other_server, live):
+        paths = {
+            owner: [
+                settings.output_dir / f".render_a.mp4.{owner.tag}.0123abcd.part",
+                temp_dir / f"nemo-render-{owner.tag}-a1",
+            ]
+            for owner in (dead, live)
+        }
+        for part, folder in paths.values():
+            part.write_bytes(b"video")
+            folder.mkdir()
+            (folder / "still-000.y4m").write_bytes(b"frame")
+
+        LocalBackend(settings, store)
+        assert [path.exists() for path in paths[dead]] == [False, False]
+        assert [path.exists() for path in paths[live]] == [True, True]
 
 
 async def test_cancel_stops_the_render(backend, photos, settings):

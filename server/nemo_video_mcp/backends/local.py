@@ -2,8 +2,11 @@
 
 Uploads are copied into the store by content hash, so moving or deleting an original does not break
 the project. An edit turns the instruction into a plan and saves it as a short-key draft; a render
-reads the draft back. Render jobs are persisted; a job that was running when the server stopped is
-restarted on the next poll (rendering locally is free, so re-running is the honest way to finish it).
+reads the draft back. Render jobs are persisted with their owner's lease; a job whose owner stopped
+or died is restarted under the same id on the next poll (rendering locally is free, so re-running is
+the honest way to finish it), while a job another live server owns is only reported. ffmpeg and the
+preparing helper die with the server (`render.children`), and what a dead server's render left on
+disk is removed when the next backend starts (`render.leftovers`).
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import hashlib
 import logging
 import re
 import shutil
+import tempfile
 import time
 import uuid
 from collections.abc import AsyncIterator, Sequence
@@ -24,6 +28,7 @@ from urllib.parse import unquote, urlparse
 from nemo_video_mcp.backends.base import RenderNotFoundError
 from nemo_video_mcp.config import Settings
 from nemo_video_mcp.errors import InputError, MediaFileError, NemoError
+from nemo_video_mcp.lease import Lease, my_lease
 from nemo_video_mcp.models import (
     Credits,
     EditEvent,
@@ -36,7 +41,9 @@ from nemo_video_mcp.models import (
     TextEvent,
     UploadedFile,
 )
+from nemo_video_mcp.render import children
 from nemo_video_mcp.render.images import inspect_image
+from nemo_video_mcp.render.leftovers import remove_stale
 from nemo_video_mcp.render.plan import describe_plan, mentions_music, plan_from_draft, plan_from_instruction
 from nemo_video_mcp.render.slideshow import render_slideshow
 from nemo_video_mcp.store import Store, atomic_copy_file
@@ -54,6 +61,8 @@ class LocalBackend:
     """Implements `Backend` with no network: the plan, the draft and the render all stay on this machine."""
 
     name = "local"
+    edit_recovery_delays_s = (0.0,)
+    """A local edit is saved whole or not at all: one look at the draft tells whether it landed."""
     poll_interval = 0.5
     max_render_wait = 600.0
 
@@ -64,6 +73,8 @@ class LocalBackend:
         self._live: dict[str, RenderStatus] = {}
         self._cancel_requested: set[str] = set()
         self._render_slot: asyncio.Semaphore | None = None
+        self._work_dir = Path(tempfile.gettempdir())
+        remove_stale(settings.output_dir, self._work_dir)
 
     # --- Project -------------------------------------------------------------------------------
 
@@ -187,7 +198,7 @@ class LocalBackend:
         now = time.time()
         self._write_job(
             job_id,
-            {"job_id": job_id, "status": "pending", "progress": 0, "draft": draft, "created_at": now},
+            {"job_id": job_id, "status": "pending", "progress": 0, "draft": draft, "created_at": now, **_owned()},
         )
         return self._launch(job_id, draft)
 
@@ -222,7 +233,7 @@ class LocalBackend:
                             f"The image {image.name} is no longer in the local store.",
                             "Call upload_images again, then generate_video and export_video.",
                         )
-                info = await render_slideshow(plan, output, on_progress=on_progress)
+                info = await render_slideshow(plan, output, on_progress=on_progress, work_dir=self._work_dir)
         except asyncio.CancelledError:
             if job_id in self._cancel_requested:
                 self._finish(job_id, "cancelled", error="cancelled on request")
@@ -254,9 +265,9 @@ class LocalBackend:
             raise RenderNotFoundError(job_id)
         if job_id in self._live:
             status = self._live[job_id]
-        elif job.get("status") in _RUNNING:
-            log.info("render %s was interrupted (server restart); rendering it again", job_id)
-            return self._launch(job_id, job.get("draft") or {})
+        elif job.get("status") in _RUNNING and (orphan := self._adopt(job_id)) is not None:
+            log.info("render %s was interrupted (its server stopped); rendering it again", job_id)
+            return self._launch(job_id, orphan.get("draft") or {})
         else:
             status = RenderStatus.model_validate({k: v for k, v in job.items() if k in RenderStatus.model_fields})
         if status.status == "completed" and status.url and not Path(_file_path(status.url)).is_file():
@@ -264,6 +275,24 @@ class LocalBackend:
                 job_id=job_id, status="failed", error="the rendered file was moved or deleted; export again"
             )
         return status
+
+    def _adopt(self, job_id: str) -> dict[str, Any] | None:
+        """Take over a job that is running on disk but not here, if its owner is gone; None if a live
+        owner (another server on this cache) still renders it, or it finished meanwhile.
+
+        A job this process owns but does not run was stopped by `aclose` (or by another instance of
+        this backend): it is taken over too.
+        """
+        with self._store.locked():
+            job = self._read_job(job_id)
+            if job is None or job.get("status") not in _RUNNING:
+                return None
+            owner = _owner(job)
+            if owner is not None and not owner.is_mine() and owner.is_alive():
+                return None
+            job.update(status="pending", progress=0, **_owned())
+            self._write_job(job_id, job)
+            return job
 
     async def cancel_render(self, job_id: str) -> None:
         task = self._tasks.get(job_id)
@@ -293,11 +322,16 @@ class LocalBackend:
         return target
 
     async def aclose(self) -> None:
-        """Stop running renders (ffmpeg is killed); their jobs stay 'processing' and restart on the next poll."""
-        running = [task for task in self._tasks.values() if not task.done()]
-        for task in running:
+        """Stop running renders (ffmpeg is killed); their jobs stay 'processing', without an owner, and
+        restart on the next poll (of any server on this cache). Any child still alive is killed."""
+        running = {job_id: task for job_id, task in self._tasks.items() if not task.done()}
+        for task in running.values():
             task.cancel()
-        await asyncio.gather(*running, return_exceptions=True)
+        await asyncio.gather(*running.values(), return_exceptions=True)
+        for job_id in running:
+            if job_id not in self._cancel_requested:
+                self._update_job(job_id, owner=None)
+        children.kill_all()
         self._tasks.clear()
         self._live.clear()
 
@@ -317,6 +351,19 @@ class LocalBackend:
             job = self._read_job(job_id) or {"job_id": job_id}
             job.update(fields)
             self._write_job(job_id, job)
+
+
+def _owned() -> dict[str, Any]:
+    """The job fields that name this process as the owner of a render."""
+    return {"owner": my_lease().model_dump()}
+
+
+def _owner(job: dict[str, Any]) -> Lease | None:
+    """The lease of the process rendering `job`; None if it has none (released, or an older file)."""
+    try:
+        return Lease.model_validate(job["owner"]) if job.get("owner") else None
+    except ValueError:
+        return None
 
 
 def _uploaded(record: dict[str, Any]) -> UploadedFile:
