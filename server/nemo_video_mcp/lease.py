@@ -61,12 +61,17 @@ def my_lease() -> Lease:
 
 
 def _start_time(pid: int) -> str | None:
-    """Field 22 of /proc/<pid>/stat (start time since boot), or None when unknown or gone."""
+    """Field 22 of /proc/<pid>/stat (start time since boot), or None when unknown or gone.
+
+    A zombie (state Z: dead, not yet reaped by a parent that may never reap it) counts as gone.
+    """
     try:
         stat = (_PROC / str(pid) / "stat").read_text()
     except OSError:
         return None
     fields = stat.rpartition(")")[2].split()
+    if not fields or fields[0] == "Z":
+        return None
     return fields[19] if len(fields) > 19 else None
 
 
