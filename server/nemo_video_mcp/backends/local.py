@@ -26,6 +26,7 @@ from typing import Any
 from urllib.parse import unquote, urlparse
 
 from nemo_video_mcp.backends.base import RenderNotFoundError
+from nemo_video_mcp.budget import outside_any_call
 from nemo_video_mcp.config import Settings
 from nemo_video_mcp.errors import InputError, MediaFileError, NemoError
 from nemo_video_mcp.lease import Lease, my_lease
@@ -206,7 +207,10 @@ class LocalBackend:
         status = RenderStatus(job_id=job_id, status="pending", progress=0)
         self._live[job_id] = status
         self._cancel_requested.discard(job_id)
-        self._tasks[job_id] = asyncio.create_task(self._render(job_id, draft), name=f"render-{job_id}")
+        # The render belongs to the server, not to the call that asked for it (no budget, no call's log).
+        loop = asyncio.get_running_loop()
+        render = self._render(job_id, draft)
+        self._tasks[job_id] = outside_any_call().run(loop.create_task, render, name=f"render-{job_id}")
         return status
 
     async def _render(self, job_id: str, draft: dict[str, Any]) -> None:
