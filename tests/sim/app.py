@@ -1,11 +1,12 @@
 """The simulator's HTTP surface: the contract's endpoints, the open /cdn/ files, and /_sim/ controls.
 
 Handlers raise `SimError`; one exception handler shapes it in the right envelope. A small ASGI
-middleware records every contract request and injects the transport faults (503s, a 429).
+middleware records every contract request and injects the transport faults (503s, a 429, stalls).
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import struct
 from typing import Any, Literal
@@ -51,7 +52,7 @@ class RunSseBody(BaseModel):
 
 
 class RecordingMiddleware:
-    """Records each contract request (not /_sim/, not /cdn/) and answers injected transport faults."""
+    """Records each contract request (not /_sim/, not /cdn/) and injects transport faults (503, 429, stall)."""
 
     def __init__(self, app: ASGIApp, world: World) -> None:
         self.app = app
@@ -88,6 +89,10 @@ class RecordingMiddleware:
                 record.status = message["status"]
             await send(message)
 
+        if scope["path"].startswith(tuple(self.world.config.stall_paths)):
+            await _stall(receive, capture, self.world.config.stall_s)
+            return
+
         fault = self.world.take_transport_fault()
         if fault == 503:
             page = "<html><body><h1>503 Service Temporarily Unavailable</h1></body></html>"
@@ -108,6 +113,20 @@ class RecordingMiddleware:
             return await receive()
 
         await self.app(scope, replay, capture)
+
+
+async def _stall(receive: Receive, send: Send, seconds: float) -> None:
+    """Hold an accepted request without a byte of answer until the client hangs up (or `seconds` pass)."""
+    try:
+        await asyncio.wait_for(_hang_up(receive), seconds)
+    except asyncio.TimeoutError:
+        await send({"type": "http.response.start", "status": 504, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+
+async def _hang_up(receive: Receive) -> None:
+    while (await receive())["type"] != "http.disconnect":
+        pass
 
 
 def _json_or_none(body: bytes, content_type: str) -> Any:

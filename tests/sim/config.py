@@ -109,6 +109,13 @@ class SimConfig(BaseModel):
     fail_next_n: int = Field(0, ge=0, description="The next N requests get HTTP 503 (an HTML body).")
     malformed_json_next: bool = Field(False, description="One-shot: the next JSON reply is cut short.")
     secret_token: str | None = Field(None, description="Issue this exact token value (for leak checks).")
+    stall_paths: list[str] = Field(
+        default_factory=list,
+        description="Contract requests (not /_sim/, /cdn/) whose path starts with one of these (e.g. '/api/', "
+        "'/run_sse') are accepted, read and recorded, then never answered: the connection is held open and "
+        "not a byte is sent until the client gives up (or stall_s passes; then HTTP 504).",
+    )
+    stall_s: float = Field(600, gt=0, description="How long a stalled request is held before the 504.")
 
     def update(self, changes: dict[str, Any]) -> None:
         """Apply a partial update, validating every value; all-or-nothing."""
