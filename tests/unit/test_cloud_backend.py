@@ -221,7 +221,41 @@ async def test_timeouts_on_reads_are_retried_then_reported(httpx_mock: HTTPXMock
     httpx_mock.add_exception(httpx.ReadTimeout("slow"), url=url, is_reusable=True)
     with pytest.raises(BackendUnavailableError) as caught:
         await backend.get_credits()
-    assert "timed out" in caught.value.agent_message
+    assert "connected to api.test, but the backend sent no answer within" in caught.value.agent_message
+    assert "(no byte received) (tried 4 times)" in caught.value.agent_message
+
+
+@pytest.mark.parametrize(
+    ("failure", "must_say"),
+    [
+        (httpx.ReadTimeout("slow"), "stopped mid-way after 10 bytes (nothing more came for 60 s)"),
+        (httpx.RemoteProtocolError("peer closed"), "stopped mid-way after 10 bytes (the connection closed"),
+    ],
+)
+async def test_an_answer_cut_short_says_how_much_arrived(
+    httpx_mock: HTTPXMock, backend: CloudBackend, failure: httpx.TransportError, must_say: str
+) -> None:
+    add_login(httpx_mock)
+
+    def cut_short() -> Iterator[bytes]:
+        yield b'{"code": 0'
+        raise failure
+
+    def reply(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, stream=IteratorStream(cut_short()))
+
+    httpx_mock.add_callback(reply, url=f"{API}/api/credits/balance/simple", is_reusable=True)
+    with pytest.raises(BackendUnavailableError) as caught:
+        await backend.get_credits()
+    assert f"the answer from api.test {must_say}" in caught.value.agent_message
+    assert TOKEN_1 not in caught.value.agent_message
+
+
+async def test_a_connection_closed_before_any_answer_says_so(httpx_mock: HTTPXMock, backend: CloudBackend) -> None:
+    httpx_mock.add_exception(httpx.RemoteProtocolError("Server disconnected without sending a response."))
+    with pytest.raises(BackendUnavailableError) as caught:
+        await backend.get_credits()
+    assert "connected to api.test, but it closed the connection without an answer" in caught.value.agent_message
 
 
 async def test_upload_is_multipart_files_streamed_from_disk(
@@ -300,9 +334,41 @@ async def test_cut_stream_raises_stream_cut_and_is_not_resent(httpx_mock: HTTPXM
     httpx_mock.add_response(
         method="POST", url=f"{API}/run_sse", stream=IteratorStream(cut()), headers={"content-type": "text/event-stream"}
     )
-    with pytest.raises(StreamCutError):
+    with pytest.raises(StreamCutError) as caught:
         _ = [e async for e in backend.edit("x", EditOptions())]
+    assert caught.value.reason.startswith("the answer from api.test stopped mid-way after 63 bytes")
     assert [r.url.path for r in httpx_mock.get_requests()].count("/run_sse") == 1
+
+
+def silent_stream() -> Iterator[bytes]:
+    raise httpx.ReadTimeout("no byte")
+    yield b""  # pragma: no cover
+
+
+@pytest.mark.parametrize(
+    ("answer", "reason"),
+    [
+        ({"exception": httpx.ReadTimeout("no headers")}, "the editor accepted the request but sent nothing for"),
+        ({"stream": IteratorStream(silent_stream())}, "the editor accepted the request but sent nothing for"),
+        ({"stream": IteratorStream([])}, "the editor accepted the request but closed the stream without sending"),
+        ({"stream": IteratorStream(sse(": ping", ": ping"))}, "the stream closed with heartbeats only"),
+    ],
+    ids=["no-headers", "headers-then-silence", "empty-stream", "heartbeats-only"],
+)
+async def test_an_edit_stream_that_sent_nothing_is_told_apart_from_one_cut(
+    httpx_mock: HTTPXMock, backend: CloudBackend, answer: dict, reason: str
+) -> None:
+    add_login(httpx_mock)
+    url = f"{API}/run_sse"
+    if "exception" in answer:
+        httpx_mock.add_exception(answer["exception"], method="POST", url=url)
+    else:
+        httpx_mock.add_response(
+            method="POST", url=url, stream=answer["stream"], headers={"content-type": "text/event-stream"}
+        )
+    with pytest.raises(StreamCutError) as caught:
+        _ = [e async for e in backend.edit("x", EditOptions())]
+    assert caught.value.reason.startswith(reason), caught.value.reason
 
 
 async def test_session_404_on_run_sse_gets_a_new_session(httpx_mock: HTTPXMock, backend: CloudBackend) -> None:

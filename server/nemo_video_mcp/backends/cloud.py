@@ -3,6 +3,9 @@
 Recoveries that the agent never needs to see happen here: a rejected anonymous token is
 renewed once, a lost session is replaced once (and the agent is told the timeline restarted),
 a 429 is retried once after 30 s, and idempotent reads retry network errors and 5xx.
+Inside a tool call every request, retry and wait fits in the call budget (`budget.py`); a
+network failure is reported as what actually happened (no connection, no answer, an answer cut
+short), never as a bare "timed out".
 Token and session live in memory first and are written through to the cache, so a full or
 read-only disk costs a notice, not a second anonymous token.
 """
@@ -12,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import socket
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
@@ -19,10 +23,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
+import anyio
 import httpx
 from httpx_sse import EventSource
 
-from nemo_video_mcp import __version__
+from nemo_video_mcp import __version__, budget
 from nemo_video_mcp.attribution import skill_headers
 from nemo_video_mcp.backends import wire
 from nemo_video_mcp.backends.base import RenderIdTakenError, RenderNotFoundError, StreamCutError
@@ -65,6 +70,15 @@ RATE_LIMIT_WAIT_S = 30.0
 TRANSIENT_RETRIES = 3
 STREAM_READ_TIMEOUT_S = 600.0
 """No byte at all (not even a heartbeat) for this long ends an edit stream: the contract's 10 minutes."""
+DEFAULT_TIMEOUT = httpx.Timeout(30.0, read=60.0)
+UPLOAD_TIMEOUT = httpx.Timeout(30.0, read=300.0, write=300.0)
+DOWNLOAD_TIMEOUT = httpx.Timeout(30.0, read=120.0)
+STREAM_TIMEOUT = httpx.Timeout(30.0, read=STREAM_READ_TIMEOUT_S)
+BUDGET_MARGIN_S = 0.75
+"""Kept back from the call budget, so that the service can still build its answer after a failure."""
+MIN_ATTEMPT_S = 0.25
+"""Less budget than this left for a request (after any back-off) and it is not sent at all."""
+NO_RETRY_FITS = "a retry did not fit in what was left of the call budget, NEMO_CALL_BUDGET_S"
 
 Endpoint = Literal["token", "render", "other"]
 """Which family a call belongs to: codes 400 and 402 mean different things on each."""
@@ -81,8 +95,17 @@ class CloudBackend:
     """Speaks the NemoVideo contract (`shared/nemo-api-contract.md`)."""
 
     name: BackendName = "cloud"
+    edit_recovery_delays_s = (30.0, 60.0, 60.0, 60.0, 60.0)
+    """The contract's schedule after a cut stream: read the state after 30 s, then every 60 s (5 reads)."""
 
-    def __init__(self, settings: Settings, store: Store, *, transport: httpx.AsyncBaseTransport | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        timeout: httpx.Timeout = DEFAULT_TIMEOUT,
+    ) -> None:
         self._settings = settings
         self._root_store = store
         self._store = store.profile(f"cloud {settings.api_base}")
@@ -92,7 +115,7 @@ class CloudBackend:
         self._http = httpx.AsyncClient(
             base_url=settings.api_base,
             headers=headers,
-            timeout=httpx.Timeout(30.0, read=60.0),
+            timeout=timeout,
             transport=transport,
             follow_redirects=True,
         )
@@ -135,28 +158,25 @@ class CloudBackend:
                 "new_message": {"parts": [{"text": message}]},
             }
             headers = {"Authorization": f"Bearer {auth.token}", "Accept": "text/event-stream"}
-            started = False
             try:
-                async with self._http.stream(
-                    "POST",
-                    "/run_sse",
-                    json=body,
-                    headers=headers,
-                    timeout=httpx.Timeout(30.0, read=STREAM_READ_TIMEOUT_S),
+                # The stream belongs to a job the server owns: its own limits apply, not a call's budget.
+                async with self._exchange(
+                    "POST", "/run_sse", json=body, headers=headers, timeout=STREAM_TIMEOUT, within_budget=False
                 ) as response:
                     content_type = response.headers.get("content-type", "")
                     if response.status_code == 200 and "text/event-stream" in content_type:
-                        started = True
                         async for event in self._read_stream(response):
                             yield event
                         return
                     failure = _stream_refusal(response.status_code, await response.aread())
-            except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
-                if started:
-                    raise StreamCutError(f"connection lost ({type(exc).__name__})") from None
-                raise BackendUnavailableError(_describe(exc)) from None
-            except httpx.HTTPError as exc:
-                raise StreamCutError(f"the stream was cut ({type(exc).__name__})") from None
+            except _NetworkFailure as exc:
+                if not exc.reached:
+                    raise BackendUnavailableError(exc.detail) from None
+                if exc.silent_for is not None:
+                    raise StreamCutError(
+                        f"the editor accepted the request but sent nothing for {_seconds(exc.silent_for)} s"
+                    ) from None
+                raise StreamCutError(exc.detail) from None
             if failure.reason in (Reason.UNAVAILABLE, Reason.MALFORMED):
                 # A gateway error or an unreadable answer may come after the agent server took the edit.
                 raise StreamCutError(f"the edit endpoint answered HTTP {failure.http_status} without a stream")
@@ -169,7 +189,8 @@ class CloudBackend:
             elif failure.reason is Reason.SESSION:
                 session_id = await self._replace_session(lost=session_id)
             elif failure.reason is Reason.RATE_LIMIT:
-                await self._sleep(RATE_LIMIT_WAIT_S)
+                if not await self._wait_to_retry(RATE_LIMIT_WAIT_S):
+                    raise RateLimitedError(retried=False)
             else:
                 raise self._domain_error(failure, auth)
 
@@ -261,12 +282,29 @@ class CloudBackend:
             if self.url_needs_auth(candidate):
                 headers["Authorization"] = f"Bearer {(await self._current_auth()).token}"
             try:
-                await _stream_to_file(self._http, candidate, headers, target)
+                await self._download(candidate, headers, target)
                 return target
-            except (httpx.HTTPError, OSError) as exc:
-                problems.append(_describe(exc) if isinstance(exc, httpx.HTTPError) else f"disk: {exc.strerror}")
-                log.warning("download of render %s failed: %s", job_id, problems[-1])
+            except _NetworkFailure as exc:
+                problems.append(exc.detail)
+            except OSError as exc:
+                problems.append(f"disk: {exc.strerror}")
+            log.warning("download of render %s failed: %s", job_id, problems[-1])
         raise BackendUnavailableError(f"the finished video could not be downloaded ({'; '.join(problems)})")
+
+    async def _download(self, url: str, headers: dict[str, str], target: Path) -> None:
+        """Download `url` to `target` through a temp file in the same folder; never leave a partial file."""
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.part")
+        try:
+            async with self._exchange("GET", url, headers=headers, timeout=DOWNLOAD_TIMEOUT) as response:
+                if response.status_code != 200:
+                    raise _NetworkFailure(f"{response.url.host} answered HTTP {response.status_code}")
+                with partial.open("wb") as handle:
+                    async for chunk in response.aiter_bytes(1 << 16):
+                        handle.write(chunk)
+            partial.replace(target)
+        finally:
+            partial.unlink(missing_ok=True)
 
     async def aclose(self) -> None:
         await self._http.aclose()
@@ -297,22 +335,20 @@ class CloudBackend:
         while True:
             opened: list[tuple[str, Any]] = files() if files else []
             try:
-                response = await self._http.request(
+                status, body = await self._fetch(
                     method,
                     path,
                     json=json,
                     files=opened or None,
                     headers={"Authorization": f"Bearer {auth.token}"},
-                    timeout=timeout or httpx.USE_CLIENT_DEFAULT,
+                    timeout=timeout,
                 )
-                payload = wire.parse_envelope(response.status_code, response.content)
+                payload = wire.parse_envelope(status, body)
                 return parse(payload) if parse else payload
-            except httpx.TransportError as exc:
-                if idempotent and transient < TRANSIENT_RETRIES:
-                    transient += 1
-                    await self._sleep(2.0**transient)
-                    continue
-                raise BackendUnavailableError(_describe(exc)) from None
+            except _NetworkFailure as exc:
+                if not idempotent or isinstance(exc, _BudgetUsedUp):
+                    raise BackendUnavailableError(exc.detail) from None
+                transient = await self._retry_transient(transient, exc.detail)
             except ApiFailure as failure:
                 if expect and failure.reason in expect:
                     raise
@@ -322,16 +358,72 @@ class CloudBackend:
                     continue
                 if failure.reason is Reason.RATE_LIMIT and not rate_limited:
                     rate_limited = True
-                    await self._sleep(RATE_LIMIT_WAIT_S)
-                    continue
-                if failure.reason is Reason.UNAVAILABLE and idempotent and transient < TRANSIENT_RETRIES:
-                    transient += 1
-                    await self._sleep(2.0**transient)
+                    if await self._wait_to_retry(RATE_LIMIT_WAIT_S):
+                        continue
+                    raise RateLimitedError(retried=False) from None
+                if failure.reason is Reason.UNAVAILABLE and idempotent:
+                    transient = await self._retry_transient(
+                        transient, f"the backend answered HTTP {failure.http_status}"
+                    )
                     continue
                 raise self._domain_error(failure, auth, endpoint) from None
             finally:
                 for _, (_, handle, _) in opened:
                     handle.close()
+
+    async def _retry_transient(self, transient: int, cause: str) -> int:
+        """Back off before retry number `transient + 1` and return that number; or give up with `cause`."""
+        tried = f"tried {transient + 1} times" if transient else "tried once"
+        if transient >= TRANSIENT_RETRIES:
+            raise BackendUnavailableError(f"{cause} ({tried})")
+        if not await self._wait_to_retry(2.0 ** (transient + 1)):
+            raise BackendUnavailableError(f"{cause} ({tried}; {NO_RETRY_FITS})")
+        return transient + 1
+
+    async def _wait_to_retry(self, seconds: float) -> bool:
+        """Wait `seconds` (scaled by NEMO_WAIT_SCALE) before a retry, if the wait and the retry fit in the budget."""
+        wait = seconds * self._settings.wait_scale
+        left = _time_for_requests()
+        if left is not None and left - wait < MIN_ATTEMPT_S:
+            return False
+        await asyncio.sleep(wait)
+        return True
+
+    async def _fetch(self, method: str, url: str, **request: Any) -> tuple[int, bytes]:
+        """One request read in full: its status and body."""
+        async with self._exchange(method, url, **request) as response:
+            return response.status_code, await response.aread()
+
+    @contextlib.asynccontextmanager
+    async def _exchange(
+        self,
+        method: str,
+        url: str,
+        *,
+        timeout: httpx.Timeout | None = None,
+        within_budget: bool = True,
+        **request: Any,
+    ) -> AsyncIterator[httpx.Response]:
+        """One HTTP request whose every wait fits in the call budget (if `within_budget` and inside a call).
+
+        Connect, read, write and pool timeouts are shortened to what the budget still allows, and the
+        whole exchange (the caller's reading of the body included) ends when that time is up. A
+        network failure, or the budget running out, comes out as `_NetworkFailure` saying what happened.
+        """
+        limit = _time_for_requests() if within_budget else None
+        if limit is not None and limit < MIN_ATTEMPT_S:
+            raise _BudgetUsedUp()
+        attempt = _Attempt(self._http.base_url.join(url).host)
+        timeouts = _shortened(timeout or self._http.timeout, limit)
+        try:
+            with anyio.fail_after(limit) if limit is not None else contextlib.nullcontext():
+                async with self._http.stream(
+                    method, url, timeout=timeouts, extensions={"trace": attempt.trace}, **request
+                ) as response:
+                    attempt.response = response
+                    yield response
+        except (httpx.TransportError, TimeoutError) as exc:
+            raise attempt.failure(exc, timeouts) from None
 
     async def _send_uploads(
         self, session_id: str, files: Sequence[MediaFile], urls: Sequence[str]
@@ -349,7 +441,7 @@ class CloudBackend:
                 "POST",
                 path,
                 files=open_files,
-                timeout=httpx.Timeout(30.0, read=300.0, write=300.0),
+                timeout=UPLOAD_TIMEOUT,
                 parse=lambda data: wire.parse_uploaded_files(data, sources),
             )
             sizes = {str(f.path): f.size_bytes for f in files}
@@ -370,6 +462,8 @@ class CloudBackend:
             for event in wire.parse_stream_event(sse.data):
                 saw_reply = saw_reply or not isinstance(event, HeartbeatEvent)
                 yield event
+        if not response.num_bytes_downloaded:
+            raise StreamCutError("the editor accepted the request but closed the stream without sending anything")
         if not saw_reply:
             raise StreamCutError("the stream closed with heartbeats only")
 
@@ -401,9 +495,6 @@ class CloudBackend:
             uploaded = await self.upload([music], [])
             wishes.append(f"use the uploaded audio {uploaded[0].filename} as background music")
         return instruction if not wishes else f"{instruction}\n\n(Settings: {'; '.join(wishes)}.)"
-
-    async def _sleep(self, seconds: float) -> None:
-        await asyncio.sleep(seconds * self._settings.wait_scale)
 
     # --- Token ---------------------------------------------------------------------------------
 
@@ -443,10 +534,12 @@ class CloudBackend:
         new_client_id = rate_limited = False
         while True:
             try:
-                response = await self._http.post("/api/auth/anonymous-token", headers={"X-Client-Id": client_id})
-                return wire.parse_token_grant(wire.parse_envelope(response.status_code, response.content))
-            except httpx.TransportError as exc:
-                raise BackendUnavailableError(_describe(exc)) from None
+                status, body = await self._fetch(
+                    "POST", "/api/auth/anonymous-token", headers={"X-Client-Id": client_id}
+                )
+                return wire.parse_token_grant(wire.parse_envelope(status, body))
+            except _NetworkFailure as exc:
+                raise BackendUnavailableError(exc.detail) from None
             except ApiFailure as failure:
                 if failure.reason is Reason.CLIENT_ID and not new_client_id and not self._settings.client_id:
                     new_client_id = True
@@ -455,8 +548,9 @@ class CloudBackend:
                     continue
                 if failure.reason is Reason.RATE_LIMIT and not rate_limited:
                     rate_limited = True
-                    await self._sleep(RATE_LIMIT_WAIT_S)
-                    continue
+                    if await self._wait_to_retry(RATE_LIMIT_WAIT_S):
+                        continue
+                    raise RateLimitedError(retried=False) from None
                 if failure.reason is Reason.RATE_LIMIT:
                     raise AnonymousTokenLimitError(self._settings.web_base) from None
                 raise self._domain_error(failure, _Auth("", anonymous=True), "token") from None
@@ -590,23 +684,6 @@ class CloudBackend:
         return BackendRequestError(failure.code, failure.message)
 
 
-async def _stream_to_file(http: httpx.AsyncClient, url: str, headers: dict[str, str], target: Path) -> None:
-    """Download `url` to `target` through a temp file in the same folder; never leave a partial file."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.part")
-    try:
-        timeout = httpx.Timeout(30.0, read=120.0)
-        async with http.stream("GET", url, headers=headers, timeout=timeout) as response:
-            if response.status_code != 200:
-                raise httpx.HTTPStatusError(f"HTTP {response.status_code}", request=response.request, response=response)
-            with partial.open("wb") as handle:
-                async for chunk in response.aiter_bytes(1 << 16):
-                    handle.write(chunk)
-        partial.replace(target)
-    finally:
-        partial.unlink(missing_ok=True)
-
-
 def _stream_refusal(status: int, body: bytes) -> ApiFailure:
     """Why `/run_sse` answered with something other than an event stream."""
     try:
@@ -616,11 +693,110 @@ def _stream_refusal(status: int, body: bytes) -> ApiFailure:
     return ApiFailure(Reason.MALFORMED, None, status, "the edit endpoint did not answer with an event stream")
 
 
-def _describe(exc: httpx.HTTPError) -> str:
-    if isinstance(exc, httpx.TimeoutException):
-        return "the request timed out"
-    if isinstance(exc, httpx.ConnectError):
-        return "could not connect"
-    if isinstance(exc, httpx.HTTPStatusError):
-        return str(exc)
-    return f"network error ({type(exc).__name__})"
+# --- The network, within the call budget ---------------------------------------------------------
+
+
+class _NetworkFailure(Exception):
+    """A request that brought back no usable answer. `detail` says what happened, naming only the host.
+
+    `reached`: the request may have reached the backend (so its effect may have happened).
+    `silent_for`: set when the backend sent not a single byte before the wait ran out.
+    """
+
+    def __init__(self, detail: str, *, reached: bool = True, silent_for: float | None = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.reached = reached
+        self.silent_for = silent_for
+
+
+class _BudgetUsedUp(_NetworkFailure):
+    def __init__(self) -> None:
+        super().__init__("the request was not sent: the call budget (NEMO_CALL_BUDGET_S) was used up", reached=False)
+
+
+@dataclass
+class _Attempt:
+    """How far one request got before it failed, so that the message says what actually happened."""
+
+    host: str
+    started: float = field(default_factory=time.monotonic)
+    connected: bool = False
+    response: httpx.Response | None = None
+
+    async def trace(self, event: str, info: dict[str, Any]) -> None:
+        if event == "connection.connect_tcp.complete" or event.startswith(("http11.", "http2.")):
+            self.connected = True
+
+    def failure(self, exc: Exception, timeouts: httpx.Timeout) -> _NetworkFailure:
+        waited = time.monotonic() - self.started
+        budget_ran_out = isinstance(exc, TimeoutError)  # the exchange's own deadline, not one of httpx's timeouts
+        timed_out = budget_ran_out or isinstance(exc, httpx.TimeoutException)
+        host = self.host
+        if self.response is not None:
+            received = self.response.num_bytes_downloaded
+            if budget_ran_out:
+                how = f"the call budget ran out after {_seconds(waited)} s"
+            elif timed_out:
+                how = f"nothing more came for {_seconds(timeouts.read or waited)} s"
+            else:
+                how = f"the connection closed, {type(exc).__name__}"
+            silent = waited if timed_out and not received else None
+            return _NetworkFailure(
+                f"the answer from {host} stopped mid-way after {received} bytes ({how})", silent_for=silent
+            )
+        if isinstance(exc, httpx.ConnectError):
+            return _NetworkFailure(f"could not connect to {host} ({_connect_problem(exc)})", reached=False)
+        if isinstance(exc, httpx.ConnectTimeout) or (budget_ran_out and not self.connected):
+            return _NetworkFailure(f"could not connect to {host} within {_seconds(waited)} s", reached=False)
+        if isinstance(exc, httpx.PoolTimeout):
+            return _NetworkFailure(f"no free connection to {host} within {_seconds(waited)} s", reached=False)
+        if isinstance(exc, httpx.WriteTimeout):
+            return _NetworkFailure(
+                f"connected to {host}, but the request could not be sent in full within {_seconds(waited)} s"
+            )
+        if timed_out:
+            return _NetworkFailure(
+                f"connected to {host}, but the backend sent no answer within {_seconds(waited)} s (no byte received)",
+                silent_for=waited,
+            )
+        if isinstance(exc, (httpx.ProtocolError, httpx.ReadError, httpx.WriteError)):
+            return _NetworkFailure(f"connected to {host}, but it closed the connection without an answer")
+        return _NetworkFailure(f"network error talking to {host} ({type(exc).__name__})")
+
+
+def _time_for_requests() -> float | None:
+    """Seconds the requests of this call may still take (the budget less a margin), or None outside a call."""
+    left = budget.remaining()
+    return None if left is None else left - BUDGET_MARGIN_S
+
+
+def _shortened(timeout: httpx.Timeout, limit: float | None) -> httpx.Timeout:
+    """`timeout` with each of its phases cut to `limit` seconds (None: unchanged)."""
+    if limit is None:
+        return timeout
+
+    def cut(phase: float | None) -> float:
+        return limit if phase is None else min(phase, limit)
+
+    return httpx.Timeout(
+        connect=cut(timeout.connect), read=cut(timeout.read), write=cut(timeout.write), pool=cut(timeout.pool)
+    )
+
+
+def _connect_problem(exc: BaseException) -> str:
+    """Why no connection could be made, from the OS error under httpx's."""
+    cause: BaseException | None = exc
+    for _ in range(10):
+        if cause is None:
+            break
+        if isinstance(cause, ConnectionRefusedError):
+            return "connection refused"
+        if isinstance(cause, socket.gaierror):
+            return "the host name could not be resolved"
+        cause = cause.__cause__ or cause.__context__
+    return "no connection could be made"
+
+
+def _seconds(value: float) -> str:
+    return f"{value:.1f}" if value < 10 else f"{value:.0f}"
