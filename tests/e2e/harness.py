@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,7 +25,7 @@ from tests.sim.world import RecordedRequest
 
 SERVER_SCRIPT = Path(sys.executable).with_name("nemo-video-mcp")
 WEB_BASE = "https://web.nemo.test"
-TOOLS = {"upload_images", "generate_video", "get_state", "get_credits", "export_video"}
+TOOLS = {"upload_images", "generate_video", "get_state", "get_credits", "export_video", "get_job"}
 INSTRUCTION = "turn these photos into a smooth 15-second video with transitions"
 SKILL_HEADERS = ("x-skill-source", "x-skill-version", "x-skill-platform")
 GUI_PHRASES = ("click", "button", "点击", "drag", "拖拽", "preview in timeline")
@@ -113,12 +113,15 @@ class Project:
         }
 
     @asynccontextmanager
-    async def launch(self, *args: str, command: Path = SERVER_SCRIPT) -> AsyncIterator[NemoServer]:
+    async def launch(
+        self, *args: str, command: Path = SERVER_SCRIPT, extra_env: Mapping[str, str] | None = None
+    ) -> AsyncIterator[NemoServer]:
         """Start the server as a subprocess (stderr appended to `stderr_path`) and connect to it.
 
-        On a clean exit, insists that stdout carried nothing but JSON-RPC (logs belong on stderr).
+        `extra_env` adds to (or overrides) `env`, e.g. `{"NEMO_CALL_BUDGET_S": "3"}`. On a clean exit,
+        insists that stdout carried nothing but JSON-RPC (logs belong on stderr).
         """
-        params = StdioServerParameters(command=str(command), args=list(args), env=self.env)
+        params = StdioServerParameters(command=str(command), args=list(args), env={**self.env, **(extra_env or {})})
         server = NemoServer()
         self.servers.append(server)
         with self.stderr_path.open("a", encoding="utf-8") as errlog:

@@ -108,14 +108,14 @@ async def test_a_short_outage_is_retried_on_reads(project: Project) -> None:
     assert statuses(project, "/api/state/") == [503, 503, 200]
 
 
-async def test_a_persistent_outage_says_the_backend_could_not_be_reached(project: Project) -> None:
+async def test_a_persistent_outage_says_what_the_backend_answered(project: Project) -> None:
     async with project.launch() as server:
         await upload_photos(server, project)
         project.sim.configure(fail_next_n=1000)
         state = await server.call("get_state")
         project.sim.configure(fail_next_n=0)
         later = await server.call("get_state")
-    assert_agent_error(state, "could not be reached", "NEMO_API_BASE")
+    assert_agent_error(state, "answered HTTP 503", "tried 4 times", "NEMO_API_BASE")
     assert_success(later)
 
 

@@ -1,0 +1,68 @@
+"""A backend that accepts connections and never answers: every tool still answers within its budget.
+
+Over stdio, with `NEMO_CALL_BUDGET_S` short, against the simulator's `stall_paths` switch (requests
+are accepted and not a byte is sent back). Each tool must answer within the budget plus 1 s, as a
+tool error that names the true cause and the next step, not the safety net's generic "did not finish".
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from tests.e2e.harness import Project, assert_agent_error
+
+BUDGET_S = 3.0
+SILENCE = ("sent no answer", "no byte received", "NEMO_BACKEND=local")
+
+
+def no_arguments(project: Project) -> dict[str, Any]:
+    return {}
+
+
+@dataclass(frozen=True)
+class SlowCall:
+    """One tool against a silent backend: its arguments, the endpoint only it needs, what it must say."""
+
+    tool: str
+    endpoint: str
+    arguments: Callable[[Project], dict[str, Any]] = no_arguments
+    must_say: tuple[str, ...] = field(default=SILENCE)
+
+
+SLOW_CALLS = [
+    SlowCall("get_credits", "/api/credits/"),
+    SlowCall("get_state", "/api/state/"),
+    SlowCall("upload_images", "/api/upload-video/", lambda project: {"paths": [str(p) for p in project.images]}),
+]
+"""Every tool that talks to the backend. A new tool (generate_video, export_video) is one more line."""
+
+
+async def call_within_budget(project: Project, call: SlowCall) -> None:
+    async with project.launch(extra_env={"NEMO_CALL_BUDGET_S": str(BUDGET_S)}) as server:
+        started = time.monotonic()
+        result = await server.call(call.tool, **call.arguments(project))
+        elapsed = time.monotonic() - started
+    assert elapsed < BUDGET_S + 1, f"{call.tool} answered after {elapsed:.1f} s: {result.text}"
+    assert_agent_error(result, *call.must_say)
+
+
+@pytest.mark.parametrize("call", SLOW_CALLS, ids=lambda call: call.tool)
+async def test_a_backend_that_never_answers_is_reported_within_the_budget(project: Project, call: SlowCall) -> None:
+    project.sim.configure(stall_paths=["/api/", "/run_sse"])
+    await call_within_budget(project, call)
+    assert project.requests_to("/api/"), "no request reached the simulator"
+
+
+@pytest.mark.parametrize("call", SLOW_CALLS, ids=lambda call: call.tool)
+async def test_an_endpoint_that_never_answers_after_a_good_login_is_reported_within_the_budget(
+    project: Project, call: SlowCall
+) -> None:
+    project.sim.configure(stall_paths=[call.endpoint])
+    await call_within_budget(project, call)
+    assert project.requests_to("/api/auth/anonymous-token")[0].status == 200
+    assert project.requests_to(call.endpoint), f"{call.endpoint} was never asked"
