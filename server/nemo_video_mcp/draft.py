@@ -133,6 +133,39 @@ def draft_fingerprint(draft: Mapping[str, Any]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
 
+def trimmed_draft(draft: Mapping[str, Any], max_bytes: int) -> tuple[dict[str, Any], int, bool]:
+    """The draft, cut to about `max_bytes` of JSON for the agent: (draft, segments left out, whether cut).
+
+    Every key and track is kept; only the segments of the longest tracks are shortened, so the shape
+    the agent sees stays the backend's. A draft that fits is returned as is.
+    """
+    if _json_size(draft) <= max_bytes:
+        return dict(draft), 0, False
+    trimmed: dict[str, Any] = {key: value for key, value in draft.items() if key != "t"}
+    tracks = [dict(track) for track in _tracks(draft)]
+    segments = [_segments(track) for track in tracks]
+    keep = max((len(s) for s in segments), default=0)
+    while keep > 0:
+        for track, track_segments in zip(tracks, segments, strict=True):
+            if "sg" in track:
+                track["sg"] = track_segments[:keep]
+        if _json_size({**trimmed, "t": tracks}) <= max_bytes:
+            break
+        keep //= 2
+    else:
+        for track in tracks:
+            track.pop("sg", None)
+    trimmed["t"] = tracks
+    if _json_size(trimmed) > max_bytes:  # the bulk is elsewhere: keep only what names the tracks
+        trimmed = {"t": [{key: track[key] for key in ("id", "tt") if key in track} for track in tracks]}
+    left_out = sum(len(s) for s in segments) - sum(len(_segments(track)) for track in trimmed["t"])
+    return trimmed, left_out, True
+
+
+def _json_size(value: Any) -> int:
+    return len(json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str).encode())
+
+
 def format_seconds(seconds: float) -> str:
     """Seconds without a trailing `.0`: 10 -> "10", 2.5 -> "2.5", 3.3333 -> "3.33"."""
     return f"{seconds:.2f}".rstrip("0").rstrip(".")

@@ -48,8 +48,10 @@ class StateResult(ToolResult):
     duration_s: float
     exportable: bool
     draft: dict[str, Any] = Field(
-        description="The backend's draft as sent (short keys t/tt/sg/d/m, unknown keys kept)."
+        description="The backend's draft as sent (short keys t/tt/sg/d/m, unknown keys kept); a large draft is "
+        "cut to about 256 KB (see draft_trimmed)."
     )
+    draft_trimmed: bool = Field(False, description="The draft above was cut to its size cap; the summary is whole.")
 
 
 class CreditsResult(ToolResult):

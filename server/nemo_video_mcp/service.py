@@ -23,6 +23,7 @@ from nemo_video_mcp.draft import (
     summarize_tracks,
     timeline_duration_s,
     timeline_summary,
+    trimmed_draft,
 )
 from nemo_video_mcp.edit_job import EditRunner
 from nemo_video_mcp.edit_jobs import EditJob, EditLedger, wish_of
@@ -49,6 +50,8 @@ log = logging.getLogger(__name__)
 R = TypeVar("R", bound=ToolResult)
 
 MAX_IMAGES_PER_CALL = 50
+MAX_DRAFT_BYTES = 256 * 1024
+"""get_state hands the agent at most about this much draft JSON (the summary always covers all of it)."""
 LEDGER_POLL_S = 0.25
 """How often a call re-reads the ledger for a job that another live server process runs."""
 
@@ -213,19 +216,25 @@ class VideoService:
     async def get_state(self) -> StateResult:
         state = await self._backend.get_state()
         summary = timeline_summary(state.draft)
-        tracks = summarize_tracks(state.draft)
-        duration = timeline_duration_s(state.draft)
         exportable = is_exportable(state.draft)
         step = "call export_video to render it." if exportable else "call upload_images, then generate_video."
+        draft, left_out, cut = trimmed_draft(state.draft, MAX_DRAFT_BYTES)
+        message = f"{summary}\nNext step: {step}"
+        if cut:
+            message += (
+                f"\n(The draft is large: the structured draft is cut to {MAX_DRAFT_BYTES // 1024} KB, "
+                f"{left_out} segments left out; the summary and tracks above cover all of it.)"
+            )
         return self._result(
             StateResult,
-            f"{summary}\nNext step: {step}",
+            message,
             session_id=state.session_id,
             summary=summary,
-            tracks=tracks,
-            duration_s=duration,
+            tracks=summarize_tracks(state.draft),
+            duration_s=timeline_duration_s(state.draft),
             exportable=exportable,
-            draft=state.draft,
+            draft=draft,
+            draft_trimmed=cut,
         )
 
     # --- get_credits -----------------------------------------------------------------------------

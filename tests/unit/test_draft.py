@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 from typing import Any
 
 import pytest
@@ -15,6 +16,7 @@ from nemo_video_mcp.draft import (
     summarize_tracks,
     timeline_duration_s,
     timeline_summary,
+    trimmed_draft,
 )
 
 SEED_LINE = (
@@ -360,3 +362,25 @@ def test_timeline_duration(draft: dict[str, Any], seconds: float) -> None:
 )
 def test_format_seconds(seconds: float, text: str) -> None:
     assert format_seconds(seconds) == text
+
+
+def test_a_huge_draft_is_cut_for_the_agent_but_keeps_its_tracks_and_keys() -> None:
+    segments = [{"id": f"s{i}", "d": 1000, "m": {"name": f"photo {i}"}} for i in range(100_000)]
+    draft = {"t": [{"tt": 0, "sg": segments}, {"tt": 7, "sg": [{"d": 2000, "m": {"text": "Hi"}}]}], "d": 1, "x": 1}
+    cut, left_out, was_cut = trimmed_draft(draft, 256 * 1024)
+    size = len(json.dumps(cut, separators=(",", ":")))
+    assert was_cut and size <= 256 * 1024 and left_out > 90_000
+    assert cut["x"] == 1 and [track["tt"] for track in cut["t"]] == [0, 7]
+    assert cut["t"][1]["sg"] == draft["t"][1]["sg"] and cut["t"][0]["sg"][0] == segments[0]
+    assert timeline_summary(draft).startswith("Timeline (2 tracks)")
+
+
+def test_a_draft_that_fits_is_left_whole() -> None:
+    draft = {"t": [{"tt": 0, "sg": [{"d": 1000}]}], "d": 1000}
+    assert trimmed_draft(draft, 256 * 1024) == (draft, 0, False)
+
+
+def test_a_draft_whose_bulk_is_not_segments_keeps_only_what_names_its_tracks() -> None:
+    draft = {"t": [{"id": "v", "tt": 0, "sg": [{"d": 1}]}], "blob": "x" * 500_000}
+    cut, _, was_cut = trimmed_draft(draft, 1024)
+    assert was_cut and cut == {"t": [{"id": "v", "tt": 0}]}

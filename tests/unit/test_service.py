@@ -406,3 +406,12 @@ async def test_export_progress_only_ever_rises(settings: Settings, backend: Scri
     backend.render_polls = [running(5), running(5), running(30), running(30), done()]
     await service_for(settings, backend).export_video(reporter=Collect())
     assert values == sorted(set(values)) and values[-1] == 100
+
+
+async def test_get_state_hands_over_a_huge_draft_cut_to_its_cap(settings: Settings, backend: ScriptedBackend) -> None:
+    segments = [{"id": f"s{i}", "d": 100, "m": {"name": f"photo {i}"}, "fx": {"k": "v" * 40}} for i in range(100_000)]
+    backend.states = [{"t": [{"tt": 0, "sg": segments}], "d": 10_000_000}]
+    result = await service_for(settings, backend).get_state()
+    assert result.draft_trimmed and "segments left out" in result.message
+    assert len(result.model_dump_json()) < 300 * 1024
+    assert result.summary.startswith("Timeline (1 track)")
