@@ -46,6 +46,10 @@ log = logging.getLogger(__name__)
 HEARTBEAT_REPORT_S = 30.0
 STREAM_IDLE_LIMIT_S = 600.0
 STREAM_TOTAL_LIMIT_S = 900.0
+MAX_REPLY_CHARS = 32_000
+"""The editor's reply reaches the agent whole up to this length, then cut with a note."""
+MAX_ERRORS_KEPT = 10
+MAX_ERROR_CHARS = 2_000
 LEDGER_SAVE_EVERY_S = 2.0
 """The job's event count reaches the ledger at most this often (other processes read it there)."""
 
@@ -64,17 +68,38 @@ _BACKEND_STEPS = {
 
 @dataclass
 class _Turn:
-    """What one edit turn said."""
+    """What one edit turn said (its text kept to MAX_REPLY_CHARS: it goes to the agent whole)."""
 
     texts: list[str] = field(default_factory=list)
     partials: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     questions: list[str] = field(default_factory=list)
     cut: str | None = None
+    texts_cut: int = 0
+    partials_cut: int = 0
+
+    def add_text(self, text: str, *, partial: bool) -> None:
+        kept = self.partials if partial else self.texts
+        room = max(0, MAX_REPLY_CHARS - sum(len(t) for t in kept))
+        if len(text) > room:
+            if partial:
+                self.partials_cut += len(text) - room
+            else:
+                self.texts_cut += len(text) - room
+            text = text[:room]
+        if text:
+            kept.append(text)
+
+    def add_error(self, message: str) -> None:
+        if len(self.errors) < MAX_ERRORS_KEPT:
+            self.errors.append(message[:MAX_ERROR_CHARS])
 
     @property
     def reply(self) -> str:
-        return "\n\n".join(self.texts) if self.texts else "".join(self.partials)
+        text, cut = (
+            ("\n\n".join(self.texts), self.texts_cut) if self.texts else ("".join(self.partials), self.partials_cut)
+        )
+        return f"{text}… ({cut} characters cut)" if cut else text
 
 
 def _mentions_credits(errors: list[str]) -> bool:
@@ -260,17 +285,17 @@ class EditRunner:
     @staticmethod
     async def _take_event(event: EditEvent, turn: _Turn, steps: _Steps) -> None:
         if isinstance(event, TextEvent):
-            (turn.partials if event.partial else turn.texts).append(event.text)
+            turn.add_text(event.text, partial=event.partial)
             await steps.tick("The editor replied")
         elif isinstance(event, ToolCallEvent):
             question = _question_of(event)
             if question:
-                turn.questions.append(question)
+                turn.questions.append(question[:MAX_ERROR_CHARS])
             await steps.tick(f"The editor is {_BACKEND_STEPS.get(event.name, 'working on the timeline')}")
         elif isinstance(event, ToolResultEvent):
             await steps.tick("The editor finished a step")
         elif isinstance(event, StreamErrorEvent):
-            turn.errors.append(event.message)
+            turn.add_error(event.message)
             await steps.tick("The editor reported a problem")
         elif isinstance(event, ProgressEvent):
             await steps.tick(event.message)

@@ -415,3 +415,10 @@ async def test_get_state_hands_over_a_huge_draft_cut_to_its_cap(settings: Settin
     assert result.draft_trimmed and "segments left out" in result.message
     assert len(result.model_dump_json()) < 300 * 1024
     assert result.summary.startswith("Timeline (1 track)")
+
+
+async def test_a_huge_reply_reaches_the_agent_cut_with_a_note(settings: Settings, backend: ScriptedBackend) -> None:
+    backend.edit_script = [TextEvent(text="Click Export. " + "x" * 5_000_000)]
+    result = await service_for(settings, backend).generate_video("make it")
+    assert len(result.reply) < 40_000 and result.reply.endswith("characters cut)")
+    assert len(result.message) < 40_000 and result.reply.startswith("Call export_video")
