@@ -47,6 +47,15 @@ class Credits(BaseModel):
     register_url: str | None = Field(None, description="Where an anonymous user registers to keep the project.")
 
 
+class ProjectLink(BaseModel):
+    """Where the user keeps the project: a claim link (anonymous), the workspace, or this machine."""
+
+    kind: Literal["claim", "workspace", "local"]
+    url: str | None = None
+    expires_at: float | None = None
+    path: str | None = Field(None, description="Local backend: the folder the project lives in.")
+
+
 class RenderStatus(BaseModel):
     """One reading of a render job."""
 
@@ -79,6 +88,8 @@ class RenderJob(BaseModel):
     file_path: str | None = None
     finished_at: float | None = None
     delivered: bool = Field(False, description="The agent has read this finished job's outcome.")
+    saved_path: str | None = Field(None, description="Where export_video(save_to=…) put a checked copy.")
+    saved_note: str | None = None
 
     @property
     def finished(self) -> bool:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from pathlib import Path
 from typing import Any
 
 from nemo_video_mcp.backends.base import Backend, RenderIdTakenError, RenderNotFoundError
@@ -26,6 +27,7 @@ from nemo_video_mcp.errors import (
 from nemo_video_mcp.models import ProjectState, RenderJob, RenderStatus
 from nemo_video_mcp.progress import Reporter, RisingProgress
 from nemo_video_mcp.render_jobs import RenderLedger, new_job_id
+from nemo_video_mcp.saving import save_video
 
 log = logging.getLogger(__name__)
 
@@ -87,13 +89,24 @@ class RenderRunner:
             raise NothingToExportError()
         return state
 
-    async def follow(self, job: RenderJob, reporter: Reporter) -> RenderJob:
-        """Poll until the render ends (or the backend's wait limit passes), then fetch a private file.
+    async def follow(self, job: RenderJob, reporter: Reporter, save_to: Path | None = None) -> RenderJob:
+        """Poll until the render ends (or the backend's wait limit passes), fetch a private file, save a copy.
 
         Every reading is recorded in the ledger; a failed render raises `RenderFailedError`.
         """
         job = await self._poll(job, RisingProgress(reporter, total=100))
-        return await self._fetch_if_private(job, reporter)
+        job = await self._fetch_if_private(job, reporter)
+        if save_to is not None and job.status == "completed":
+            job = await self._save(job, save_to, reporter)
+        return job
+
+    async def _save(self, job: RenderJob, target: Path, reporter: Reporter) -> RenderJob:
+        await reporter.log("info", f"Saving the video to {target}")
+        local = Path(job.file_path) if job.file_path else None
+        saved = await save_video(self._backend, job.job_id, job.url, target, local_file=local)
+        job = job.model_copy(update={"saved_path": str(saved.path), "saved_note": saved.note})
+        self._ledger.save(job)
+        return job
 
     async def read_once(self, job: RenderJob) -> RenderJob:
         """One reading of the job, recorded; when it cannot be read now, the job as the ledger has it."""

@@ -70,6 +70,7 @@ class ExportResult(ToolResult):
     url: str | None = Field(None, description="Download URL (https:// for cloud, file:// for local renders).")
     file_path: str | None = Field(None, description="Local file path, for local renders.")
     resumed: bool = Field(False, description="An earlier job was resumed instead of starting (and paying for) another.")
+    saved_path: str | None = Field(None, description="export_video(save_to=…): where the checked copy was saved.")
 
 
 class JobResult(ToolResult):
@@ -92,3 +93,22 @@ class JobResult(ToolResult):
         None, description="Render jobs: the timeline changed after this render (export_video renders the new one)."
     )
     error: str | None = Field(None, description="Why the job failed, with the next step.")
+
+
+class ProjectLinkResult(ToolResult):
+    kind: Literal["claim", "workspace", "local"] = Field(
+        description="claim: attach this anonymous project to an account; workspace: the account's projects; "
+        "local: the project lives on this machine."
+    )
+    url: str | None = None
+    expires_at: str | None = Field(None, description="ISO 8601, UTC: when a claim link stops working.")
+    path: str | None = Field(None, description="Local backend: the folder that holds the project.")
+
+
+class CancelResult(ToolResult):
+    job_id: str | None = None
+    cancelled: bool = Field(description="A running render was stopped by this call.")
+    status: RenderState | None = Field(None, description="The render's status after this call.")
+    credits_released: float | None = Field(
+        None, description="Credits no longer held for the render (balance read before and after); None if unknown."
+    )

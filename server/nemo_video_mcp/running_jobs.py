@@ -62,7 +62,8 @@ class RunningJobs:
             return task
         progress = JobProgress()
         loop = asyncio.get_running_loop()
-        task = outside_any_call().run(loop.create_task, _logged(job_id, work(progress)), name=f"job-{job_id}")
+        task = outside_any_call().run(loop.create_task, _logged(job_id, work, progress), name=f"job-{job_id}")
+        task.add_done_callback(_mark_retrieved)
         self._tasks[job_id] = task
         self._progress[job_id] = progress
         return task
@@ -89,6 +90,13 @@ class RunningJobs:
             await asyncio.wait({task}, timeout=wait_time())
         return task
 
+    async def stop(self, job_id: str) -> None:
+        """Stop one job here (e.g. following a render that is being cancelled)."""
+        task = self._tasks.get(job_id)
+        if task is not None and not task.done():
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+
     async def aclose(self) -> None:
         """Stop every job (the server is shutting down; the ledgers say what was in flight)."""
         running = [task for task in self._tasks.values() if not task.done()]
@@ -97,15 +105,21 @@ class RunningJobs:
         await asyncio.gather(*running, return_exceptions=True)
 
 
+def _mark_retrieved(task: asyncio.Task[Any]) -> None:
+    """A job's failure is read later, from the task or the ledger: asyncio need not warn that nobody waited."""
+    if not task.cancelled():
+        task.exception()
+
+
 def wait_time() -> float | None:
     """How long a call may still wait for a job, keeping the margin to answer; None: no budget."""
     left = remaining()
     return None if left is None else max(0.0, left - ANSWER_MARGIN_S)
 
 
-async def _logged(job_id: str, work: Awaitable[Any]) -> Any:
+async def _logged(job_id: str, work: Callable[[JobProgress], Awaitable[Any]], progress: JobProgress) -> Any:
     try:
-        return await work
+        return await work(progress)
     except asyncio.CancelledError:
         raise
     except Exception as exc:

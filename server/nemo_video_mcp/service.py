@@ -12,10 +12,11 @@ import asyncio
 import datetime as dt
 import logging
 import time
+from pathlib import Path
 from typing import Any, TypeVar
 
 from nemo_video_mcp import notices
-from nemo_video_mcp.backends.base import Backend
+from nemo_video_mcp.backends.base import Backend, RenderNotFoundError
 from nemo_video_mcp.config import Settings
 from nemo_video_mcp.draft import (
     draft_fingerprint,
@@ -30,20 +31,23 @@ from nemo_video_mcp.edit_jobs import EditJob, EditLedger, wish_of
 from nemo_video_mcp.errors import BackendError, InputError, JobFailedError, RenderFailedError
 from nemo_video_mcp.gui import NextAction
 from nemo_video_mcp.media import check_media_file, is_remote_url
-from nemo_video_mcp.models import EditOptions, MediaFile, RenderJob
+from nemo_video_mcp.models import Credits, EditOptions, MediaFile, RenderJob, RenderStatus
 from nemo_video_mcp.progress import Reporter, SilentReporter
 from nemo_video_mcp.render_job import RenderRunner
 from nemo_video_mcp.render_jobs import RenderLedger
 from nemo_video_mcp.results import (
+    CancelResult,
     CreditsResult,
     ExportResult,
     GenerateResult,
     JobResult,
+    ProjectLinkResult,
     StateResult,
     ToolResult,
     UploadResult,
 )
 from nemo_video_mcp.running_jobs import RunningJobs, wait_time
+from nemo_video_mcp.saving import check_writable_folder, target_for
 from nemo_video_mcp.store import Store
 
 log = logging.getLogger(__name__)
@@ -261,27 +265,39 @@ class VideoService:
 
     # --- export_video ----------------------------------------------------------------------------
 
-    async def export_video(self, wait: bool = True, reporter: Reporter | None = None) -> ExportResult:
-        """Render the current timeline — once: a running render of it is followed, a finished one returned."""
+    async def export_video(
+        self, wait: bool = True, reporter: Reporter | None = None, save_to: str | None = None
+    ) -> ExportResult:
+        """Render the current timeline — once: a running render of it is followed, a finished one returned.
+
+        `save_to` (a folder or an .mp4 path) also puts a checked copy there once the render is done.
+        """
         reporter = reporter or SilentReporter()
+        target = target_for(save_to, self._settings.output_dir, "video") if save_to is not None else None
+        if target is not None:
+            check_writable_folder(target.parent)
         session_id = await self._backend.session_id()
         async with self._export_lock:  # held only while a job is chosen or started, never while following
             job, resumed, already_rendered = await self._render_runner.claim(session_id, reporter)
-        if already_rendered:
+        if target is not None:
+            target = target_for(save_to or "", self._settings.output_dir, job.job_id)
+        if already_rendered and (target is None or job.saved_path == str(target)):
             self._renders.mark_delivered(job.job_id)
             return self._export_result(job, resumed=False, already_rendered=True)
         if resumed and not wait:  # the ledger may be stale: read the job once before answering
             job = await self._render_runner.read_once(job)
-        self._follow_render(job)
+        self._follow_render(job, target)
         if wait:
             await self._jobs.watch(job.job_id, reporter)
-        return self._render_answer(job.job_id, resumed=resumed)
+        return self._render_answer(job.job_id, resumed=resumed, already_rendered=already_rendered)
 
-    def _follow_render(self, job: RenderJob) -> None:
-        if not job.finished and not self._jobs.runs_here(job.job_id):
-            self._jobs.start(job.job_id, lambda progress: self._render_runner.follow(job, progress))
+    def _follow_render(self, job: RenderJob, save_to: Path | None = None) -> None:
+        """Follow an unfinished render (or save a finished one) in a job of its own, unless one runs here."""
+        if self._jobs.runs_here(job.job_id) or (job.finished and save_to is None):
+            return
+        self._jobs.start(job.job_id, lambda progress: self._render_runner.follow(job, progress, save_to))
 
-    def _render_answer(self, job_id: str, *, resumed: bool) -> ExportResult:
+    def _render_answer(self, job_id: str, *, resumed: bool, already_rendered: bool = False) -> ExportResult:
         task = self._jobs.task(job_id)
         if task is not None and task.done() and not task.cancelled() and task.exception() is not None:
             self._renders.mark_delivered(job_id)
@@ -294,7 +310,7 @@ class VideoService:
             raise RenderFailedError(job_id, job.error or job.status)
         if job.status == "completed":
             self._renders.mark_delivered(job_id)
-        return self._export_result(job, resumed=resumed)
+        return self._export_result(job, resumed=resumed, already_rendered=already_rendered)
 
     def _export_result(self, job: RenderJob, *, resumed: bool, already_rendered: bool = False) -> ExportResult:
         file_path = _local_file(job)
@@ -304,6 +320,9 @@ class VideoService:
                 message += " (downloaded to this machine: the backend's link only opens with the account's token)"
             if already_rendered:
                 message += " (this exact timeline was rendered before; no new render was started)"
+            if job.saved_path:
+                message += f"\nSaved a checked copy to {job.saved_path}"
+                message += f" ({job.saved_note})." if job.saved_note else "."
         else:
             message = (
                 f"Render {job.job_id} is {job.status} ({job.progress}%){' (resumed)' if resumed else ''} and goes "
@@ -319,7 +338,96 @@ class VideoService:
             url=job.url,
             file_path=file_path,
             resumed=resumed or already_rendered,
+            saved_path=job.saved_path,
         )
+
+    # --- get_project_link --------------------------------------------------------------------------
+
+    async def get_project_link(self) -> ProjectLinkResult:
+        """Where the user keeps this project: a claim link for an anonymous account (never its token)."""
+        link = await self._backend.project_link()
+        expires = _iso(link.expires_at) if link.expires_at else None
+        if link.kind == "claim":
+            message = (
+                f"Open {link.url} to attach this project to a NemoVideo account (sign up or log in there)"
+                f"{f'; the link works until {expires}' if expires else ''}. Next step: give the user this link."
+            )
+        elif link.kind == "workspace":
+            message = f"The project is in the account's workspace: {link.url}. Next step: give the user this link."
+        else:
+            message = (
+                f"The project lives on this machine, in {link.path}; there is no account or link. Next step: "
+                "call export_video to render the video file."
+            )
+        return self._result(
+            ProjectLinkResult, message, kind=link.kind, url=link.url, expires_at=expires, path=link.path
+        )
+
+    # --- cancel_export -----------------------------------------------------------------------------
+
+    async def cancel_export(self, job_id: str | None = None) -> CancelResult:
+        """Stop a running render: the backend's job and our following of it. Nothing running: a no-op."""
+        job = self._render_to_cancel(job_id.strip() if job_id else None)
+        if job is None:
+            which = f" with id {job_id!r}" if job_id else ""
+            return self._result(
+                CancelResult,
+                f"There is no render{which} to cancel; nothing was changed. Next step: call get_job to see the "
+                "latest job, or export_video to start a render.",
+                job_id=job_id,
+                cancelled=False,
+            )
+        if job.finished:
+            return self._result(
+                CancelResult,
+                f"Render {job.job_id} has already ended ({job.status}); there is nothing to cancel.",
+                job_id=job.job_id,
+                cancelled=False,
+                status=job.status,
+            )
+        before = await self._credits_quietly()
+        await self._jobs.stop(job.job_id)
+        try:
+            await self._backend.cancel_render(job.job_id)
+        except RenderNotFoundError:
+            log.info("render %s was unknown to the backend; marking it cancelled", job.job_id)
+        stopped = RenderStatus(
+            job_id=job.job_id, status="cancelled", progress=job.progress, error="cancelled on request"
+        )
+        job = self._renders.record(job, stopped)
+        self._renders.mark_delivered(job.job_id)
+        after = await self._credits_quietly()
+        released = None if before is None or after is None else max(0.0, before.frozen - after.frozen)
+        if after is not None and not after.needs_credits:
+            credits = "Offline renders hold no credits."
+        elif released is None:
+            credits = "Whether held credits were released is unknown (the balance could not be read)."
+        elif released:
+            credits = f"{released:g} held credits were released."
+        else:
+            credits = "No credits were held for it."
+        return self._result(
+            CancelResult,
+            f"Render {job.job_id} was cancelled at {job.progress}%. {credits} Next step: call export_video to "
+            "render the timeline when it is ready.",
+            job_id=job.job_id,
+            cancelled=True,
+            status="cancelled",
+            credits_released=released,
+        )
+
+    def _render_to_cancel(self, job_id: str | None) -> RenderJob | None:
+        if job_id:
+            return self._renders.get(job_id)
+        running = [job for job in self._renders.all() if job.backend == self._backend.name and not job.finished]
+        return max(running, key=lambda job: job.created_at, default=None) or self._renders.latest(self._backend.name)
+
+    async def _credits_quietly(self) -> Credits | None:
+        try:
+            return await self._backend.get_credits()
+        except BackendError as exc:
+            log.warning("could not read the balance: %s", exc.message)
+            return None
 
     # --- get_job ---------------------------------------------------------------------------------
 

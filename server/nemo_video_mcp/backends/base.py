@@ -12,6 +12,7 @@ from nemo_video_mcp.models import (
     EditEvent,
     EditOptions,
     MediaFile,
+    ProjectLink,
     ProjectState,
     RenderStatus,
     UploadedFile,
@@ -61,7 +62,13 @@ class Backend(Protocol):
         """Read a render job; `RenderNotFoundError` when the backend does not know it."""
         ...
 
-    async def cancel_render(self, job_id: str) -> None: ...
+    async def cancel_render(self, job_id: str) -> None:
+        """Stop a render (offline: kill ffmpeg and remove its partial file); a finished one is left as is."""
+        ...
+
+    async def project_link(self) -> ProjectLink:
+        """Where the user can keep this project (never a link carrying the account's token)."""
+        ...
 
     def url_needs_auth(self, url: str) -> bool:
         """Whether a finished render's URL only opens with this backend's credentials."""
