@@ -22,6 +22,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, TypeVar
+from urllib.parse import quote
 
 import anyio
 import httpx
@@ -54,6 +55,7 @@ from nemo_video_mcp.models import (
     EditOptions,
     HeartbeatEvent,
     MediaFile,
+    ProjectLink,
     ProjectState,
     RenderStatus,
     UploadedFile,
@@ -265,6 +267,23 @@ class CloudBackend:
                 endpoint="render",
                 expect={Reason.NOT_FOUND},
             )
+
+    async def project_link(self) -> ProjectLink:
+        """Anonymous: a claim link (never the token) to attach the project to an account; else the workspace."""
+        auth = await self._current_auth()
+        if not auth.anonymous:
+            return ProjectLink(kind="workspace", url=f"{self._settings.web_base}/workspace")
+        session_id = await self.session_id()
+        task_id = (self._store.read("session") or {}).get("task_id")
+        grant = await self._call(
+            "POST",
+            "/api/auth/claim-token",
+            json={"task_id": task_id, "session_id": session_id},
+            parse=wire.parse_claim,
+        )
+        expires = time.time() + grant.expires_in_s if grant.expires_in_s else None
+        url = f"{self._settings.web_base}/workspace/claim?ct={quote(grant.claim_token, safe='')}"
+        return ProjectLink(kind="claim", url=url, expires_at=expires)
 
     def url_needs_auth(self, url: str) -> bool:
         """Only the API's own paths want the Bearer token; a CDN link (even on the same host) is open."""

@@ -36,6 +36,7 @@ from nemo_video_mcp.models import (
     EditOptions,
     MediaFile,
     ProgressEvent,
+    ProjectLink,
     ProjectState,
     RenderState,
     RenderStatus,
@@ -311,6 +312,10 @@ class LocalBackend:
             raise RenderNotFoundError(job_id)
         if job.get("status") in _RUNNING:
             self._finish(job_id, "cancelled", error="cancelled on request")
+
+    async def project_link(self) -> ProjectLink:
+        """The project lives in the cache on this machine: no account, no link."""
+        return ProjectLink(kind="local", path=str(self._store.root))
 
     def url_needs_auth(self, url: str) -> bool:
         return False

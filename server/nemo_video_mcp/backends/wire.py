@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
@@ -219,6 +219,22 @@ def parse_session(data: Any) -> SessionGrant:
         task_id=_str_or_none(record.get("task_id") or record.get("taskId")),
         user_id=_str_or_none(record.get("user_id") or record.get("userId")),
     )
+
+
+@dataclass(frozen=True)
+class ClaimGrant:
+    claim_token: str = field(repr=False)
+    expires_in_s: float | None
+
+
+def parse_claim(data: Any) -> ClaimGrant:
+    """The claim-token reply: `{"claim_token": "clm_…", "expires_in": 604800}` (camelCase accepted)."""
+    record = _require_dict(data, "claim")
+    token = record.get("claim_token") or record.get("claimToken")
+    if not isinstance(token, str) or not token.strip():
+        raise ApiFailure(Reason.MALFORMED, None, 200, "claim reply has no claim_token")
+    expires = _float_or_none(record.get("expires_in") or record.get("expiresIn"))
+    return ClaimGrant(claim_token=token.strip(), expires_in_s=expires if expires and 0 < expires < 1e9 else None)
 
 
 def parse_uploaded_files(data: Any, sources: list[str]) -> list[UploadedFile]:
