@@ -99,7 +99,8 @@ class NoCreditsError(BackendError):
     def __init__(self, register_url: str | None) -> None:
         if register_url:
             step = (
-                f"Ask the user to register at {register_url} (this keeps the anonymous project), "
+                f"Ask the user to register at {register_url} (this keeps the anonymous project; "
+                "get_project_link gives a link that attaches it to an existing account too), "
                 "then call get_credits to confirm and retry."
             )
         else:
@@ -144,7 +145,8 @@ class ExportBlockedError(BackendError):
     def __init__(self, web_base: str) -> None:
         super().__init__(
             "Export is blocked on the free plan. This is a plan limit, not a lack of credits.",
-            f"Ask the user to register or upgrade at {web_base} to unlock export, then call export_video again.",
+            f"Ask the user to register or upgrade at {web_base} to unlock export (call get_project_link first, "
+            "so the project comes along), then call export_video again.",
         )
 
 
