@@ -94,7 +94,7 @@ class _Auth:
 
 
 class CloudBackend:
-    """Speaks the NemoVideo contract (`shared/nemo-api-contract.md`)."""
+    """Speaks the NemoVideo backend as `docs/backend.md` describes it."""
 
     name: BackendName = "cloud"
     edit_recovery_delays_s = (30.0, 60.0, 60.0, 60.0, 60.0)
