@@ -49,6 +49,8 @@ STREAM_TOTAL_LIMIT_S = 900.0
 MAX_REPLY_CHARS = 32_000
 """The editor's reply reaches the agent whole up to this length, then cut with a note."""
 MAX_ERRORS_KEPT = 10
+MAX_CHOICES = 10
+MAX_CHOICE_CHARS = 100
 MAX_ERROR_CHARS = 2_000
 LEDGER_SAVE_EVERY_S = 2.0
 """The job's event count reaches the ledger at most this often (other processes read it there)."""
@@ -74,6 +76,7 @@ class _Turn:
     partials: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     questions: list[str] = field(default_factory=list)
+    choices: list[str] = field(default_factory=list)
     cut: str | None = None
     texts_cut: int = 0
     partials_cut: int = 0
@@ -104,6 +107,22 @@ class _Turn:
 
 def _mentions_credits(errors: list[str]) -> bool:
     return any("credit" in error.lower() or "2001" in error for error in errors)
+
+
+def _choices_of(event: ToolCallEvent) -> list[str]:
+    """The answers the editor offers with its question, if it lists any (strings, or labelled items)."""
+    for key in ("options", "choices", "answers"):
+        items = event.args.get(key)
+        if not isinstance(items, list):
+            continue
+        labels = []
+        for item in items[:MAX_CHOICES]:
+            if isinstance(item, dict):
+                item = next((item[k] for k in ("label", "text", "value") if isinstance(item.get(k), str)), None)
+            if isinstance(item, str) and item.strip():
+                labels.append(" ".join(item.split())[:MAX_CHOICE_CHARS])
+        return list(dict.fromkeys(labels))
+    return []
 
 
 def _question_of(event: ToolCallEvent) -> str | None:
@@ -207,6 +226,7 @@ class EditRunner:
             reply=translation.text,
             next_actions=translation.actions,
             question=turn.questions[-1] if turn.questions else None,
+            choices=turn.choices if turn.questions else [],
             changes=changes,
             timeline=timeline,
             recovered_after_cut=recovered,
@@ -291,6 +311,7 @@ class EditRunner:
             question = _question_of(event)
             if question:
                 turn.questions.append(question[:MAX_ERROR_CHARS])
+                turn.choices = _choices_of(event)
             await steps.tick(f"The editor is {_BACKEND_STEPS.get(event.name, 'working on the timeline')}")
         elif isinstance(event, ToolResultEvent):
             await steps.tick("The editor finished a step")
@@ -360,6 +381,8 @@ def _message(reply: str, changes: str | None, timeline: str | None, turn: _Turn,
         parts.append(f"The editor also reported: {'; '.join(turn.errors)}")
     if turn.questions and turn.questions[-1] not in reply:
         parts.append(f"The editor asks: {turn.questions[-1]}")
+    if turn.questions and turn.choices:
+        parts.append("Choices: " + "; ".join(turn.choices))
     if turn.questions:
         parts.append("Next step: ask the user, then call generate_video with their answer.")
         return "\n".join(parts)

@@ -39,6 +39,7 @@ class EditOutcome(BaseModel):
     reply: str = ""
     next_actions: list[NextAction] = Field(default_factory=list)
     question: str | None = None
+    choices: list[str] = Field(default_factory=list)
     changes: str | None = None
     timeline: str | None = None
     recovered_after_cut: bool = False

@@ -36,6 +36,7 @@ class GenerateResult(ToolResult):
     reply: str = Field("", description="The editor's reply, with GUI wording turned into tool names.")
     next_actions: list[NextAction] = Field(default_factory=list, description="Tools to call next, in order.")
     question: str | None = Field(None, description="A question the editor asks the user before going on.")
+    choices: list[str] = Field(default_factory=list, description="The answers the editor offers, if any.")
     changes: str | None = Field(None, description="What changed in the timeline (when the reply had no text).")
     timeline: str | None = Field(None, description="The timeline summary line after the edit, when read.")
     recovered_after_cut: bool = Field(False, description="The stream was cut; the edit was confirmed from state.")
@@ -85,6 +86,7 @@ class JobResult(ToolResult):
     reply: str | None = Field(None, description="Edit jobs: the editor's reply, GUI wording turned into tool names.")
     next_actions: list[NextAction] = Field(default_factory=list)
     question: str | None = None
+    choices: list[str] = Field(default_factory=list)
     changes: str | None = None
     timeline: str | None = None
     url: str | None = Field(None, description="Render jobs: the video's URL.")

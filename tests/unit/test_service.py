@@ -273,6 +273,16 @@ async def test_a_question_from_the_editor_is_surfaced_with_the_next_step(
     assert "ask the user, then call generate_video" in result.message
 
 
+async def test_the_editor_s_offered_answers_come_with_its_question(
+    settings: Settings, backend: ScriptedBackend
+) -> None:
+    offered = ["beach", {"label": "city"}, {"value": 3}, "beach", "  forest  "]
+    backend.edit_script = [ToolCallEvent(name="ask_question", args={"question": "Which first?", "options": offered})]
+    result = await service_for(settings, backend).generate_video("make it")
+    assert result.choices == ["beach", "city", "forest"]
+    assert "Choices: beach; city; forest" in result.message
+
+
 async def test_a_link_that_needs_the_token_is_downloaded_for_the_user(
     settings: Settings, backend: ScriptedBackend
 ) -> None:
