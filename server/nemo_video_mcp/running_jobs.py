@@ -71,6 +71,14 @@ class RunningJobs:
     def task(self, job_id: str) -> asyncio.Task[Any] | None:
         return self._tasks.get(job_id)
 
+    def latest_progress(self, job_id: str) -> tuple[float, str] | None:
+        """The last progress this process saw from the job (fresher than the ledger): (value, message)."""
+        progress = self._progress.get(job_id)
+        if progress is None or progress.last is None:
+            return None
+        done, _, message = progress.last
+        return done, message
+
     def runs_here(self, job_id: str) -> bool:
         task = self._tasks.get(job_id)
         return task is not None and not task.done()

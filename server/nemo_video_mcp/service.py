@@ -159,6 +159,9 @@ class VideoService:
         job = self._edits.get(job_id)
         if job is None:
             raise InputError(f"The edit job {job_id} is no longer in the cache.", "Call get_state to see the timeline.")
+        live = self._jobs.latest_progress(job_id)
+        if live is not None and not job.finished:  # fresher than the ledger, which is written every few seconds
+            job = job.model_copy(update={"events": max(job.events, int(live[0])), "last_step": live[1]})
         return job
 
     async def _wait_in_ledger(self, read: Any, reporter: Reporter) -> None:

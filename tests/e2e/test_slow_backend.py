@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.harness import Project, assert_agent_error
+from tests.e2e.harness import INSTRUCTION, Project, assert_agent_error, assert_success, make_video, upload_photos
 
 BUDGET_S = 3.0
 SILENCE = ("sent no answer", "no byte received", "NEMO_BACKEND=local")
@@ -66,3 +66,28 @@ async def test_an_endpoint_that_never_answers_after_a_good_login_is_reported_wit
     await call_within_budget(project, call)
     assert project.requests_to("/api/auth/anonymous-token")[0].status == 200
     assert project.requests_to(call.endpoint), f"{call.endpoint} was never asked"
+
+
+async def test_an_editor_that_never_answers_leaves_a_running_job_reported_within_the_budget(project: Project) -> None:
+    async with project.launch(extra_env={"NEMO_CALL_BUDGET_S": str(BUDGET_S)}) as server:
+        await upload_photos(server, project)
+        project.sim.configure(stall_paths=["/run_sse"])
+        started = time.monotonic()
+        result = await server.call("generate_video", instruction=INSTRUCTION)
+        elapsed = time.monotonic() - started
+    assert elapsed < BUDGET_S + 1, f"generate_video answered after {elapsed:.1f} s: {result.text}"
+    assert_success(result)
+    assert result.structured and result.structured["status"] == "running"
+    assert "No answer from the editor yet" in result.text and "get_job" in result.text
+    assert len(project.requests_to("/run_sse")) == 1
+
+
+async def test_a_render_start_that_never_answers_is_reported_within_the_budget(project: Project) -> None:
+    async with project.launch(extra_env={"NEMO_CALL_BUDGET_S": str(BUDGET_S)}) as server:
+        await make_video(server, project)
+        project.sim.configure(stall_paths=["/api/render/"])
+        started = time.monotonic()
+        result = await server.call("export_video")
+        elapsed = time.monotonic() - started
+    assert elapsed < BUDGET_S + 1, f"export_video answered after {elapsed:.1f} s: {result.text}"
+    assert_agent_error(result, *SILENCE)
