@@ -154,15 +154,19 @@ async def _render(args: argparse.Namespace) -> int:
 
 
 async def _deliver(url: str, file_path: str | None, requested: str | None, output_dir: Path) -> Path:
-    """Put the finished video where the user asked."""
-    source_name = Path(file_path).name if file_path else url.rstrip("/").rsplit("/", 1)[-1] or "video.mp4"
+    """Put the finished video where the user asked: copy a file on this machine (a `file://` URL, or
+    a download the server made), or download the URL."""
+    from nemo_video_mcp.paths import is_file_url, path_of_file_url
+
+    local = path_of_file_url(url) if is_file_url(url) else Path(file_path) if file_path else None
+    source_name = local.name if local else url.split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1] or "video.mp4"
     target = Path(requested).expanduser() if requested else output_dir / source_name
     if target.suffix.lower() != ".mp4":
         target = target.with_suffix(".mp4") if not target.is_dir() else target / source_name
     target.parent.mkdir(parents=True, exist_ok=True)
-    if file_path:
-        if Path(file_path).resolve() != target.resolve():
-            shutil.copyfile(file_path, target)
+    if local:
+        if local.resolve() != target.resolve():
+            shutil.copyfile(local, target)
         return target
     import httpx
 

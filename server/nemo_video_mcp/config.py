@@ -44,6 +44,11 @@ class Settings(BaseModel):
         description="NEMO_CALL_BUDGET_S: every tool call answers within this many seconds (hosts cancel at ~60 s); "
         "longer work goes on as a job that get_job follows.",
     )
+    allowed_dirs: tuple[Path, ...] = Field(
+        (),
+        description="NEMO_ALLOWED_DIRS: the only folders (real paths) that uploads and music_path may read from; "
+        "empty: any folder.",
+    )
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
@@ -74,6 +79,7 @@ class Settings(BaseModel):
             "wait_scale": float(get("NEMO_WAIT_SCALE") or 1.0),
             "skill_source": get("SKILL_SOURCE"),
             "call_budget_s": float(get("NEMO_CALL_BUDGET_S") or 45.0),
+            "allowed_dirs": folder_list(get("NEMO_ALLOWED_DIRS") or ""),
         }
         values.update(overrides)
         return cls.model_validate(values)
@@ -93,6 +99,23 @@ def choose_backend(requested: str | None, *, token: str | None, env: Mapping[str
     if env.get("NEMO_OFFLINE", "").strip().lower() in ("1", "true", "yes"):
         return "local"
     return "cloud"
+
+
+def folder_list(text: str) -> tuple[Path, ...]:
+    """Folders separated by `os.pathsep`, as real paths (`~` expanded, `..` and symlinks resolved).
+
+    A relative folder is refused: it would depend on the folder the host starts the server in.
+    """
+    folders = []
+    for part in text.split(os.pathsep):
+        part = part.strip()
+        if not part:
+            continue
+        folder = Path(part).expanduser()
+        if not folder.is_absolute():
+            raise ValueError(f"NEMO_ALLOWED_DIRS must list absolute folders, not {part!r}")
+        folders.append(folder.resolve())
+    return tuple(dict.fromkeys(folders))
 
 
 def _default_cache_dir() -> str:

@@ -17,13 +17,16 @@ import shutil
 import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 log = logging.getLogger(__name__)
 
 OFFICIAL_CLIENT_ID_FILE = Path("~/.config/nemovideo/client_id")
+LOCK_TIMEOUT_S = 120.0
+LOCK_POLL_S = 0.05
+T = TypeVar("T")
 
 
 class Store:
@@ -63,7 +66,8 @@ class Store:
 
     @contextlib.contextmanager
     def locked(self) -> Iterator[None]:
-        """Hold the profile's advisory lock for a read-modify-write."""
+        """Hold the profile's advisory lock for a read-modify-write. Blocks: from async code, use
+        `run_locked` (or call this in a worker thread)."""
         lock_path = self.root / ".lock"
         fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
         try:
@@ -73,8 +77,25 @@ class Store:
             _unlock(fd)
             os.close(fd)
 
+    async def run_locked(self, work: Callable[[], T], timeout_s: float = LOCK_TIMEOUT_S) -> T:
+        """`work()` holding the same lock as `locked()`, taken without blocking the event loop.
+
+        The lock is polled while another process holds it, so progress notifications and other
+        calls go on meanwhile; `work` is synchronous, so nothing else in this process runs while it
+        holds the lock (a `locked()` elsewhere on this loop can never wait on it).
+        """
+        fd = os.open(self.root / ".lock", os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            await _acquire_polling(fd, "cache", timeout_s)
+            try:
+                return work()
+            finally:
+                _unlock(fd)
+        finally:
+            os.close(fd)
+
     @contextlib.asynccontextmanager
-    async def locked_async(self, purpose: str, timeout_s: float = 120.0) -> AsyncIterator[None]:
+    async def locked_async(self, purpose: str, timeout_s: float = LOCK_TIMEOUT_S) -> AsyncIterator[None]:
         """Hold a named cross-process lock across awaits (e.g. while a token is requested).
 
         Polls a non-blocking lock, so the event loop is never blocked; two server processes sharing
@@ -82,11 +103,7 @@ class Store:
         """
         fd = os.open(self.root / f".{purpose}.lock", os.O_RDWR | os.O_CREAT, 0o600)
         try:
-            deadline = time.monotonic() + timeout_s
-            while not _try_lock(fd):
-                if time.monotonic() > deadline:
-                    raise TimeoutError(f"another nemo-video-mcp process holds the {purpose} lock")
-                await asyncio.sleep(0.05)
+            await _acquire_polling(fd, purpose, timeout_s)
             try:
                 yield
             finally:
@@ -147,8 +164,31 @@ def _replacing(path: Path) -> Iterator[tuple[int, str]]:
         raise
 
 
+async def _acquire_polling(fd: int, what: str, timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not _try_lock(fd):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"another nemo-video-mcp process holds the {what} lock")
+        await asyncio.sleep(LOCK_POLL_S)
+
+
 def _ensure_private_dir(path: Path) -> None:
-    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    """Make `path` and every missing parent owner-only (0700); tighten `path` itself if it is looser.
+
+    `mkdir(parents=True)` would give the parents the umask's mode (often 0755), so they are made
+    one by one. Folders that already existed above `path` are left as they are.
+    """
+    missing: list[Path] = []
+    folder = path
+    while not folder.exists() and folder.parent != folder:
+        missing.append(folder)
+        folder = folder.parent
+    for folder in reversed(missing):
+        with contextlib.suppress(FileExistsError):  # another process made it meanwhile
+            folder.mkdir(mode=0o700)
+            folder.chmod(0o700)  # whatever the umask took away
+    if not path.is_dir():
+        path.mkdir(mode=0o700)  # raises the error that explains why (e.g. a file in the way)
     with contextlib.suppress(OSError):
         if path.stat().st_mode & 0o077:
             path.chmod(0o700)

@@ -182,3 +182,88 @@ def test_the_wheel_ships_the_skill_file(tmp_path: Path) -> None:
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     assert "nemo-video-mcp = nemo_video_mcp.cli:main" in zipfile.ZipFile(wheel).read(entry_points).decode()
     assert not [n for n in names if n.startswith("tests/")]
+
+
+# --- NEMO_ALLOWED_DIRS ------------------------------------------------------------------------------
+
+
+def test_allowed_dirs_are_read_as_real_absolute_folders(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path))
+    (tmp_path / "real").mkdir()
+    (tmp_path / "link").symlink_to(tmp_path / "real")
+    listed = os.pathsep.join([" ~/Pictures ", str(tmp_path / "link"), "", str(tmp_path / "a" / ".." / "real")])
+    settings = Settings.from_env({"NEMO_CACHE_DIR": str(tmp_path), "NEMO_ALLOWED_DIRS": listed})
+    assert settings.allowed_dirs == ((tmp_path / "Pictures").resolve(), (tmp_path / "real").resolve())
+    assert Settings.from_env({"NEMO_CACHE_DIR": str(tmp_path)}).allowed_dirs == ()
+
+
+def test_a_relative_allowed_dir_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="absolute"):
+        Settings.from_env({"NEMO_CACHE_DIR": str(tmp_path), "NEMO_ALLOWED_DIRS": "photos"})
+
+
+# --- The cache's folders and lock -------------------------------------------------------------------
+
+
+def test_every_folder_the_store_creates_is_owner_only(tmp_path: Path) -> None:
+    old_umask = os.umask(0o022)
+    try:
+        store = Store(tmp_path / "deep" / "er" / "cache")
+        profile = store.profile("local")
+        profile.blob_dir()
+    finally:
+        os.umask(old_umask)
+    for folder in (
+        tmp_path / "deep",
+        tmp_path / "deep" / "er",
+        store.root,
+        store.root / "profiles",
+        profile.root,
+        profile.root / "media",
+    ):
+        assert folder.stat().st_mode & 0o777 == 0o700, folder
+
+
+def test_an_existing_parent_is_left_as_it_was(tmp_path: Path) -> None:
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o755)
+    Store(shared / "cache")
+    assert shared.stat().st_mode & 0o777 == 0o755
+
+
+async def test_run_locked_waits_for_another_process_without_blocking_the_event_loop(tmp_path: Path) -> None:
+    import asyncio
+
+    store = Store(tmp_path)
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import fcntl, os, sys, time\n"
+            f"fd = os.open({str(store.root / '.lock')!r}, os.O_RDWR | os.O_CREAT, 0o600)\n"
+            "fcntl.flock(fd, fcntl.LOCK_EX); print('held', flush=True); time.sleep(0.6)",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        ticks = 0
+
+        async def tick() -> None:
+            nonlocal ticks
+            while True:
+                await asyncio.sleep(0.02)
+                ticks += 1
+
+        ticker = asyncio.create_task(tick())
+        started = asyncio.get_running_loop().time()
+        result = await store.run_locked(lambda: store.write("doc", {"a": 1}) or "written")
+        waited = asyncio.get_running_loop().time() - started
+        ticker.cancel()
+    finally:
+        holder.wait(timeout=10)
+    assert result == "written" and store.read("doc") == {"a": 1}
+    assert waited > 0.3, "it waited for the other process"
+    assert ticks >= waited / 0.02 / 3, f"the loop stalled: {ticks} ticks in {waited:.2f} s"
