@@ -10,17 +10,29 @@ import logging
 import warnings
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Annotated
+from typing import Annotated, Any
 
 from mcp.server.mcpserver import Context, MCPServer
-from mcp.types import CallToolResult, TextContent, ToolAnnotations
-from pydantic import Field
+from mcp.server.mcpserver.exceptions import ToolError, UnexpectedToolError
+from mcp.types import CallToolResult, InputRequiredResult, TextContent, ToolAnnotations
+from pydantic import Field, ValidationError
 
 from nemo_video_mcp import __version__, notices
+from nemo_video_mcp.arguments import invalid_arguments
 from nemo_video_mcp.budget import call_budget
 from nemo_video_mcp.config import Settings
 from nemo_video_mcp.errors import NemoError
-from nemo_video_mcp.models import EditOptions
+from nemo_video_mcp.media import check_music_file
+from nemo_video_mcp.models import (
+    MAX_INSTRUCTION_CHARS,
+    Aspect,
+    DurationS,
+    EditOptions,
+    Fit,
+    Motion,
+    TitleText,
+    Transition,
+)
 from nemo_video_mcp.redact import redact
 from nemo_video_mcp.results import (
     CreditsResult,
@@ -31,7 +43,7 @@ from nemo_video_mcp.results import (
     ToolResult,
     UploadResult,
 )
-from nemo_video_mcp.service import VideoService
+from nemo_video_mcp.service import MAX_IMAGES_PER_CALL, VideoService
 
 log = logging.getLogger(__name__)
 BUDGET_GRACE_S = 0.5
@@ -59,20 +71,23 @@ class _Runtime:
         self._settings = settings
         self._service = service
 
+    def settings(self) -> Settings:
+        if self._settings is None:
+            self._settings = Settings.from_env()
+        return self._settings
+
     def budget_s(self) -> float:
         """Seconds each tool call may take (read with the settings, once)."""
         if self._service is not None:
             return self._service.call_budget_s
-        if self._settings is None:
-            self._settings = Settings.from_env()
-        return self._settings.call_budget_s
+        return self.settings().call_budget_s
 
     def service(self) -> VideoService:
         if self._service is None:
             from nemo_video_mcp.backends import create_backend
             from nemo_video_mcp.store import Store
 
-            settings = self._settings or Settings.from_env()
+            settings = self.settings()
             store = Store(settings.cache_dir)
             self._service = VideoService(settings, create_backend(settings, store), store)
         return self._service
@@ -200,8 +215,32 @@ def _disk_problem(exc: OSError) -> str:
     )
 
 
+class _NemoMCPServer(MCPServer):
+    """`MCPServer` whose argument errors read like all of ours: what was wrong, what is allowed, the next step.
+
+    The SDK checks a call's arguments against the tool's signature (the same types that make its
+    input schema) and raises a `ToolError` caused by pydantic's `ValidationError`; that one is
+    answered here from the tool's schema, before any tool code runs. Every other failure is the SDK's.
+    """
+
+    async def call_tool(
+        self, name: str, arguments: dict[str, Any], context: Context[Any, Any] | None = None
+    ) -> CallToolResult | InputRequiredResult:
+        try:
+            return await super().call_tool(name, arguments, context)
+        except ToolError as exc:
+            cause = exc.__cause__
+            if isinstance(exc, UnexpectedToolError) or not isinstance(cause, ValidationError):
+                raise
+            schema = next((tool.input_schema for tool in await self.list_tools() if tool.name == name), {})
+            refused = invalid_arguments(name, schema, cause.errors(include_url=False))
+            fields = sorted({str(error["loc"][0]) for error in cause.errors() if error["loc"]})
+            log.info("refused the arguments of %s: %s", name, ", ".join(fields))
+            return _error_result([], refused.agent_message)
+
+
 def build_app(settings: Settings | None = None, *, service: VideoService | None = None) -> MCPServer:
-    """The MCP server with the five NemoVideo tools."""
+    """The MCP server with the six NemoVideo tools."""
     runtime = _Runtime(settings, service)
     _install_log_forwarding()
 
@@ -212,7 +251,7 @@ def build_app(settings: Settings | None = None, *, service: VideoService | None 
         finally:
             await runtime.aclose()
 
-    app: MCPServer = MCPServer(
+    app: MCPServer = _NemoMCPServer(
         "nemo-video-mcp",
         title="NemoVideo: images to video",
         instructions=INSTRUCTIONS,
@@ -227,11 +266,12 @@ def build_app(settings: Settings | None = None, *, service: VideoService | None 
     )
     async def upload_images(
         paths: Annotated[
-            list[str],
+            list[Annotated[str, Field(min_length=1)]],
             Field(
                 description="Local file paths (absolute is safest) or http(s) URLs: images (jpg, png, gif, webp, "
-                "heic), and also video or audio. Each file at most 200 MB.",
+                f"heic), and also video or audio. Each file at most 200 MB; at most {MAX_IMAGES_PER_CALL} per call.",
                 min_length=1,
+                max_length=MAX_IMAGES_PER_CALL,
             ),
         ],
         ctx: Context,
@@ -259,18 +299,22 @@ def build_app(settings: Settings | None = None, *, service: VideoService | None 
                 description="What the video should be, in plain words, e.g. 'turn these photos into a smooth "
                 "15-second video with transitions' or 'add lo-fi music at 30% volume'.",
                 min_length=1,
-                max_length=8000,
+                max_length=MAX_INSTRUCTION_CHARS,
             ),
         ],
         ctx: Context,
-        duration_s: Annotated[float | None, Field(description="Total length in seconds; wins over the text.")] = None,
-        aspect: Annotated[str | None, Field(description="'16:9', '9:16' (vertical) or '1:1'.")] = None,
-        transition: Annotated[str | None, Field(description="fade, slide, wipe, dissolve or none.")] = None,
-        motion: Annotated[str | None, Field(description="'kenburns' or 'static'.")] = None,
-        title: Annotated[str | None, Field(description="Title text shown at the start.", max_length=200)] = None,
-        music_path: Annotated[str | None, Field(description="A local audio file to use as music.")] = None,
+        duration_s: Annotated[
+            DurationS | None, Field(description="Total length in seconds; wins over the text.")
+        ] = None,
+        aspect: Annotated[Aspect | None, Field(description="'16:9' (horizontal), '9:16' (vertical) or '1:1'.")] = None,
+        transition: Annotated[Transition | None, Field(description="Between pictures.")] = None,
+        motion: Annotated[Motion | None, Field(description="'kenburns' (slow zoom and pan) or 'static'.")] = None,
+        title: Annotated[TitleText | None, Field(description="Title text shown at the start.")] = None,
+        music_path: Annotated[
+            str | None, Field(description="A local audio file (mp3, wav, m4a, aac) to use as music.")
+        ] = None,
         fit: Annotated[
-            str | None,
+            Fit | None,
             Field(description="How a photo fills a frame of another shape: blur (default), contain or cover."),
         ] = None,
     ) -> Annotated[CallToolResult, GenerateResult]:
@@ -292,14 +336,16 @@ def build_app(settings: Settings | None = None, *, service: VideoService | None 
                 music_path=music_path,
                 fit=fit,
             )
-        except ValueError as exc:
-            return CallToolResult(
-                content=[TextContent(type="text", text=f"Invalid option: {exc}\nNext step: fix it and call again.")],
-                is_error=True,
-            )
-        return await _respond(
-            ctx, runtime.budget_s(), lambda r: runtime.service().generate_video(instruction, options, r)
-        )
+        except ValidationError as exc:  # the same types as the signature's: only if they ever drift apart
+            refused = invalid_arguments("generate_video", EditOptions.model_json_schema(), exc.errors())
+            return _error_result([], refused.agent_message)
+
+        async def edit(reporter: _McpReporter) -> ToolResult:
+            if options.music_path:  # checked like an upload, before any edit is recorded or sent
+                check_music_file(options.music_path, runtime.settings().allowed_dirs)
+            return await runtime.service().generate_video(instruction, options, reporter)
+
+        return await _respond(ctx, runtime.budget_s(), edit)
 
     @app.tool(
         annotations=ToolAnnotations(

@@ -1,18 +1,29 @@
-"""Check a local media file before anything is sent: it exists, is a regular file, fits, and is a
-supported format judged by its content (magic bytes), never by its name.
+"""Check a local media file before anything is sent: it lies in an allowed folder, exists, is a
+regular file, fits, is a supported format judged by its content (magic bytes, never its name), and,
+for an image, decodes.
 
-The only I/O is `os.stat` and reading the first few KB of a regular file.
+Every local file the server reads for the user goes through `check_media_file` (uploads) or
+`check_music_file` (music_path). An image is opened lazily with Pillow: its pixel count is checked
+before any pixel is decoded (a decompression bomb is refused from its header), the file is verified,
+and it is decoded where that is cheap (a JPEG at 1/8 scale, straight from the DCT; any image up to
+`DECODE_CHECK_PIXELS`). A truncated or damaged image is refused here, not at export.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import stat
+import unicodedata
+import warnings
+from collections.abc import Sequence
 from pathlib import Path
-from urllib.parse import unquote, urlparse
+from struct import error as struct_error
+from urllib.parse import urlparse
 
 from nemo_video_mcp.errors import MAX_UPLOAD_BYTES, FileTooLargeError, MediaFileError, UnsupportedFileError
 from nemo_video_mcp.models import MediaFile, MediaKind
+from nemo_video_mcp.paths import user_path
 
 SUPPORTED_KINDS: dict[MediaKind, tuple[str, ...]] = {
     "image": ("jpeg", "png", "gif", "webp", "heic", "heif"),
@@ -41,6 +52,15 @@ MIME_TYPES: dict[str, str] = {
 
 HEADER_BYTES = 4096
 """How much of a file is read to detect its format (Matroska's doctype may sit past the first bytes)."""
+MAX_IMAGE_PIXELS = 100_000_000
+"""Above this many pixels an image is refused from its header: a decompression bomb never gets decoded."""
+DECODE_CHECK_PIXELS = 8_000_000
+"""Images up to this size are decoded whole to prove they are complete (baseline JPEGs always are, at
+1/8 scale); larger ones are verified by Pillow without decoding, so the check never costs much memory."""
+MAX_UPLOAD_NAME_CHARS = 200
+
+_DECODED_FORMATS = ("jpeg", "png", "gif", "webp")
+"""Image formats Pillow decodes here; HEIC/HEIF have no decoder in this process and are left to the backend."""
 
 # ISO base media (ftyp) brands -> format. Checked on the major brand first, then the compatible ones.
 _FTYP_BRANDS: dict[bytes, str] = {
@@ -78,13 +98,54 @@ def is_remote_url(text: str) -> bool:
     return parsed.scheme.lower() in ("http", "https") and bool(parsed.netloc)
 
 
-def check_media_file(path_text: str) -> MediaFile:
+class OutsideAllowedFoldersError(MediaFileError):
+    code = 4003
+
+    def __init__(self, path: Path, real: Path, allowed: Sequence[Path]) -> None:
+        really = f" (really {real})" if real != path else ""
+        folders = ", ".join(str(folder) for folder in allowed)
+        super().__init__(
+            f"{path}{really} is outside the folders this server may read (NEMO_ALLOWED_DIRS: {folders}).",
+            f"Copy the file into one of {folders} and pass its new path, or ask the user to add its folder "
+            "to NEMO_ALLOWED_DIRS in the server's settings.",
+        )
+
+
+class DamagedImageError(MediaFileError):
+    code = 4001
+
+    def __init__(self, path: Path, media_format: str, detail: str) -> None:
+        super().__init__(
+            f"{path} starts like a {media_format.upper()} image but cannot be decoded ({detail}): "
+            "it is truncated or damaged.",
+            "Open the original in an image editor or viewer and export (save) it again, or copy it again "
+            "from where it came from, then pass the new file.",
+        )
+
+
+class TooManyPixelsError(MediaFileError):
+    code = 4002
+
+    def __init__(self, path: Path, pixels: int | None, size: tuple[int, int] | None = None) -> None:
+        shown = f"{size[0]}x{size[1]} px, " if size else ""
+        count = f"{pixels / 1e6:.0f} megapixels" if pixels else "too many pixels"
+        super().__init__(
+            f"{path} has {shown}{count}, above the {MAX_IMAGE_PIXELS // 1_000_000} megapixel limit.",
+            "Shrink the image (e.g. to at most 8000 px on its long side) and save it as a new file, then pass that.",
+        )
+
+
+def check_media_file(path_text: str, allowed_dirs: Sequence[Path] = ()) -> MediaFile:
     """Check one local file and describe it; raise a `MediaFileError` that says what to do otherwise.
 
-    Accepts `~` and `file://` URLs. Symlinks are followed and their target is checked. Returns the
-    resolved absolute path, the kind and format detected from the content, and the size.
+    Accepts `~` and `file://` URLs. Symlinks are followed and their target is checked; with
+    `allowed_dirs` (real paths, see `config.folder_list`), the target must lie inside one of them,
+    which is checked first, so nothing is said about a file outside them. Returns the resolved
+    absolute path, the kind and format detected from the content, and the size.
     """
     path = _path_from_text(path_text)
+    if allowed_dirs:
+        _check_allowed(path, allowed_dirs)
     info = _stat_regular_file(path)
     if info.st_size == 0:
         raise MediaFileError(
@@ -99,6 +160,8 @@ def check_media_file(path_text: str) -> MediaFile:
     if media_format is None:
         raise UnsupportedFileError(f"{path} ({_describe_unsupported(path, header)})")
     kind = next(kind for kind, formats in SUPPORTED_KINDS.items() if media_format in formats)
+    if media_format in _DECODED_FORMATS:
+        _check_image_decodes(path, media_format)
     return MediaFile(
         path=path.resolve(),
         kind=kind,
@@ -106,6 +169,39 @@ def check_media_file(path_text: str) -> MediaFile:
         mime_type=MIME_TYPES[media_format],
         size_bytes=info.st_size,
     )
+
+
+MUSIC_NEXT_STEP = (
+    "Pass an existing audio file (mp3, wav, m4a or aac, at most 200 MB) as music_path, or leave music_path out."
+)
+
+
+def check_music_file(path_text: str, allowed_dirs: Sequence[Path] = ()) -> MediaFile:
+    """`check_media_file` for `music_path`: the same checks, and the file must be audio."""
+    try:
+        media = check_media_file(path_text, allowed_dirs)
+    except MediaFileError as exc:
+        step = exc.next_step if isinstance(exc, OutsideAllowedFoldersError) else MUSIC_NEXT_STEP
+        raise MediaFileError(f"The music file cannot be used: {exc.message}", step) from None
+    if media.kind != "audio":
+        raise MediaFileError(
+            f"The music file {media.path} is {'an image' if media.kind == 'image' else 'a video'} "
+            f"({media.format}), not audio.",
+            MUSIC_NEXT_STEP,
+        )
+    return media
+
+
+def upload_name(path: Path) -> str:
+    """The file name to send to the backend: `path`'s name with control and format characters (a
+    newline, a tab, a bidi override) made spaces, runs of spaces made one, and at most
+    `MAX_UPLOAD_NAME_CHARS` characters, keeping the extension. Still readable; never empty."""
+    cleaned = "".join(" " if unicodedata.category(char) in ("Cc", "Cf", "Zl", "Zp") else char for char in path.name)
+    stem, dot, suffix = cleaned.rpartition(".")
+    if not dot or not 0 < len(suffix) <= 16 or " " in suffix:
+        stem, suffix = cleaned, ""
+    stem = " ".join(stem.split())[: MAX_UPLOAD_NAME_CHARS - len(suffix) - 1].rstrip() or "file"
+    return f"{stem}.{suffix}" if suffix else stem
 
 
 def detect_format(header: bytes) -> str | None:
@@ -193,9 +289,45 @@ def _path_from_text(path_text: str) -> Path:
         text = text.strip()
     if not text:
         raise MediaFileError("No file path was given.", "Pass the absolute path of an image, video or audio file.")
-    if text.lower().startswith("file://"):
-        text = unquote(urlparse(text).path)
-    return Path(text).expanduser()
+    try:
+        return user_path(text)
+    except ValueError as exc:
+        raise MediaFileError(f"{text[:200]} cannot be used: {exc}.", "Pass the file's absolute path instead.") from None
+
+
+def _check_allowed(path: Path, allowed_dirs: Sequence[Path]) -> None:
+    """Refuse a path whose real location (symlinks and `..` resolved) is outside every allowed folder."""
+    real = Path(os.path.realpath(path.absolute()))
+    if not any(real == folder or real.is_relative_to(folder) for folder in allowed_dirs):
+        raise OutsideAllowedFoldersError(path, real, allowed_dirs)
+
+
+def _check_image_decodes(path: Path, media_format: str) -> None:
+    """Refuse an image that has too many pixels, or that Pillow cannot verify or (where cheap) decode."""
+    from PIL import Image, UnidentifiedImageError
+
+    warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)  # our own limit applies
+    try:
+        with Image.open(path) as image:  # reads the header only
+            size = image.size
+            if size[0] * size[1] > MAX_IMAGE_PIXELS:
+                raise TooManyPixelsError(path, size[0] * size[1], size)
+            jpeg = image.format in ("JPEG", "MPO")  # MPO: a camera's JPEG with extra pictures after it
+            baseline_jpeg = jpeg and not image.info.get("progressive")
+            image.verify()
+        if baseline_jpeg or size[0] * size[1] <= DECODE_CHECK_PIXELS:
+            with Image.open(path) as image:
+                if jpeg:
+                    image.draft(None, (max(1, size[0] // 8), max(1, size[1] // 8)))  # type: ignore[arg-type]
+                image.load()
+    except Image.DecompressionBombError as exc:  # Pillow's own guard, at twice its default limit
+        pixels = re.search(r"\((\d+) pixels\)", str(exc))
+        raise TooManyPixelsError(path, int(pixels.group(1)) if pixels else None) from None
+    except UnidentifiedImageError:
+        raise DamagedImageError(path, media_format, "no image decoder recognises its data") from None
+    except (OSError, SyntaxError, ValueError, EOFError, IndexError, TypeError, struct_error) as exc:
+        detail = " ".join(str(exc).split())[:160] or type(exc).__name__
+        raise DamagedImageError(path, media_format, detail) from None
 
 
 def _stat_regular_file(path: Path) -> os.stat_result:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -104,16 +104,36 @@ class ProjectState(BaseModel):
     extra: dict[str, Any] = Field(default_factory=dict, description="Other state keys, kept as sent.")
 
 
-class EditOptions(BaseModel):
-    """Explicit wishes that win over the free-text instruction (used fully by the local backend)."""
+# --- The explicit options of an edit: one definition for the tool schema, the checks and the local engine ---
 
-    duration_s: float | None = Field(None, gt=0, le=600)
-    aspect: str | None = None
-    transition: str | None = None
-    motion: str | None = None
-    title: str | None = None
+Aspect = Literal["16:9", "9:16", "1:1"]
+Transition = Literal["fade", "slide", "wipe", "dissolve", "none"]
+Motion = Literal["kenburns", "static"]
+Fit = Literal["blur", "contain", "cover"]
+"""How a picture whose shape differs from the frame's fills it: over a blurred, darkened copy of itself
+(what phone slideshow apps do), inside black bars, or cropped to fill."""
+
+MIN_DURATION_S, MAX_DURATION_S = 1.0, 600.0
+MAX_TITLE_CHARS = 200
+MAX_INSTRUCTION_CHARS = 4000
+
+DurationS = Annotated[float, Field(ge=MIN_DURATION_S, le=MAX_DURATION_S)]
+TitleText = Annotated[str, Field(max_length=MAX_TITLE_CHARS)]
+
+
+class EditOptions(BaseModel):
+    """Explicit wishes that win over the free-text instruction (used fully by the local backend).
+
+    Only allowed values get in: a backend never sees (or charges for) an option it cannot honour.
+    """
+
+    duration_s: DurationS | None = None
+    aspect: Aspect | None = None
+    transition: Transition | None = None
+    motion: Motion | None = None
+    title: TitleText | None = None
     music_path: str | None = None
-    fit: str | None = Field(None, description="blur, contain or cover: how a photo fills a frame of another shape.")
+    fit: Fit | None = Field(None, description="blur, contain or cover: how a photo fills a frame of another shape.")
 
 
 # --- Events of one edit turn, as the backends report them ---------------------------------------

@@ -137,7 +137,7 @@ async def test_uploaded_audio_becomes_the_music_when_asked(backend, photos, tmp_
 
 async def test_missing_music_path_is_an_input_error(backend, photos, tmp_path):
     await backend.upload(photos, [])
-    with pytest.raises(InputError, match="does not exist"):
+    with pytest.raises(InputError, match="No file at"):
         await _edit(backend, "go", EditOptions(music_path=str(tmp_path / "nope.mp3")))
 
 

@@ -1,4 +1,4 @@
-"""media.check_media_file: type by content, size limits, and files that must never be read."""
+"""media: type by content, size limits, images that decode, allowed folders, files that must never be read."""
 
 from __future__ import annotations
 
@@ -6,13 +6,24 @@ import io
 import os
 import socket
 import time
+import zlib
 from pathlib import Path
 
 import pytest
 from PIL import Image
 
 from nemo_video_mcp.errors import MAX_UPLOAD_BYTES, FileTooLargeError, MediaFileError, UnsupportedFileError
-from nemo_video_mcp.media import SUPPORTED_KINDS, check_media_file, detect_format, is_remote_url
+from nemo_video_mcp.media import (
+    SUPPORTED_KINDS,
+    DamagedImageError,
+    OutsideAllowedFoldersError,
+    TooManyPixelsError,
+    check_media_file,
+    check_music_file,
+    detect_format,
+    is_remote_url,
+    upload_name,
+)
 
 
 def pillow_bytes(image_format: str, **save_options: object) -> bytes:
@@ -39,9 +50,9 @@ FORMAT_CASES = [
     # (file name, content, kind, format, mime type)
     ("photo.jpg", pillow_bytes("JPEG"), "image", "jpeg", "image/jpeg"),
     ("photo.png", pillow_bytes("PNG"), "image", "png", "image/png"),
-    ("anim.gif", pillow_bytes("GIF"), "image", "gif", "image/gif"),
+    ("anim.gif", pillow_bytes("GIF", duration=100, loop=0), "image", "gif", "image/gif"),  # GIF89a
     ("photo.webp", pillow_bytes("WEBP"), "image", "webp", "image/webp"),
-    ("old.gif", b"GIF87a" + b"\x10\x00\x0c\x00" + b"\x00" * 20, "image", "gif", "image/gif"),
+    ("old.gif", pillow_bytes("GIF"), "image", "gif", "image/gif"),  # GIF87a
     ("phone.heic", ftyp(b"heic", b"mif1", b"heic"), "image", "heic", "image/heic"),
     ("phone2.heic", ftyp(b"heix", b"mif1"), "image", "heic", "image/heic"),
     ("burst.heic", ftyp(b"hevc", b"msf1"), "image", "heic", "image/heic"),
@@ -256,11 +267,14 @@ def test_over_200_mb_is_too_large_without_reading_it(tmp_path: Path) -> None:
 
 
 def test_exactly_200_mb_is_allowed(tmp_path: Path) -> None:
-    path = sparse_jpeg(tmp_path / "big.jpg", MAX_UPLOAD_BYTES)
+    path = tmp_path / "big.mp4"  # a video: its size is checked, its content is not decoded here
+    with path.open("wb") as file:
+        file.write(ftyp(b"isom", b"mp41"))
+        file.truncate(MAX_UPLOAD_BYTES)
 
     media = check_media_file(str(path))
 
-    assert (media.format, media.size_bytes) == ("jpeg", MAX_UPLOAD_BYTES)
+    assert (media.format, media.size_bytes) == ("mp4", MAX_UPLOAD_BYTES)
 
 
 @pytest.mark.parametrize(
@@ -297,3 +311,147 @@ def test_detect_format_tolerates_short_and_odd_headers(header: bytes, expected: 
 )
 def test_is_remote_url(text: str, expected: bool) -> None:
     assert is_remote_url(text) is expected
+
+
+# --- Images must decode; bombs are refused from the header ----------------------------------------
+
+
+def png_header_only(path: Path, width: int, height: int) -> Path:
+    """A PNG that claims `width` x `height` (8-bit grey) with one tiny IDAT: its size costs nothing to write."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return len(data).to_bytes(4, "big") + kind + data + zlib.crc32(kind + data).to_bytes(4, "big")
+
+    header = width.to_bytes(4, "big") + height.to_bytes(4, "big") + bytes([8, 0, 0, 0, 0])
+    idat = zlib.compress(b"\x00" * 1024)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", idat) + chunk(b"IEND", b""))
+    return path
+
+
+def noisy_jpeg(size: tuple[int, int] = (640, 480), **save_options: object) -> bytes:
+    buffer = io.BytesIO()
+    Image.effect_noise(size, 40).convert("RGB").save(buffer, format="JPEG", **save_options)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "said"),
+    [
+        ("garbage.png", b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4, "starts like a PNG image but cannot be decoded"),
+        ("cut.png", pillow_bytes("PNG")[:-20], "truncated or damaged"),
+        ("cut.jpg", noisy_jpeg()[: len(noisy_jpeg()) // 2], "truncated"),
+        ("cut-progressive.jpg", noisy_jpeg(progressive=True)[:3000], "truncated or damaged"),
+        ("header.jpg", noisy_jpeg()[:200], "starts like a JPEG image"),
+        ("cut.gif", pillow_bytes("GIF")[:20], "starts like a GIF image"),
+        ("cut.webp", pillow_bytes("WEBP")[:40], "starts like a WEBP image"),
+    ],
+)
+def test_a_damaged_image_is_refused_with_a_way_to_fix_it(tmp_path: Path, name: str, content: bytes, said: str) -> None:
+    path = tmp_path / name
+    path.write_bytes(content)
+
+    with pytest.raises(DamagedImageError) as caught:
+        check_media_file(str(path))
+
+    assert said in caught.value.message and str(path) in caught.value.message
+    assert "export (save) it again" in caught.value.next_step
+    assert caught.value.code == 4001
+
+
+@pytest.mark.parametrize(("width", "height", "said"), [(30000, 30000, "900 megapixels"), (12000, 9000, "12000x9000")])
+def test_a_decompression_bomb_is_refused_from_its_header(tmp_path: Path, width: int, height: int, said: str) -> None:
+    path = png_header_only(tmp_path / "bomb.png", width, height)
+
+    started = time.monotonic()
+    with pytest.raises(TooManyPixelsError) as caught:
+        check_media_file(str(path))
+
+    assert time.monotonic() - started < 1, "refused from the header, never decoded"
+    assert said in caught.value.message and "100 megapixel limit" in caught.value.message
+    assert "Shrink the image" in caught.value.next_step
+
+
+def test_a_large_image_under_the_limit_is_verified_without_being_decoded(tmp_path: Path) -> None:
+    path = png_header_only(tmp_path / "wide.png", 5000, 2000)  # 10 MP: its one IDAT is far too short to decode
+
+    assert check_media_file(str(path)).format == "png"
+
+
+# --- Allowed folders ------------------------------------------------------------------------------
+
+
+def test_allowed_folders_admit_files_inside_and_refuse_the_rest(tmp_path: Path) -> None:
+    allowed = tmp_path / "allowed"
+    (allowed / "sub").mkdir(parents=True)
+    inside = allowed / "sub" / "a.png"
+    inside.write_bytes(pillow_bytes("PNG"))
+    outside = tmp_path / "secret.png"
+    outside.write_bytes(pillow_bytes("PNG"))
+    escape = allowed / "escape.png"
+    escape.symlink_to(outside)
+    folders = (allowed.resolve(),)
+
+    assert check_media_file(str(inside), folders).path == inside.resolve()
+    for sneaky in (str(outside), str(allowed / "sub" / ".." / ".." / "secret.png"), str(escape)):
+        with pytest.raises(OutsideAllowedFoldersError) as caught:
+            check_media_file(sneaky, folders)
+        assert str(allowed.resolve()) in caught.value.message and "NEMO_ALLOWED_DIRS" in caught.value.next_step
+    with pytest.raises(OutsideAllowedFoldersError, match="really"):
+        check_media_file(str(escape), folders)
+
+
+def test_a_file_outside_the_allowed_folders_is_refused_before_it_is_looked_at(tmp_path: Path) -> None:
+    allowed = tmp_path / "allowed"
+    allowed.mkdir()
+
+    for path in ("/etc/shadow", str(tmp_path / "missing.jpg"), "/dev/zero"):
+        with pytest.raises(OutsideAllowedFoldersError):
+            check_media_file(path, (allowed,))
+
+
+# --- music_path: the same checks, and audio only ----------------------------------------------------
+
+
+def test_music_must_be_a_real_audio_file(tmp_path: Path) -> None:
+    song = tmp_path / "song.mp3"
+    song.write_bytes(b"ID3\x04\x00\x00\x00\x00\x00\x10" + b"\x00" * 30)
+    picture = tmp_path / "cover.png"
+    picture.write_bytes(pillow_bytes("PNG"))
+    sparse = tmp_path / "huge.mp3"
+    with sparse.open("wb") as handle:
+        handle.write(b"ID3\x04\x00\x00\x00\x00\x00\x10")
+        handle.truncate(300 * 1024 * 1024)
+
+    assert check_music_file(str(song)).kind == "audio"
+    for bad, said in [
+        ("/etc/passwd", "plain text"),
+        (str(picture), "an image (png), not audio"),
+        (str(sparse), "larger than the 200 MB"),
+        (str(tmp_path / "nope.mp3"), "No file at"),
+    ]:
+        with pytest.raises(MediaFileError) as caught:
+            check_music_file(bad)
+        assert said in caught.value.message and "music_path" in caught.value.next_step
+    with pytest.raises(MediaFileError, match="outside the folders") as caught:
+        check_music_file(str(song), (tmp_path / "elsewhere",))
+    assert "NEMO_ALLOWED_DIRS" in caught.value.next_step
+
+
+# --- The name sent to the backend ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "sent"),
+    [
+        ("beach.jpg", "beach.jpg"),
+        ("new\nline.png", "new line.png"),
+        ("tab\there\r\n.jpg", "tab here.jpg"),
+        ("no extension\n", "no extension"),
+        ("evil\u202egpj.exe.png", "evil gpj.exe.png"),
+        ("été à Paris 视频.jpg", "été à Paris 视频.jpg"),
+        ("a" * 300 + ".jpeg", "a" * 195 + ".jpeg"),
+        ("\x00\x01.png", "file.png"),
+    ],
+)
+def test_upload_names_are_readable_and_carry_no_control_characters(name: str, sent: str) -> None:
+    assert upload_name(Path("/photos") / name) == sent

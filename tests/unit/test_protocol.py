@@ -263,3 +263,73 @@ async def test_an_unusable_cache_folder_is_a_clear_error(settings: Settings, tmp
         result = await client.call_tool("get_credits", {})
     assert result.is_error
     assert "NEMO_CACHE_DIR" in text_of(result) and "Next step" in text_of(result)
+
+
+# --- Arguments: the schema shows the allowed values, and a bad value is our error, before any request ---
+
+
+def property_branch(schema: dict, name: str) -> dict:
+    """The non-null branch of an optional property's schema (or the property itself)."""
+    field = schema["properties"][name]
+    return next((b for b in field.get("anyOf", [field]) if b.get("type") != "null"), field)
+
+
+async def test_input_schemas_declare_the_enums_and_bounds(app) -> None:
+    async with Client(app) as client:
+        tools = {tool.name: tool.input_schema for tool in (await client.list_tools()).tools}
+    generate = tools["generate_video"]
+    assert property_branch(generate, "aspect")["enum"] == ["16:9", "9:16", "1:1"]
+    assert property_branch(generate, "transition")["enum"] == ["fade", "slide", "wipe", "dissolve", "none"]
+    assert property_branch(generate, "motion")["enum"] == ["kenburns", "static"]
+    assert property_branch(generate, "fit")["enum"] == ["blur", "contain", "cover"]
+    duration = property_branch(generate, "duration_s")
+    assert (duration["type"], duration["minimum"], duration["maximum"]) == ("number", 1, 600)
+    assert generate["properties"]["instruction"]["maxLength"] == 4000
+    assert property_branch(generate, "title")["maxLength"] == 200
+    paths = tools["upload_images"]["properties"]["paths"]
+    assert (paths["minItems"], paths["maxItems"], paths["items"]) == (1, 50, {"type": "string", "minLength": 1})
+    assert property_branch(tools["get_job"], "job_id")["maxLength"] == 100
+
+
+BAD_ARGUMENTS = [
+    ("generate_video", {"instruction": "a video", "duration_s": -5}, ("duration_s", "from 1 to 600")),
+    ("generate_video", {"instruction": "a video", "aspect": "bogus"}, ("aspect", '"16:9", "9:16", "1:1"')),
+    ("generate_video", {"instruction": "a video", "transition": "zoomy"}, ("transition", '"dissolve", "none"')),
+    ("generate_video", {"instruction": "a video", "motion": "wobble"}, ("motion", '"kenburns", "static"')),
+    ("generate_video", {"instruction": "a video", "fit": "stretch"}, ("fit", '"contain", "cover"')),
+    ("generate_video", {"instruction": "x" * 1_000_000}, ("instruction", "at most 4,000 characters")),
+    ("generate_video", {"instruction": "a video", "title": "t" * 300}, ("title", "at most 200 characters")),
+    ("upload_images", {"paths": []}, ("paths", "1 to 50 items")),
+    ("upload_images", {"paths": ["a.jpg", ""]}, ("paths[1]", "non-empty text")),
+    ("get_job", {"job_id": "j" * 101}, ("job_id", "at most 100 characters")),
+    ("export_video", {"wait": "perhaps"}, ("wait", "true or false")),
+]
+
+
+@pytest.mark.parametrize(("tool", "arguments", "must_say"), BAD_ARGUMENTS, ids=lambda v: str(v)[:30])
+async def test_a_bad_argument_is_our_error_with_the_allowed_values_and_sends_nothing(
+    app, httpx_mock: HTTPXMock, tool: str, arguments: dict, must_say: tuple[str, ...]
+) -> None:
+    async with Client(app) as client:
+        result = await client.call_tool(tool, arguments)
+    text = text_of(result)
+    assert result.is_error
+    assert f"`{must_say[0]}`" in text and must_say[1] in text
+    assert f"Next step: Call {tool} again" in text
+    for leak in ("pydantic", "Error executing tool", "validation error", "Traceback"):
+        assert leak not in text
+    assert len(text) < 1000, "the given value is never echoed whole"
+    assert httpx_mock.get_requests() == []
+
+
+async def test_a_music_path_that_is_not_audio_is_refused_before_any_request(
+    app, httpx_mock: HTTPXMock, tmp_path: Path
+) -> None:
+    picture = tmp_path / "cover.png"
+    Image.new("RGB", (32, 32), "teal").save(picture)
+    async with Client(app) as client:
+        passwd = await client.call_tool("generate_video", {"instruction": "a video", "music_path": "/etc/passwd"})
+        image = await client.call_tool("generate_video", {"instruction": "a video", "music_path": str(picture)})
+    assert passwd.is_error and "plain text" in text_of(passwd) and "music_path" in text_of(passwd)
+    assert image.is_error and "an image (png), not audio" in text_of(image)
+    assert httpx_mock.get_requests() == []

@@ -72,7 +72,7 @@ async def test_a_corrupt_image_fails_in_the_child_with_its_message_and_next_step
     broken = tmp_path / "broken.jpg"
     broken.write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg" * 10)
     with pytest.raises(ImageUnreadableError) as expected:
-        images.normalize_image(broken, tmp_path / "x.y4m", (1920, 1080))
+        images.normalize_image(broken, tmp_path / "x.y4m", (1920, 1080), name="broken.jpg")
     work = tmp_path / "work"
     work.mkdir()
 

@@ -23,13 +23,13 @@ import uuid
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlparse
 
 from nemo_video_mcp.backends.base import RenderNotFoundError
 from nemo_video_mcp.budget import outside_any_call
 from nemo_video_mcp.config import Settings
 from nemo_video_mcp.errors import InputError, MediaFileError, NemoError
 from nemo_video_mcp.lease import Lease, my_lease
+from nemo_video_mcp.media import check_music_file
 from nemo_video_mcp.models import (
     Credits,
     EditEvent,
@@ -43,6 +43,7 @@ from nemo_video_mcp.models import (
     TextEvent,
     UploadedFile,
 )
+from nemo_video_mcp.paths import file_url, path_of_file_url
 from nemo_video_mcp.render import children
 from nemo_video_mcp.render.images import inspect_image
 from nemo_video_mcp.render.leftovers import remove_stale
@@ -135,7 +136,7 @@ class LocalBackend:
             "filename": media.path.name,
             "file_type": media.kind,
             "blob": str(blob),
-            "url": blob.as_uri(),
+            "url": file_url(blob),
             "size_bytes": media.size_bytes,
             "width": width,
             "height": height,
@@ -161,18 +162,10 @@ class LocalBackend:
         yield TextEvent(text=describe_plan(plan))
 
     async def _music_for(self, instruction: str, options: EditOptions, files: list[dict[str, Any]]) -> str | None:
-        """`options.music_path` (copied into the store), else the last uploaded audio if the text asks for music."""
+        """`options.music_path` (checked like an upload, then copied into the store), else the last
+        uploaded audio if the text asks for music."""
         if options.music_path:
-            path = Path(options.music_path).expanduser()
-            if not path.is_file():
-                raise InputError(
-                    f"The music file {options.music_path} does not exist.",
-                    "Pass an existing audio file (mp3, wav, m4a, aac) as music_path, or leave it out.",
-                )
-            media = MediaFile(
-                path=path.resolve(), kind="audio", format=path.suffix.lstrip("."), mime_type="audio/*",
-                size_bytes=path.stat().st_size,
-            )  # fmt: skip
+            media = await asyncio.to_thread(check_music_file, options.music_path, self._settings.allowed_dirs)
             return (await asyncio.to_thread(self._store_file, media))["blob"]
         audio = [record for record in files if record.get("file_type") == "audio"]
         if audio and mentions_music(instruction):
@@ -253,7 +246,7 @@ class LocalBackend:
             self._finish(
                 job_id,
                 "completed",
-                url=output.resolve().as_uri(),
+                url=file_url(output),
                 duration_s=info.duration_s,
                 size_bytes=info.size_bytes,
             )
@@ -275,7 +268,7 @@ class LocalBackend:
             return self._launch(job_id, orphan.get("draft") or {})
         else:
             status = RenderStatus.model_validate({k: v for k, v in job.items() if k in RenderStatus.model_fields})
-        if status.status == "completed" and status.url and not Path(_file_path(status.url)).is_file():
+        if status.status == "completed" and status.url and not path_of_file_url(status.url).is_file():
             return RenderStatus(
                 job_id=job_id, status="failed", error="the rendered file was moved or deleted; export again"
             )
@@ -322,7 +315,7 @@ class LocalBackend:
 
     async def download_render(self, job_id: str, url: str | None, target: Path) -> Path:
         """The video is already on this machine: copy it to `target` unless it is there."""
-        source = Path(_file_path(url)) if url else self._settings.output_dir / f"{job_id}.mp4"
+        source = path_of_file_url(url) if url else self._settings.output_dir / f"{job_id}.mp4"
         if source.resolve() != target.resolve():
             target.parent.mkdir(parents=True, exist_ok=True)
             partial = target.with_name(f".{target.name}.part")
@@ -385,7 +378,3 @@ def _sha256(path: Path) -> str:
         for chunk in iter(lambda: handle.read(1 << 20), b""):
             digest.update(chunk)
     return digest.hexdigest()
-
-
-def _file_path(url: str) -> str:
-    return unquote(urlparse(url).path)

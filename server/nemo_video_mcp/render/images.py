@@ -52,14 +52,29 @@ warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)
 
 
 class ImageUnreadableError(MediaFileError):
+    """An image cannot be decoded. With `name`, it is an uploaded image (kept in the cache under its
+    content hash) found damaged at render time, named as the user knows it."""
+
     code = 4001
 
-    def __init__(self, path: Path, detail: str) -> None:
-        super().__init__(
-            f"{path.name} could not be read as an image ({detail}).",
-            "Check that the file is a complete JPEG, PNG, GIF or WebP (re-export it if needed), "
-            "then call upload_images again.",
-        )
+    def __init__(self, path: Path, detail: str, *, name: str | None = None) -> None:
+        if name is None:
+            message = f"{path.name} could not be read as an image ({detail})."
+            step = (
+                "Check that the file is a complete JPEG, PNG, GIF or WebP (re-export it if needed), "
+                "then call upload_images again."
+            )
+        else:
+            message = (
+                f"The uploaded image {name} can no longer be read ({detail}), so every render that uses it "
+                "fails the same way."
+            )
+            step = (
+                f"Re-export {name} from the original (or take another copy of it), call upload_images with the "
+                "new file, then generate_video and export_video."
+            )
+        super().__init__(message, step)
+        self.detail = detail
 
 
 class ImageTooSmallError(MediaFileError):
@@ -106,14 +121,22 @@ def still_size(frame: tuple[int, int], motion: str) -> tuple[int, int]:
     return tuple(2 * round(side * KENBURNS_MARGIN / 2) for side in frame)  # type: ignore[return-value]
 
 
-def normalize_image(source: Path, target: Path, size: tuple[int, int], fit: Fit = "blur") -> Path:
+def normalize_image(
+    source: Path, target: Path, size: tuple[int, int], fit: Fit = "blur", *, name: str | None = None
+) -> Path:
     """Write `source` fitted into exactly `size` (see `fit_image`) at `target`.
 
     A `.y4m` (or headerless `.yuv`) target gets one yuv420p frame (limited range, BT.601, as ffmpeg's
     own conversion): ffmpeg reads it without decoding or converting, and holds only 1.5 bytes a pixel
     per image. Any other suffix is saved by Pillow in that format (e.g. `.png` for a preview).
+    `name` is the uploaded file's own name, for the error if `source` (its copy) cannot be decoded.
     """
-    image = fit_image(source, size, fit)
+    try:
+        image = fit_image(source, size, fit)
+    except ImageUnreadableError as exc:
+        if name is None:
+            raise
+        raise ImageUnreadableError(source, exc.detail, name=name) from exc
     if target.suffix.lower() in (".y4m", ".yuv"):
         write_yuv420p(image, target)
     else:

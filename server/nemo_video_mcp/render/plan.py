@@ -9,26 +9,20 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Literal
-from urllib.parse import unquote, urlparse
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, Field, computed_field
 
 from nemo_video_mcp.errors import InputError, NothingToExportError
-from nemo_video_mcp.models import EditOptions
+from nemo_video_mcp.models import MAX_DURATION_S, MIN_DURATION_S, Aspect, EditOptions, Fit, Motion, Transition
+from nemo_video_mcp.paths import file_url, is_file_url, path_of_file_url
 
-Aspect = Literal["16:9", "9:16", "1:1"]
-Transition = Literal["fade", "slide", "wipe", "dissolve", "none"]
-Motion = Literal["kenburns", "static"]
-Fit = Literal["blur", "contain", "cover"]
-"""How a picture whose shape differs from the frame's fills it: over a blurred, darkened copy of itself
-(what phone slideshow apps do), inside black bars, or cropped to fill."""
+T = TypeVar("T", bound=str)
 
 FRAME_SIZES: dict[str, tuple[int, int]] = {"16:9": (1920, 1080), "9:16": (1080, 1920), "1:1": (1080, 1080)}
 FPS = 30
 SECONDS_PER_IMAGE = 3.0
 DEFAULT_MIN_S, DEFAULT_MAX_S = 5.0, 60.0
-MAX_DURATION_S = 600.0
 TRANSITION_S = 0.5
 TITLE_S = 4.0
 MUSIC_VOLUME = 0.8
@@ -257,12 +251,12 @@ def plan_from_instruction(instruction: str, image_count: int, options: EditOptio
         duration = (minutes or 0) * 60 + (seconds or 0)
     else:
         duration = min(max(SECONDS_PER_IMAGE * image_count, DEFAULT_MIN_S), DEFAULT_MAX_S)
-    duration = min(max(duration, 1.0), MAX_DURATION_S)
+    duration = min(max(duration, MIN_DURATION_S), MAX_DURATION_S)
 
-    aspect = _choose(options.aspect, _parse_aspect, _first(text, _ASPECTS), "16:9", "aspect")
-    transition = _choose(options.transition, _parse_transition, _first(text, _TRANSITIONS), "fade", "transition")
-    motion = _choose(options.motion, _parse_motion, _first(text, _MOTIONS), "kenburns", "motion")
-    fit = _choose(options.fit, _parse_fit, _first(text, _FITS), "blur", "fit")
+    aspect = options.aspect or _first(text, _ASPECTS) or "16:9"
+    transition = options.transition or _first(text, _TRANSITIONS) or "fade"
+    motion = options.motion or _first(text, _MOTIONS) or "kenburns"
+    fit = options.fit or _first(text, _FITS) or "blur"
     if options.title is not None:
         title = options.title.strip() or None
 
@@ -347,9 +341,9 @@ def _take(text: str, pattern: re.Pattern[str]) -> tuple[float | None, str]:
     return value, text[: match.start()] + " " + text[match.end() :]
 
 
-def _first(text: str, table: Sequence[tuple[str, str]]) -> str | None:
+def _first(text: str, table: Sequence[tuple[str, T]]) -> T | None:
     """The value of the earliest-mentioned pattern in `table` (ties go to the table's order)."""
-    best: tuple[int, int, str] | None = None
+    best: tuple[int, int, T] | None = None
     for rank, (pattern, value) in enumerate(table):
         match = re.search(pattern, text)
         if match and (best is None or (match.start(), rank) < best[:2]):
@@ -357,49 +351,32 @@ def _first(text: str, table: Sequence[tuple[str, str]]) -> str | None:
     return best[2] if best else None
 
 
-def _choose(option: str | None, parse: Any, from_text: str | None, default: str, what: str) -> Any:
-    if option is not None:
-        value = parse(option)
-        if value is None:
-            raise PlanError(f"Unknown {what} {option!r}.", f"Use one of: {_CHOICES[what]}.")
-        return value
-    return from_text or default
-
-
 def _parse_aspect(value: str) -> Aspect | None:
     value = value.strip().lower()
     if value in FRAME_SIZES:
         return value  # type: ignore[return-value]
-    return _first(value, _ASPECTS)  # type: ignore[return-value]
+    return _first(value, _ASPECTS)
 
 
 def _parse_transition(value: str) -> Transition | None:
     value = value.strip().lower()
     if value in ("none", "cut", "cuts"):
         return "none"
-    return _first(value, _TRANSITIONS)  # type: ignore[return-value]
+    return _first(value, _TRANSITIONS)
 
 
 def _parse_motion(value: str) -> Motion | None:
     value = value.strip().lower().replace("_", " ").replace("-", " ")
     if value in ("kenburns", "none"):
         return "kenburns" if value == "kenburns" else "static"
-    return _first(value, _MOTIONS)  # type: ignore[return-value]
+    return _first(value, _MOTIONS)
 
 
 def _parse_fit(value: str) -> Fit | None:
     value = value.strip().lower()
     if value in _FIT_WORDS:
         return value  # type: ignore[return-value]
-    return _first(value, _FITS)  # type: ignore[return-value]
-
-
-_CHOICES = {
-    "aspect": "16:9 (horizontal), 9:16 (vertical), 1:1 (square)",
-    "transition": "fade, slide, wipe, dissolve, none",
-    "motion": "kenburns, static",
-    "fit": "blur (blurred background), contain (black bars), cover (crop to fill)",
-}
+    return _first(value, _FITS)
 
 
 def _take_title(instruction: str) -> tuple[str | None, str]:
@@ -543,14 +520,17 @@ def _max_transition(images: Sequence[PlannedImage]) -> int:
 
 
 def _src(path: str | None) -> dict[str, str]:
-    return {"src": Path(path).resolve().as_uri()} if path else {}
+    return {"src": file_url(path)} if path else {}
 
 
 def _local_path(value: Any) -> str | None:
     if not isinstance(value, str) or not value:
         return None
-    if value.startswith("file://"):
-        return unquote(urlparse(value).path)
+    if is_file_url(value):
+        try:
+            return str(path_of_file_url(value))
+        except ValueError:
+            return None
     return None if "://" in value else value
 
 

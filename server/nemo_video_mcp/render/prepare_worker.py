@@ -46,8 +46,8 @@ def run(job: dict[str, Any], on_step: Callable[[], None]) -> dict[str, Any] | No
     kind, frames, fps = job.get("kind"), job.get("frames", 0), job.get("fps", 30)
     card: dict[str, Any] = {}
     tasks = [
-        Task(functools.partial(normalize_image, Path(source), Path(target), size, fit), makes=target)
-        for source, target in job["stills"]
+        Task(functools.partial(normalize_image, Path(source), Path(target), size, fit, name=name), makes=target)
+        for source, target, name in job["stills"]
     ]
     if job.get("title"):
         tasks.append(Task(lambda: card.update(_title(job["title"])), step=False))

@@ -85,8 +85,9 @@ async def _prepare(
         done += 1
         on_share(done / steps)
 
+    names = {Path(image.path): image.name for image in reversed(plan.images) if image.path}
     job: dict[str, Any] = {
-        "stills": [[str(source), str(target)] for source, target in targets.items()],
+        "stills": [[str(source), str(target), names.get(source, source.name)] for source, target in targets.items()],
         "size": list(still_size(plan.size, plan.motion)),
         "fit": plan.fit,
         "transitions": [[str(a), str(b), str(t)] for a, b, t in pairs],
