@@ -99,7 +99,7 @@ def is_remote_url(text: str) -> bool:
 
 
 class OutsideAllowedFoldersError(MediaFileError):
-    code = 4003
+    code = "outside_allowed_dirs"
 
     def __init__(self, path: Path, real: Path, allowed: Sequence[Path]) -> None:
         really = f" (really {real})" if real != path else ""
