@@ -32,6 +32,7 @@ from nemo_video_mcp.errors import BackendError, InputError, JobFailedError, Rend
 from nemo_video_mcp.gui import NextAction
 from nemo_video_mcp.media import check_media_file, is_remote_url
 from nemo_video_mcp.models import Credits, EditOptions, MediaFile, RenderJob, RenderStatus
+from nemo_video_mcp.paths import is_file_url, path_of_file_url
 from nemo_video_mcp.progress import Reporter, SilentReporter
 from nemo_video_mcp.render_job import RenderRunner
 from nemo_video_mcp.render_jobs import RenderLedger
@@ -97,7 +98,10 @@ class VideoService:
                 f"Upload them in batches of at most {MAX_IMAGES_PER_CALL}.",
             )
         urls = [p.strip() for p in paths if is_remote_url(p.strip())]
-        files: list[MediaFile] = [check_media_file(p) for p in paths if not is_remote_url(p.strip())]
+        local = [p for p in paths if not is_remote_url(p.strip())]
+        allowed = self._settings.allowed_dirs
+        # Images are decoded to check them: off the event loop, so progress and other calls go on.
+        files: list[MediaFile] = await asyncio.to_thread(lambda: [check_media_file(p, allowed) for p in local])
         total = sum(f.size_bytes for f in files)
         await reporter.progress(0, 1, f"Uploading {len(files) + len(urls)} file(s) ({total / 1e6:.1f} MB)")
         uploaded = await self._backend.upload(files, urls)
@@ -584,6 +588,6 @@ def _iso(timestamp: float) -> str:
 
 
 def _local_file(job: RenderJob) -> str | None:
-    if job.file_path is None and job.url and job.url.startswith("file://"):
-        return job.url.removeprefix("file://")
+    if job.file_path is None and job.url and is_file_url(job.url):
+        return str(path_of_file_url(job.url))
     return job.file_path

@@ -158,7 +158,6 @@ async def test_allowed_dirs_keep_music_from_other_folders_out(project: Project, 
     assert project.requests_to("/run_sse") == []
 
 
-@pytest.mark.xfail(strict=True, reason="needs the lead's service.py change: upload_images passes settings.allowed_dirs")
 async def test_allowed_dirs_keep_uploads_from_other_folders_out(project: Project, tmp_path: Path) -> None:
     allowed = tmp_path / "only-here"
     allowed.mkdir()

@@ -85,9 +85,6 @@ def test_the_cli_renders_into_an_output_folder_with_spaces_unicode_hash_and_perc
     assert written.parent == output_dir and written.is_file() and written.stat().st_size > 0
 
 
-@pytest.mark.xfail(
-    strict=True, reason="needs the lead's service.py change: _local_file reads the URL with paths.path_of_file_url"
-)
 async def test_the_local_result_file_path_is_a_real_path_in_an_awkward_folder(
     settings: Settings, tmp_path: Path
 ) -> None:

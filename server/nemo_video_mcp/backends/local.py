@@ -238,7 +238,7 @@ class LocalBackend:
             raise  # server shutting down: the job stays 'processing' and is restarted on the next poll
         except NemoError as exc:
             log.warning("local render %s failed: %s", job_id, exc.message)
-            self._finish(job_id, "failed", error=exc.message)
+            self._finish(job_id, "failed", error=exc.agent_message)  # its next step too
         except Exception as exc:
             log.exception("local render %s crashed", job_id)
             self._finish(job_id, "failed", error=f"{type(exc).__name__}: {exc}")
