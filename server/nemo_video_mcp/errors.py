@@ -194,6 +194,32 @@ class BadResponseError(BackendError):
         )
 
 
+class ReplyTooLargeError(BadResponseError):
+    code = "reply_too_large"
+
+    def __init__(self, what: str, limit_bytes: int, next_step: str | None = None) -> None:
+        super(BadResponseError, self).__init__(
+            f"The backend's reply to {what} was larger than {_size(limit_bytes)} (decoded), so this server stopped "
+            "reading it.",
+            next_step
+            or "Retry the tool once; if it happens again the backend is misbehaving: wait a few minutes, or set "
+            "NEMO_BACKEND=local to render offline.",
+        )
+
+
+class TokenRenewalRefusedError(TokenRejectedError):
+    """A new anonymous token was rejected as well: asking for more would only repeat it."""
+
+    def __init__(self, web_base: str, pause_minutes: int) -> None:
+        super(TokenRejectedError, self).__init__(
+            "The backend keeps rejecting new tokens: a freshly issued anonymous token was rejected too (code 1001). "
+            f"No new token will be requested for {pause_minutes} minutes.",
+            f"Set NEMO_TOKEN to the token of a NemoVideo account (register at {web_base}) and restart the server; "
+            f"or wait {pause_minutes} minutes and call the tool again; run `nemo-video-mcp doctor` to check the "
+            "connection and the token.",
+        )
+
+
 class BackendRequestError(BackendError):
     """A business error code we have no specific remedy for."""
 
@@ -202,6 +228,20 @@ class BackendRequestError(BackendError):
             f"The backend refused the request (code {code}): {detail}.",
             "Call get_state to check the project, then retry once; if it repeats, report the code.",
             code=code,
+        )
+
+
+class LockBusyError(NemoError):
+    """Another request, or another server process sharing the cache, holds the token or session lock."""
+
+    code = "busy"
+
+    def __init__(self, doing: str, cache_dir: str) -> None:
+        super().__init__(
+            f"Another request of this server, or another nemo-video-mcp process sharing its cache, is {doing}; "
+            "it did not finish within this call's time budget (NEMO_CALL_BUDGET_S).",
+            "Call the tool again in a minute. If it keeps happening, another nemo-video-mcp process using the cache "
+            f"folder {cache_dir} may be stuck: stop it, or give this server its own NEMO_CACHE_DIR.",
         )
 
 
@@ -262,3 +302,10 @@ class JobFailedError(NemoError):
         prefix = f"This instruction was already sent (job {job_id}); nothing was sent again. " if already_sent else ""
         super().__init__(prefix + message, next_step, code=code)
         self.job_id = job_id
+
+
+def _size(n_bytes: int) -> str:
+    for unit, scale in (("GB", 1024**3), ("MB", 1024**2), ("KB", 1024)):
+        if n_bytes >= scale:
+            return f"{n_bytes / scale:g} {unit}"
+    return f"{n_bytes} bytes"

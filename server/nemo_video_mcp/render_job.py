@@ -32,6 +32,7 @@ from nemo_video_mcp.saving import save_video
 log = logging.getLogger(__name__)
 
 MAX_FAILED_POLLS = 5
+"""Polls in a row that reach no backend, or bring an unreadable reply, before following stops."""
 
 
 class RenderRunner:
@@ -112,14 +113,14 @@ class RenderRunner:
         """One reading of the job, recorded; when it cannot be read now, the job as the ledger has it."""
         try:
             status = await self._backend.poll_render(job.job_id)
-        except (RenderNotFoundError, BackendUnavailableError):
+        except (RenderNotFoundError, BackendUnavailableError, BadResponseError):
             return job  # following it (next) restarts a lost job or keeps trying
         return self._ledger.record(job, status)
 
     async def _poll(self, job: RenderJob, progress: RisingProgress) -> RenderJob:
         deadline = time.monotonic() + self._backend.max_render_wait
         restarted = False
-        unreachable = 0
+        unreachable = unreadable = 0
         first = True
         while job.status not in ("completed", "failed", "cancelled"):
             if not first and time.monotonic() > deadline:
@@ -143,7 +144,15 @@ class RenderRunner:
                     ) from exc
                 log.warning("render poll failed (%s); will poll again", exc.message)
                 continue
-            unreachable = 0
+            except BadResponseError as exc:
+                unreadable += 1
+                if unreadable >= MAX_FAILED_POLLS:
+                    raise self._give_up_unreadable(job, exc) from exc
+                log.warning(
+                    "render %s: unreadable reply %d in a row (%s); polling again", job.job_id, unreadable, exc.message
+                )
+                continue
+            unreachable = unreadable = 0
             job = self._ledger.record(job, status)
             await progress.report(job.progress, f"Rendering: {job.status} ({job.progress}%)")
         if job.status == "failed":
@@ -151,6 +160,16 @@ class RenderRunner:
         if job.status == "cancelled":
             raise RenderFailedError(job.job_id, "it was cancelled")
         return job
+
+    def _give_up_unreadable(self, job: RenderJob, last: BadResponseError) -> RenderFailedError:
+        """Record the job as failed (so the next export starts afresh instead of resuming it); the error to raise."""
+        why = (
+            f"{MAX_FAILED_POLLS} status checks in a row brought unreadable replies, so it is no longer followed; "
+            f"the last: {last.message.rstrip('.')}"
+        )
+        log.warning("render %s: %s", job.job_id, why)
+        self._ledger.record(job, RenderStatus(job_id=job.job_id, status="failed", progress=job.progress, error=why))
+        return RenderFailedError(job.job_id, why)
 
     async def _fetch_if_private(self, job: RenderJob, reporter: Reporter) -> RenderJob:
         """A link that only opens with the account's token is useless to the user: fetch the file here."""

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,8 +14,10 @@ import pytest
 from pydantic import SecretStr
 from pytest_httpx import HTTPXMock, IteratorStream
 
+from nemo_video_mcp.backends import cloud
 from nemo_video_mcp.backends.base import RenderIdTakenError, StreamCutError
 from nemo_video_mcp.backends.cloud import CloudBackend
+from nemo_video_mcp.budget import call_budget
 from nemo_video_mcp.config import Settings
 from nemo_video_mcp.errors import (
     AnonymousTokenLimitError,
@@ -22,11 +26,13 @@ from nemo_video_mcp.errors import (
     BackendUnsupportedFileError,
     BadResponseError,
     ExportBlockedError,
+    LockBusyError,
     MissingClientIdError,
     NemoError,
     NoCreditsError,
     RateLimitedError,
     TokenRejectedError,
+    TokenRenewalRefusedError,
 )
 from nemo_video_mcp.models import EditOptions, HeartbeatEvent, MediaFile, TextEvent, ToolCallEvent
 from nemo_video_mcp.notices import collecting
@@ -37,6 +43,8 @@ from .conftest import API, WEB
 TOKEN_1 = "nmv_usr_firsttoken123"
 TOKEN_2 = "nmv_usr_secondtoken456"
 SID = "1234567890123456789"
+MP4 = b"\x00\x00\x00\x18ftypisom\x00\x00\x02\x00isomavc1" + b"\x00\x00\x00\x10mdatMP4DATA!"
+"""The first bytes of an MP4 (an `ftyp` box, then `mdat`): downloads are checked to look like a video."""
 
 
 def token_reply(token: str = TOKEN_1) -> dict:
@@ -132,6 +140,114 @@ async def test_token_rejected_twice_is_an_error(httpx_mock: HTTPXMock, backend: 
     with pytest.raises(TokenRejectedError) as caught:
         await backend.get_credits()
     assert "Next step" in caught.value.agent_message
+
+
+TOKEN_URL = f"{API}/api/auth/anonymous-token"
+CREDITS_URL = f"{API}/api/credits/balance/simple"
+
+
+def token_requests(httpx_mock: HTTPXMock) -> int:
+    return sum(1 for r in httpx_mock.get_requests() if r.url.path == "/api/auth/anonymous-token")
+
+
+def assert_names_the_ways_out(error: TokenRenewalRefusedError) -> None:
+    text = error.agent_message
+    assert "keeps rejecting new tokens" in text
+    for way_out in ("NEMO_TOKEN", "wait 10 minutes", "nemo-video-mcp doctor", "Next step"):
+        assert way_out in text, text
+
+
+async def test_a_backend_that_rejects_every_new_token_is_told_once_and_not_asked_again(
+    httpx_mock: HTTPXMock, backend: CloudBackend
+) -> None:
+    httpx_mock.add_response(method="POST", url=TOKEN_URL, json=token_reply(TOKEN_2), is_reusable=True)
+    httpx_mock.add_response(url=CREDITS_URL, json={"code": 1001, "message": "invalid token"}, is_reusable=True)
+    for _ in range(3):
+        with pytest.raises(TokenRenewalRefusedError) as caught:
+            await backend.get_credits()
+        assert_names_the_ways_out(caught.value)
+    assert token_requests(httpx_mock) == 2  # the first token, and one renewal: none on the later calls
+    assert [r.url.path for r in httpx_mock.get_requests()].count("/api/credits/balance/simple") == 4
+
+
+async def test_renewals_resume_after_the_pause(
+    httpx_mock: HTTPXMock, backend: CloudBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    httpx_mock.add_response(method="POST", url=TOKEN_URL, json=token_reply(TOKEN_2), is_reusable=True)
+    httpx_mock.add_response(url=CREDITS_URL, json={"code": 1001, "message": "invalid token"})
+    httpx_mock.add_response(url=CREDITS_URL, json={"code": 1001, "message": "invalid token"})
+    with pytest.raises(TokenRenewalRefusedError):
+        await backend.get_credits()
+    monkeypatch.setattr(cloud, "TOKEN_REFUSAL_PAUSE_S", 0.0)
+    httpx_mock.add_response(url=CREDITS_URL, json={"code": 1001, "message": "expired"})
+    httpx_mock.add_response(url=CREDITS_URL, json={"code": 0, "data": {"available": 7}})
+    assert (await backend.get_credits()).available == 7
+    assert token_requests(httpx_mock) == 3
+
+
+async def test_a_token_endpoint_that_answers_1001_is_not_asked_on_every_call(
+    httpx_mock: HTTPXMock, backend: CloudBackend
+) -> None:
+    httpx_mock.add_response(method="POST", url=TOKEN_URL, json={"code": 1001, "message": "no"}, is_reusable=True)
+    for _ in range(3):
+        with pytest.raises(TokenRenewalRefusedError) as caught:
+            await backend.get_credits()
+        assert_names_the_ways_out(caught.value)
+    assert token_requests(httpx_mock) == 1
+
+
+async def test_an_edit_whose_new_token_is_rejected_too_is_told_the_same(
+    httpx_mock: HTTPXMock, backend: CloudBackend
+) -> None:
+    add_login(httpx_mock)
+    httpx_mock.add_response(method="POST", url=TOKEN_URL, json=token_reply(TOKEN_2))
+    httpx_mock.add_response(
+        method="POST", url=f"{API}/run_sse", json={"code": 1001, "message": "bad"}, is_reusable=True
+    )
+    with pytest.raises(TokenRenewalRefusedError):
+        _ = [e async for e in backend.edit("x", EditOptions())]
+    with pytest.raises(TokenRenewalRefusedError):
+        _ = [e async for e in backend.edit("x", EditOptions())]
+    assert token_requests(httpx_mock) == 2
+
+
+async def test_a_token_lock_held_by_another_process_is_waited_for_within_the_budget(
+    httpx_mock: HTTPXMock, backend: CloudBackend, settings: Settings
+) -> None:
+    other_process = Store(settings.cache_dir).profile(f"cloud {settings.api_base}")
+    async with other_process.locked_async("auth"):
+        started = time.monotonic()
+        with call_budget(1.5), pytest.raises(LockBusyError) as caught:
+            await backend.get_credits()
+        elapsed = time.monotonic() - started
+    assert 0.4 < elapsed < 1.5
+    text = caught.value.agent_message
+    assert "another nemo-video-mcp process sharing its cache, is getting a NemoVideo token" in text
+    assert "Next step" in text and str(settings.cache_dir) in text
+    assert not httpx_mock.get_requests()
+
+
+async def test_a_session_lock_held_by_another_request_is_waited_for_within_the_budget(
+    httpx_mock: HTTPXMock, backend: CloudBackend
+) -> None:
+    httpx_mock.add_response(method="POST", url=TOKEN_URL, json=token_reply())
+    session_asked = asyncio.Event()
+
+    async def slow_session(request: httpx.Request) -> httpx.Response:
+        session_asked.set()
+        await asyncio.sleep(30)
+        return httpx.Response(200, json=session_reply())
+
+    httpx_mock.add_callback(slow_session, method="POST", url=f"{API}/api/tasks/me/with-session/nemo_agent")
+    first = asyncio.ensure_future(backend.session_id())
+    await session_asked.wait()
+    try:
+        started = time.monotonic()
+        with call_budget(1.5), pytest.raises(LockBusyError, match="is setting up the editing session"):
+            await backend.session_id()
+        assert time.monotonic() - started < 1.5
+    finally:
+        first.cancel()
 
 
 async def test_lost_session_is_replaced_and_the_agent_told(httpx_mock: HTTPXMock, backend: CloudBackend) -> None:
@@ -294,8 +410,9 @@ def sse(*events: object, line_end: str = "\n") -> list[bytes]:
     return chunks
 
 
-@pytest.mark.parametrize("line_end", ["\n", "\r\n"])
+@pytest.mark.parametrize("line_end", ["\n", "\r\n", "\r"])
 async def test_edit_streams_events_in_both_shapes(httpx_mock: HTTPXMock, backend: CloudBackend, line_end: str) -> None:
+    """Every heartbeat form is a heartbeat, the `: ping` comment included; LF, CRLF and CR lines."""
     add_login(httpx_mock)
     chunks = sse(
         ": ping",
@@ -313,7 +430,7 @@ async def test_edit_streams_events_in_both_shapes(httpx_mock: HTTPXMock, backend
         headers={"content-type": "text/event-stream"},
     )
     events = [e async for e in backend.edit("make a video", EditOptions())]
-    assert [type(e) for e in events] == [HeartbeatEvent, HeartbeatEvent, ToolCallEvent, TextEvent, TextEvent]
+    assert [type(e) for e in events] == [HeartbeatEvent] * 3 + [ToolCallEvent, TextEvent, TextEvent]
     request = httpx_mock.get_requests()[-1]
     assert request.headers["accept"] == "text/event-stream"
     assert json.loads(request.content) == {
@@ -458,9 +575,9 @@ async def test_private_video_url_is_fetched_with_the_token(
 ) -> None:
     add_login(httpx_mock)
     url = f"{API}/api/render/proxy/render_1/download"
-    httpx_mock.add_response(url=url, content=b"MP4DATA")
+    httpx_mock.add_response(url=url, content=MP4)
     target = await backend.download_render("render_1", url, tmp_path / "videos" / "v.mp4")
-    assert target.read_bytes() == b"MP4DATA" and backend.url_needs_auth(url)
+    assert target.read_bytes() == MP4 and backend.url_needs_auth(url)
     assert httpx_mock.get_requests()[-1].headers["authorization"] == f"Bearer {TOKEN_1}"
     assert [p.name for p in (tmp_path / "videos").iterdir()] == ["v.mp4"]
 
@@ -470,9 +587,9 @@ async def test_a_cdn_url_gets_no_token_and_a_dead_one_falls_back_to_the_proxy_do
 ) -> None:
     add_login(httpx_mock)
     httpx_mock.add_response(url="https://cdn.test/v.mp4", status_code=403)
-    httpx_mock.add_response(url=f"{API}/api/render/proxy/render_2/download", content=b"FROMPROXY")
+    httpx_mock.add_response(url=f"{API}/api/render/proxy/render_2/download", content=MP4 + b"FROMPROXY")
     target = await backend.download_render("render_2", "https://cdn.test/v.mp4", tmp_path / "videos" / "v.mp4")
-    assert target.read_bytes() == b"FROMPROXY"
+    assert target.read_bytes() == MP4 + b"FROMPROXY"
     cdn_request = next(r for r in httpx_mock.get_requests() if r.url.host == "cdn.test")
     assert "authorization" not in cdn_request.headers
     assert not backend.url_needs_auth("https://cdn.test/v.mp4")

@@ -230,3 +230,144 @@ ADK_MIXED = {
 )
 def test_stream_events_in_both_shapes(data: str, expected: list) -> None:
     assert wire.parse_stream_event(data) == expected
+
+
+# --- nothing the backend sends is trusted -------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "whole", "expected"),
+    [
+        (None, False, None),
+        ("", False, None),
+        (7, False, 7),
+        (-3.5, False, -3.5),
+        ("12", True, 12),
+        (" -4 ", True, -4),
+        ("+1.5e3", False, 1500.0),
+        (".5", False, 0.5),
+        (1001.0, True, 1001),
+        (10**15, True, 10**15),
+    ],
+)
+def test_the_number_parser_reads_sane_numbers(value: object, whole: bool, expected: object) -> None:
+    assert wire.parse_number(value, "a count", whole=whole) == expected
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        float("nan"),
+        float("inf"),
+        float("-inf"),
+        "nan",
+        "NaN",
+        "inf",
+        "Infinity",
+        "1e999",
+        "--5",
+        "²",
+        "١٢",  # Arabic-Indic digits: str.isdigit() says yes
+        "1_000",
+        "0x10",
+        "5 apples",
+        " ",
+        True,
+        [5],
+        {"n": 5},
+        10**16,
+        -1e16,
+        "9" * 50,
+    ],
+)
+def test_the_number_parser_refuses_anything_else_with_our_error(value: object) -> None:
+    with pytest.raises(ApiFailure) as caught:
+        wire.parse_number(value, "render progress")
+    assert caught.value.reason is Reason.MALFORMED
+    assert caught.value.message.startswith("render progress is not a usable number (")
+
+
+def test_a_whole_number_wanted_refuses_a_fraction() -> None:
+    with pytest.raises(ApiFailure):
+        wire.parse_number(1.5, "a code", whole=True)
+
+
+@pytest.mark.parametrize("code", ["--5", "²", "1.5", "", None, [1001], "1001abc", 1e20])
+def test_an_odd_code_on_a_2xx_reply_is_a_malformed_reply_not_a_crash(code: object) -> None:
+    with pytest.raises(ApiFailure) as caught:
+        wire.parse_envelope(200, body({"code": code, "data": {}}))
+    assert caught.value.reason is Reason.MALFORMED and "code that is not a number" in caught.value.message
+
+
+@pytest.mark.parametrize("code", ["--5", "²"])
+def test_an_odd_code_on_an_error_status_falls_back_to_the_status(code: str) -> None:
+    with pytest.raises(ApiFailure) as caught:
+        wire.parse_envelope(503, body({"code": code, "message": "down"}))
+    assert caught.value.reason is Reason.UNAVAILABLE and caught.value.code == 503
+
+
+@pytest.mark.parametrize("depth", [65, 200, 1500, 100_000])
+def test_json_nested_too_deep_is_refused_at_any_depth(depth: int) -> None:
+    deep = "[" * depth + "]" * depth
+    with pytest.raises(ApiFailure) as caught:
+        wire.parse_envelope(200, f'{{"code":0,"data":{deep}}}'.encode())
+    assert caught.value.reason is Reason.MALFORMED and "nested more than 64 deep" in caught.value.message
+    assert wire.parse_stream_event(f'{{"content":{{"parts":[{{"text":"x","y":{deep}}}]}}}}') == []
+
+
+def test_json_nested_64_deep_is_read() -> None:
+    deep = "[" * 62 + "]" * 62  # inside {"code":..,"data":..}: 63 levels in all
+    assert wire.parse_envelope(200, f'{{"code":0,"data":{deep}}}'.encode()) is not None
+
+
+@pytest.mark.parametrize("progress", ["nan", "NaN", float("nan"), float("inf"), "1e999", "--5", "²", True])
+def test_an_unreadable_render_progress_is_a_bad_reading(progress: object) -> None:
+    with pytest.raises(ApiFailure) as caught:
+        wire.parse_render_status({"status": "processing", "progress": progress}, "r")
+    assert caught.value.reason is Reason.MALFORMED and "render progress" in caught.value.message
+
+
+def test_render_progress_1e999_on_the_wire_is_a_bad_reading() -> None:
+    payload = wire.parse_envelope(200, b'{"success":true,"data":{"status":"processing","progress":1e999}}')
+    with pytest.raises(ApiFailure, match="render progress is not a usable number"):
+        wire.parse_render_status(payload, "r")
+
+
+def test_infinity_in_a_draft_is_read_as_null_so_the_draft_stays_usable() -> None:
+    raw = (
+        b'{"code":0,"data":{"state":{"draft":{"t":[{"tt":Infinity,"sg":[{"d":1000,"volume":-Infinity}]}],'
+        b'"d":NaN,"m":{"x":1e999}},"canvas_config":{"fps":Infinity}}}}'
+    )
+    state = wire.parse_state(wire.parse_envelope(200, raw), "s")
+    assert state.draft == {"t": [{"tt": None, "sg": [{"d": 1000, "volume": None}]}], "d": None, "m": {"x": None}}
+    assert state.extra == {"canvas_config": {"fps": None}}
+    json.dumps(state.model_dump(), allow_nan=False)  # what export and get_state do with it
+
+
+def test_numbers_that_only_describe_are_dropped_when_absurd_not_fatal() -> None:
+    files = wire.parse_uploaded_files(
+        {"files": [{"filename": "a.jpg", "width": "²", "height": float("inf"), "duration": "nan", "size": -1e30}]},
+        ["/tmp/a.jpg"],
+    )
+    assert (files[0].width, files[0].height, files[0].duration, files[0].size_bytes) == (None, None, None, None)
+    status = wire.parse_render_status({"status": "completed", "output": {"duration": "nan", "size": "--5"}}, "r")
+    assert (status.duration_s, status.size_bytes) == (None, None)
+
+
+@pytest.mark.parametrize("balance", [{"available": "nan"}, {"available": 5, "frozen": float("inf")}])
+def test_an_absurd_credit_balance_is_a_malformed_reply(balance: dict) -> None:
+    with pytest.raises(ApiFailure, match="credit balance is not a usable number"):
+        wire.parse_balance(balance)
+
+
+def test_a_huge_backend_message_is_cut_before_it_reaches_an_error() -> None:
+    with pytest.raises(ApiFailure) as caught:
+        wire.parse_envelope(200, body({"code": 5000, "message": "x" * 5_000_000}))
+    assert len(caught.value.message) <= wire.MAX_MESSAGE_CHARS + 1
+
+
+def test_a_reply_of_too_many_values_is_refused_before_it_is_parsed() -> None:
+    lists = "[" + ",".join(["[]"] * (wire.MAX_JSON_VALUES + 1)) + "]"  # 2.7 MB of text, ~60 MB once parsed
+    with pytest.raises(ApiFailure, match=r"too large: it holds about [0-9,]+ JSON values \(at most 900,000 are read\)"):
+        wire.parse_envelope(200, f'{{"code":0,"data":{lists}}}')
+    assert len(wire.parse_envelope(200, "[" + ",".join(["1"] * 800_000) + "]")) == 800_000

@@ -8,6 +8,9 @@ network failure is reported as what actually happened (no connection, no answer,
 short), never as a bare "timed out".
 Token and session live in memory first and are written through to the cache, so a full or
 read-only disk costs a notice, not a second anonymous token.
+Every body is read within bounds (`bodies.py`, `sse.py`): a reply that is too large, never ends,
+or inflates to gigabytes is stopped at its cap; nothing it holds is trusted (`wire.py`). A backend
+that rejects even a freshly issued token is not asked for another for `TOKEN_REFUSAL_PAUSE_S`.
 """
 
 from __future__ import annotations
@@ -26,11 +29,10 @@ from urllib.parse import quote
 
 import anyio
 import httpx
-from httpx_sse import EventSource
 
 from nemo_video_mcp import __version__, budget
 from nemo_video_mcp.attribution import skill_headers
-from nemo_video_mcp.backends import wire
+from nemo_video_mcp.backends import bodies, sse, wire
 from nemo_video_mcp.backends.base import RenderIdTakenError, RenderNotFoundError, StreamCutError
 from nemo_video_mcp.backends.wire import ApiFailure, Reason
 from nemo_video_mcp.config import BackendName, Settings
@@ -43,11 +45,13 @@ from nemo_video_mcp.errors import (
     BackendUnsupportedFileError,
     BadResponseError,
     ExportBlockedError,
+    LockBusyError,
     MissingClientIdError,
     NoCreditsError,
     RateLimitedError,
     SessionLostError,
     TokenRejectedError,
+    TokenRenewalRefusedError,
 )
 from nemo_video_mcp.models import (
     Credits,
@@ -81,6 +85,13 @@ BUDGET_MARGIN_S = 0.75
 MIN_ATTEMPT_S = 0.25
 """Less budget than this left for a request (after any back-off) and it is not sent at all."""
 NO_RETRY_FITS = "a retry did not fit in what was left of the call budget, NEMO_CALL_BUDGET_S"
+EXCHANGE_LIMIT_S = 300.0
+"""Outside a tool call (in a job), one request and its answer end after this long, even if bytes keep trickling."""
+DOWNLOAD_LIMIT_S = 3600.0
+LOCK_WAIT_S = 120.0
+"""The longest wait for the token or session lock; inside a call, what its budget still allows."""
+TOKEN_REFUSAL_PAUSE_S = 600.0
+"""After a freshly issued token was rejected too, no new token is requested for this long (in this process)."""
 
 Endpoint = Literal["token", "render", "other"]
 """Which family a call belongs to: codes 400 and 402 mean different things on each."""
@@ -107,13 +118,17 @@ class CloudBackend:
         *,
         transport: httpx.AsyncBaseTransport | None = None,
         timeout: httpx.Timeout = DEFAULT_TIMEOUT,
+        max_reply_bytes: int = bodies.MAX_JSON_BYTES,
     ) -> None:
         self._settings = settings
         self._root_store = store
         self._store = store.profile(f"cloud {settings.api_base}")
         self.poll_interval = settings.poll_interval
         self.max_render_wait = max(300.0, 30 * settings.poll_interval)
-        headers = skill_headers(settings.skill_source) | {"User-Agent": f"nemo-video-mcp/{__version__}"}
+        headers = skill_headers(settings.skill_source) | {
+            "User-Agent": f"nemo-video-mcp/{__version__}",
+            "Accept-Encoding": bodies.ACCEPT_ENCODING,  # only what `bodies` decodes within bounds
+        }
         self._http = httpx.AsyncClient(
             base_url=settings.api_base,
             headers=headers,
@@ -121,10 +136,12 @@ class CloudBackend:
             transport=transport,
             follow_redirects=True,
         )
+        self._max_reply_bytes = max_reply_bytes
         self._auth: _Auth | None = None
         self._session: str | None = None
         self._auth_lock = asyncio.Lock()
         self._session_lock = asyncio.Lock()
+        self._renewal_refused_at: float | None = None
         if settings.token is not None:
             register_secret(settings.token.get_secret_value())
 
@@ -135,7 +152,7 @@ class CloudBackend:
             self._session = self._stored_session_id()
         if self._session is not None:
             return self._session
-        async with self._session_lock, self._store.locked_async("session"):
+        async with self._holding(self._session_lock, "session"):
             self._session = self._stored_session_id() or await self._create_session()
             return self._session
 
@@ -170,7 +187,11 @@ class CloudBackend:
                         async for event in self._read_stream(response):
                             yield event
                         return
-                    failure = _stream_refusal(response.status_code, await response.aread())
+                    try:
+                        refusal = await bodies.read_text(response, "the edit request", self._max_reply_bytes)
+                        failure = _stream_refusal(response.status_code, refusal)
+                    except BadResponseError as exc:
+                        failure = ApiFailure(Reason.MALFORMED, None, response.status_code, exc.message)
             except _NetworkFailure as exc:
                 if not exc.reached:
                     raise BackendUnavailableError(exc.detail) from None
@@ -187,7 +208,7 @@ class CloudBackend:
                 raise self._domain_error(failure, auth)
             retried.add(failure.reason)
             if failure.reason is Reason.TOKEN and auth.anonymous:
-                auth = await self._renew_token(stale=auth.token)
+                auth = await self._renew_token(stale=auth.token)  # refused while renewals are paused
             elif failure.reason is Reason.SESSION:
                 session_id = await self._replace_session(lost=session_id)
             elif failure.reason is Reason.RATE_LIMIT:
@@ -311,17 +332,36 @@ class CloudBackend:
         raise BackendUnavailableError(f"the finished video could not be downloaded ({'; '.join(problems)})")
 
     async def _download(self, url: str, headers: dict[str, str], target: Path) -> None:
-        """Download `url` to `target` through a temp file in the same folder; never leave a partial file."""
+        """Stream `url` to `target` through a temp file in the same folder; never leave a partial file.
+
+        The body must start like a video and stay under `bodies.MAX_VIDEO_BYTES` (decoded).
+        """
         target.parent.mkdir(parents=True, exist_ok=True)
         partial = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.part")
         try:
-            async with self._exchange("GET", url, headers=headers, timeout=DOWNLOAD_TIMEOUT) as response:
+            async with self._exchange(
+                "GET", url, headers=headers, timeout=DOWNLOAD_TIMEOUT, limit_s=DOWNLOAD_LIMIT_S
+            ) as response:
                 if response.status_code != 200:
                     raise _NetworkFailure(f"{response.url.host} answered HTTP {response.status_code}")
+                host = response.url.host
+                written = 0
+                head = b""
                 with partial.open("wb") as handle:
-                    async for chunk in response.aiter_bytes(1 << 16):
-                        handle.write(chunk)
+                    async for piece in bodies.decoded(response, "the video download"):
+                        written += len(piece)
+                        if written > bodies.MAX_VIDEO_BYTES:
+                            raise _NetworkFailure(f"{host} sent more than {bodies.MAX_VIDEO_BYTES // bodies.MB:,} MB")
+                        if len(head) < _VIDEO_HEAD_BYTES:
+                            head += piece[: _VIDEO_HEAD_BYTES - len(head)]
+                            if len(head) == _VIDEO_HEAD_BYTES:
+                                _require_video(host, head)
+                        handle.write(piece)
+                if len(head) < _VIDEO_HEAD_BYTES:
+                    _require_video(host, head)
             partial.replace(target)
+        except BadResponseError as exc:
+            raise _NetworkFailure(exc.message) from None
         finally:
             partial.unlink(missing_ok=True)
 
@@ -373,7 +413,7 @@ class CloudBackend:
                     raise
                 if failure.reason is Reason.TOKEN and auth.anonymous and not renewed:
                     renewed = True
-                    auth = await self._renew_token(stale=auth.token)
+                    auth = await self._renew_token(stale=auth.token)  # refused while renewals are paused
                     continue
                 if failure.reason is Reason.RATE_LIMIT and not rate_limited:
                     rate_limited = True
@@ -408,10 +448,30 @@ class CloudBackend:
         await asyncio.sleep(wait)
         return True
 
-    async def _fetch(self, method: str, url: str, **request: Any) -> tuple[int, bytes]:
-        """One request read in full: its status and body."""
+    async def _fetch(self, method: str, url: str, **request: Any) -> tuple[int, str]:
+        """One request read in full (within `max_reply_bytes`): its status and body."""
         async with self._exchange(method, url, **request) as response:
-            return response.status_code, await response.aread()
+            return response.status_code, await bodies.read_text(response, _reply_name(url), self._max_reply_bytes)
+
+    @contextlib.asynccontextmanager
+    async def _holding(self, lock: asyncio.Lock, purpose: Literal["auth", "session"]) -> AsyncIterator[None]:
+        """`lock`, then the cache's lock for `purpose` (shared with other processes), each waited for
+        at most what the call budget still allows; `LockBusyError` when either stays held."""
+        doing = "getting a NemoVideo token" if purpose == "auth" else "setting up the editing session"
+        acquired = False
+        with anyio.move_on_after(_lock_wait_s()):
+            acquired = await lock.acquire()
+        if not acquired:
+            raise LockBusyError(doing, str(self._root_store.root))
+        try:
+            async with contextlib.AsyncExitStack() as stack:
+                try:
+                    await stack.enter_async_context(self._store.locked_async(purpose, timeout_s=_lock_wait_s()))
+                except TimeoutError:
+                    raise LockBusyError(doing, str(self._root_store.root)) from None
+                yield
+        finally:
+            lock.release()
 
     @contextlib.asynccontextmanager
     async def _exchange(
@@ -421,19 +481,22 @@ class CloudBackend:
         *,
         timeout: httpx.Timeout | None = None,
         within_budget: bool = True,
+        limit_s: float | None = EXCHANGE_LIMIT_S,
         **request: Any,
     ) -> AsyncIterator[httpx.Response]:
         """One HTTP request whose every wait fits in the call budget (if `within_budget` and inside a call).
 
         Connect, read, write and pool timeouts are shortened to what the budget still allows, and the
-        whole exchange (the caller's reading of the body included) ends when that time is up. A
-        network failure, or the budget running out, comes out as `_NetworkFailure` saying what happened.
+        whole exchange (the caller's reading of the body included) ends when that time is up. Outside
+        a call it ends after `limit_s` (None: only the per-phase timeouts apply, as for an edit stream).
+        A network failure, or the time running out, comes out as `_NetworkFailure` saying what happened.
         """
-        limit = _time_for_requests() if within_budget else None
-        if limit is not None and limit < MIN_ATTEMPT_S:
+        budget_left = _time_for_requests() if within_budget else None
+        if budget_left is not None and budget_left < MIN_ATTEMPT_S:
             raise _BudgetUsedUp()
-        attempt = _Attempt(self._http.base_url.join(url).host)
-        timeouts = _shortened(timeout or self._http.timeout, limit)
+        limit = budget_left if budget_left is not None else (limit_s if within_budget else None)
+        attempt = _Attempt(self._http.base_url.join(url).host, limit_is_budget=budget_left is not None)
+        timeouts = _shortened(timeout or self._http.timeout, budget_left)
         try:
             with anyio.fail_after(limit) if limit is not None else contextlib.nullcontext():
                 async with self._http.stream(
@@ -476,14 +539,27 @@ class CloudBackend:
         return uploaded
 
     async def _read_stream(self, response: httpx.Response) -> AsyncIterator[EditEvent]:
+        """The edit's events; a comment line or an empty `data:` line is a heartbeat.
+
+        A line or event over its cap is skipped, and the agent told how many were; it still counts
+        as the editor having said something (the stream was not heartbeats only).
+        """
+        reader = sse.EventReader()
         saw_reply = False
-        async for sse in EventSource(response).aiter_sse():
-            for event in wire.parse_stream_event(sse.data):
-                saw_reply = saw_reply or not isinstance(event, HeartbeatEvent)
-                yield event
+        try:
+            async for item in reader.read(bodies.decoded(response, "the edit request")):
+                events = [HeartbeatEvent()] if isinstance(item, sse.Comment) else wire.parse_stream_event(item.data)
+                for event in events:
+                    saw_reply = saw_reply or not isinstance(event, HeartbeatEvent)
+                    yield event
+        except BadResponseError as exc:  # an encoding we cannot read: the edit may have landed all the same
+            raise StreamCutError(exc.message) from None
+        finally:
+            if reader.skipped_lines or reader.skipped_events:
+                _note_skipped(reader)
         if not response.num_bytes_downloaded:
             raise StreamCutError("the editor accepted the request but closed the stream without sending anything")
-        if not saw_reply:
+        if not saw_reply and not reader.skipped_events:
             raise StreamCutError("the stream closed with heartbeats only")
 
     async def _message_text(self, instruction: str, options: EditOptions) -> str:
@@ -536,7 +612,14 @@ class CloudBackend:
         return _Auth(token, anonymous=True, user_id=doc.get("user_id"))
 
     async def _renew_token(self, stale: str | None) -> _Auth:
-        async with self._auth_lock, self._store.locked_async("auth"):
+        """A new anonymous token (or the one another task or process got meanwhile).
+
+        Refused with `TokenRenewalRefusedError` for `TOKEN_REFUSAL_PAUSE_S` after a fresh token was
+        rejected too: asking again on every call would only repeat the rejection.
+        """
+        if self._renewals_paused():
+            raise self._tokens_keep_failing()
+        async with self._holding(self._auth_lock, "auth"):
             current = self._stored_auth()
             if current is not None and current.token != stale:
                 self._auth = current  # renewed meanwhile, by another task or process
@@ -599,7 +682,7 @@ class CloudBackend:
 
     async def _replace_session(self, lost: str) -> str:
         """Replace a session the backend forgot; tell the agent; bring the uploads along."""
-        async with self._session_lock, self._store.locked_async("session"):
+        async with self._holding(self._session_lock, "session"):
             current = self._stored_session_id()
             if current and current != lost:
                 self._session = current  # replaced meanwhile, by another task or process
@@ -678,10 +761,23 @@ class CloudBackend:
         user_id = auth.user_id or (self._store.read("auth") or {}).get("user_id")
         return f"{self._settings.web_base}?bind={user_id}" if user_id else self._settings.web_base
 
+    def _renewals_paused(self) -> bool:
+        refused_at = self._renewal_refused_at
+        return refused_at is not None and time.monotonic() - refused_at < TOKEN_REFUSAL_PAUSE_S
+
+    def _tokens_keep_failing(self) -> TokenRenewalRefusedError:
+        """The error for a backend that rejects even fresh tokens; pauses renewals (once per pause)."""
+        if not self._renewals_paused():
+            self._renewal_refused_at = time.monotonic()
+            log.warning("a fresh anonymous token was rejected too; no new token for %.0f s", TOKEN_REFUSAL_PAUSE_S)
+        return TokenRenewalRefusedError(self._settings.web_base, round(TOKEN_REFUSAL_PAUSE_S / 60))
+
     def _domain_error(self, failure: ApiFailure, auth: _Auth, endpoint: Endpoint = "other") -> BackendError:
+        """The error the agent reads for `failure`. An anonymous token rejected here was already renewed
+        once (or the token endpoint itself rejected us): renewals pause."""
         reason = failure.reason
         if reason is Reason.TOKEN:
-            return TokenRejectedError(anonymous=auth.anonymous)
+            return self._tokens_keep_failing() if auth.anonymous else TokenRejectedError(anonymous=False)
         if reason is Reason.SESSION:
             return SessionLostError()
         if reason is Reason.CREDITS:
@@ -703,7 +799,7 @@ class CloudBackend:
         return BackendRequestError(failure.code, failure.message)
 
 
-def _stream_refusal(status: int, body: bytes) -> ApiFailure:
+def _stream_refusal(status: int, body: str) -> ApiFailure:
     """Why `/run_sse` answered with something other than an event stream."""
     try:
         wire.parse_envelope(status, body)
@@ -739,6 +835,8 @@ class _Attempt:
     """How far one request got before it failed, so that the message says what actually happened."""
 
     host: str
+    limit_is_budget: bool = True
+    """Whether the exchange's own deadline is the call budget (else the job's `EXCHANGE_LIMIT_S`)."""
     started: float = field(default_factory=time.monotonic)
     connected: bool = False
     response: httpx.Response | None = None
@@ -754,7 +852,9 @@ class _Attempt:
         host = self.host
         if self.response is not None:
             received = self.response.num_bytes_downloaded
-            if budget_ran_out:
+            if budget_ran_out and not self.limit_is_budget:
+                how = f"it was still coming after {_seconds(waited)} s"
+            elif budget_ran_out:
                 how = f"the call budget ran out after {_seconds(waited)} s"
             elif timed_out:
                 how = f"nothing more came for {_seconds(timeouts.read or waited)} s"
@@ -782,6 +882,66 @@ class _Attempt:
         if isinstance(exc, (httpx.ProtocolError, httpx.ReadError, httpx.WriteError)):
             return _NetworkFailure(f"connected to {host}, but it closed the connection without an answer")
         return _NetworkFailure(f"network error talking to {host} ({type(exc).__name__})")
+
+
+def _lock_wait_s() -> float:
+    """How long a lock may be waited for: `LOCK_WAIT_S`, or less when the call budget allows less."""
+    left = _time_for_requests()
+    return LOCK_WAIT_S if left is None else max(0.0, min(LOCK_WAIT_S, left))
+
+
+_REPLY_NAMES = (
+    ("/api/state/", "the state request"),
+    ("/api/credits/", "the credits request"),
+    ("/api/upload-video/", "the upload"),
+    ("/api/render/proxy/", "the render request"),
+    ("/api/tasks/", "the session request"),
+    ("/api/auth/anonymous-token", "the anonymous-token request"),
+    ("/api/auth/claim-token", "the project-link request"),
+)
+
+
+def _reply_name(url: str) -> str:
+    """Which request a reply answers, in error messages."""
+    return next((name for part, name in _REPLY_NAMES if part in url), "a request")
+
+
+def _note_skipped(reader: sse.EventReader) -> None:
+    skipped = reader.skipped_events or reader.skipped_lines
+    log.warning(
+        "edit stream: skipped %d line(s) over %d bytes and %d event(s)",
+        reader.skipped_lines,
+        reader.max_line_bytes,
+        reader.skipped_events,
+    )
+    note(
+        f"The editor sent {skipped} message(s) too large to read (over {reader.max_event_bytes // 1024 // 1024} MB); "
+        "they were skipped. Call get_state to see what the edit changed."
+    )
+
+
+_VIDEO_HEAD_BYTES = 12
+_VIDEO_BOXES = (b"ftyp", b"moov", b"mdat", b"free", b"wide", b"skip")
+
+
+def _require_video(host: str, head: bytes) -> None:
+    """The first bytes of a download must be MP4/MOV (a box type at offset 4), WebM/Matroska or AVI."""
+    if (
+        head[4:8] in _VIDEO_BOXES
+        or head.startswith(b"\x1aE\xdf\xa3")
+        or (head[:4] == b"RIFF" and head[8:12] == b"AVI ")
+    ):
+        return
+    start = head.lstrip()[:1]
+    if not head:
+        what = "an empty file"
+    elif start == b"<":
+        what = "a web page"
+    elif start in (b"{", b"["):
+        what = "JSON"
+    else:
+        what = "bytes of another kind"
+    raise _NetworkFailure(f"{host} sent {what}, not a video")
 
 
 def _time_for_requests() -> float | None:

@@ -4,12 +4,18 @@ Every [conflict] and [inferred] point of the contract is accepted here: both env
 (`{"code":…}` and `{"success":…}` or a bare object), business errors on HTTP 200, both SSE
 event shapes (Google ADK camelCase and `{"type":…}`), all heartbeat forms, and both render
 poll shapes. Callers get domain models or an `ApiFailure`; raw dicts stop here.
+
+Nothing the backend sends is trusted: JSON nested deeper than `MAX_JSON_DEPTH` is refused, every
+number goes through `parse_number` (no NaN, no Infinity, no absurd magnitudes, no "--5" or "²"),
+and a draft's non-finite numbers become null, so that it can still be summarised and sent back.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import math
+import re
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
@@ -28,6 +34,21 @@ from nemo_video_mcp.models import (
 )
 
 log = logging.getLogger(__name__)
+
+MAX_JSON_DEPTH = 64
+"""Deeper JSON is refused: real replies nest a handful of levels, and deep nesting only exhausts the stack."""
+MAX_JSON_VALUES = 900_000
+"""More values than this (counted from commas and brackets, before parsing) are refused. The byte cap alone
+does not bound memory: 16 MB of `[[],[],…]` parses into 345 MB of lists. A state of 100,000 segments
+(about 10 MB) holds 800,000 values, about 75 MB once parsed; with what the server does with it, 900,000
+values keep the process under 200 MB."""
+SANE_MAGNITUDE = 1e15
+"""No count, size, duration, balance or progress the backend reports is larger than this."""
+MAX_CODE = 10**9
+MAX_MESSAGE_CHARS = 1_000
+"""A backend message is cut to this length before it reaches an error text."""
+_NUMBER_TEXT = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]{1,4})?", re.ASCII)
+_MAX_NUMBER_TEXT = 40
 
 
 class Reason(str, Enum):
@@ -86,15 +107,15 @@ def parse_envelope(http_status: int, body: bytes | str) -> Any:
     the data. A business error may arrive with HTTP 200.
     """
     try:
-        payload = json.loads(body) if body else None
-    except ValueError:
+        payload = load_json(body, "reply", http_status) if body else None
+    except ApiFailure:
         if not 200 <= http_status < 300:
             raise _failure_from_status(http_status, _snippet(body)) from None
-        raise ApiFailure(Reason.MALFORMED, None, http_status, "reply is not valid JSON") from None
+        raise
 
     if not 200 <= http_status < 300:
         if isinstance(payload, dict):
-            code = _int_or_none(payload.get("code"))
+            code = _code_or_none(payload.get("code"))
             message = _message_of(payload)
             if code not in (None, 0):
                 raise _failure(code, http_status, message)
@@ -106,15 +127,16 @@ def parse_envelope(http_status: int, body: bytes | str) -> Any:
             raise ApiFailure(Reason.MALFORMED, None, http_status, "empty reply")
         return payload
     if "code" in payload:
-        code = _int_or_none(payload.get("code"))
+        code = _code_or_none(payload.get("code"))
         if code is None:
-            raise ApiFailure(Reason.MALFORMED, None, http_status, "reply has a non-numeric code")
+            shown = _shown(payload.get("code"))
+            raise ApiFailure(Reason.MALFORMED, None, http_status, f"reply has a code that is not a number ({shown})")
         if code != 0:
             raise _failure(code, http_status, _message_of(payload))
         return payload.get("data")
     if "success" in payload:
         if payload.get("success") is False:
-            raise _failure(_int_or_none(payload.get("code")), http_status, _message_of(payload))
+            raise _failure(_code_or_none(payload.get("code")), http_status, _message_of(payload))
         return payload.get("data", payload)
     return payload
 
@@ -158,7 +180,7 @@ def _message_of(payload: dict[str, Any]) -> str:
     for key in ("message", "error", "detail", "msg"):
         value = payload.get(key)
         if isinstance(value, str) and value:
-            return value
+            return value if len(value) <= MAX_MESSAGE_CHARS else value[:MAX_MESSAGE_CHARS] + "…"
         if isinstance(value, dict):
             return _message_of(value)
     return "no message"
@@ -170,14 +192,124 @@ def _snippet(body: bytes | str) -> str:
     return text[:200] or "empty reply"
 
 
-def _int_or_none(value: Any) -> int | None:
-    if isinstance(value, bool):
+# --- JSON and numbers ---------------------------------------------------------------------------
+
+
+def load_json(text: bytes | str, what: str, http_status: int = 200) -> Any:
+    """Parse JSON the backend sent; `ApiFailure` (malformed) when it is not JSON or nests too deep.
+
+    NaN, Infinity and numbers too large for a float (1e999) parse as non-finite floats, which
+    `parse_number` refuses and `parse_state` turns into null.
+    """
+    values = _values_in(text)
+    if values > MAX_JSON_VALUES:
+        message = f"{what} is too large: it holds about {values:,} JSON values (at most {MAX_JSON_VALUES:,} are read)"
+        raise ApiFailure(Reason.MALFORMED, None, http_status, message)
+    try:
+        value = json.loads(text)
+    except RecursionError:
+        raise _too_deep(what, http_status) from None
+    except ValueError:  # also bad UTF-8, and integers beyond Python's digit limit
+        raise ApiFailure(Reason.MALFORMED, None, http_status, f"{what} is not valid JSON") from None
+    if _nested_deeper_than(value, MAX_JSON_DEPTH):
+        raise _too_deep(what, http_status)
+    return value
+
+
+def _values_in(text: bytes | str) -> int:
+    """An upper estimate of the values in JSON `text`, from its commas and opening brackets (C-speed counts)."""
+    if isinstance(text, str):
+        return text.count(",") + text.count("[") + text.count("{")
+    return text.count(b",") + text.count(b"[") + text.count(b"{")
+
+
+def _too_deep(what: str, http_status: int) -> ApiFailure:
+    return ApiFailure(Reason.MALFORMED, None, http_status, f"{what} is JSON nested more than {MAX_JSON_DEPTH} deep")
+
+
+def _nested_deeper_than(value: Any, limit: int) -> bool:
+    """Level by level, so that memory holds one level's containers, never a stack of every one."""
+    level = [value] if isinstance(value, dict | list) else []
+    for _ in range(limit):
+        if not level:
+            return False
+        level = [
+            child
+            for item in level
+            for child in (item.values() if isinstance(item, dict) else item)
+            if isinstance(child, dict | list)
+        ]
+    return bool(level)
+
+
+def _null_non_finite(value: Any) -> int:
+    """Replace every NaN and ±Infinity inside `value` with None, in place; return how many there were."""
+    replaced = 0
+    stack = [value] if isinstance(value, dict | list) else []
+    while stack:
+        item = stack.pop()
+        for key, child in item.items() if isinstance(item, dict) else enumerate(item):
+            if isinstance(child, float) and not math.isfinite(child):
+                item[key] = None
+                replaced += 1
+            elif isinstance(child, dict | list):
+                stack.append(child)
+    return replaced
+
+
+def parse_number(value: Any, what: str, *, whole: bool = False, limit: float = SANE_MAGNITUDE) -> float | int | None:
+    """The one reader of a number the backend sent: None when absent, `ApiFailure` when it is not a sane number.
+
+    Accepted: JSON numbers and numeric text in ASCII ("12", "-3.5", "1e3"). Refused: booleans, NaN,
+    Infinity, magnitudes over `limit`, and text such as "nan", "--5", "²" or "1_000". With `whole`,
+    an integer is wanted (1001.0 reads as 1001; 1.5 is refused).
+    """
+    if value is None or value == "":
         return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        return int(value)
-    return None
+    number: float | int
+    if isinstance(value, bool):
+        raise _not_a_number(what, value)
+    if isinstance(value, int | float):
+        number = value
+    elif isinstance(value, str) and len(value) <= _MAX_NUMBER_TEXT and _NUMBER_TEXT.fullmatch(value.strip()):
+        text = value.strip()
+        number = int(text) if text.lstrip("+-").isdigit() else float(text)
+    else:
+        raise _not_a_number(what, value)
+    if (isinstance(number, float) and not math.isfinite(number)) or abs(number) > limit:
+        raise _not_a_number(what, value)
+    if whole and isinstance(number, float):
+        if not number.is_integer():
+            raise _not_a_number(what, value)
+        number = int(number)
+    return number
+
+
+def _not_a_number(what: str, value: Any) -> ApiFailure:
+    return ApiFailure(Reason.MALFORMED, None, 200, f"{what} is not a usable number ({_shown(value)})")
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= _MAX_NUMBER_TEXT else text[:_MAX_NUMBER_TEXT] + "…"
+
+
+def _code_or_none(value: Any) -> int | None:
+    """A business code, or None when there is none or it cannot be read."""
+    try:
+        code = parse_number(value, "code", whole=True, limit=MAX_CODE)
+    except ApiFailure:
+        return None
+    return None if code is None else int(code)
+
+
+def _lenient_number(value: Any, what: str, *, whole: bool = False) -> float | int | None:
+    """A descriptive number (an upload's width, a video's size): unreadable means unknown, logged."""
+    try:
+        return parse_number(value, what, whole=whole)
+    except ApiFailure as failure:
+        log.warning("ignoring %s", failure.message)
+        return None
 
 
 # --- Business payloads --------------------------------------------------------------------------
@@ -212,8 +344,8 @@ class SessionGrant:
 def parse_session(data: Any) -> SessionGrant:
     record = _require_dict(data, "session")
     session_id = record.get("session_id") or record.get("sessionId")
-    if session_id in (None, ""):
-        raise ApiFailure(Reason.MALFORMED, None, 200, "session reply has no session_id")
+    if isinstance(session_id, bool) or not isinstance(session_id, str | int) or session_id == "":
+        raise ApiFailure(Reason.MALFORMED, None, 200, "session reply has no usable session_id")
     return SessionGrant(
         session_id=str(session_id),
         task_id=_str_or_none(record.get("task_id") or record.get("taskId")),
@@ -233,7 +365,7 @@ def parse_claim(data: Any) -> ClaimGrant:
     token = record.get("claim_token") or record.get("claimToken")
     if not isinstance(token, str) or not token.strip():
         raise ApiFailure(Reason.MALFORMED, None, 200, "claim reply has no claim_token")
-    expires = _float_or_none(record.get("expires_in") or record.get("expiresIn"))
+    expires = _float_or_none(record.get("expires_in") or record.get("expiresIn"), "claim expiry")
     return ClaimGrant(claim_token=token.strip(), expires_in_s=expires if expires and 0 < expires < 1e9 else None)
 
 
@@ -253,11 +385,11 @@ def parse_uploaded_files(data: Any, sources: list[str]) -> list[UploadedFile]:
                 filename=str(item.get("filename") or source.rsplit("/", 1)[-1]),
                 file_type=str(item.get("file_type") or item.get("type") or "unknown"),
                 url=_str_or_none(item.get("cdn_url") or item.get("url")),
-                size_bytes=_int_or_none(item.get("size")),
-                width=_int_or_none(item.get("width")),
-                height=_int_or_none(item.get("height")),
-                duration=_float_or_none(item.get("duration")),
-                fps=_float_or_none(item.get("fps")),
+                size_bytes=_whole_or_none(item.get("size"), "upload size"),
+                width=_whole_or_none(item.get("width"), "upload width"),
+                height=_whole_or_none(item.get("height"), "upload height"),
+                duration=_float_or_none(item.get("duration"), "upload duration"),
+                fps=_float_or_none(item.get("fps"), "upload fps"),
                 content_hash=_str_or_none(item.get("hash")),
             )
         )
@@ -273,16 +405,20 @@ class Balance:
 
 def parse_balance(data: Any) -> Balance:
     record = _require_dict(data, "credits")
-    available = _float_or_none(record.get("available"))
+    available = parse_number(record.get("available"), "the available credit balance")
     if available is None:
         raise ApiFailure(Reason.MALFORMED, None, 200, "credits reply has no available balance")
-    frozen = _float_or_none(record.get("frozen")) or 0.0
-    total = _float_or_none(record.get("total"))
-    return Balance(available, frozen, total if total is not None else available + frozen)
+    frozen = parse_number(record.get("frozen"), "the frozen credit balance") or 0
+    total = parse_number(record.get("total"), "the total credit balance")
+    return Balance(float(available), float(frozen), float(total if total is not None else available + frozen))
 
 
 def parse_state(data: Any, session_id: str) -> ProjectState:
-    """Read the latest state; the draft is kept whole, unknown keys included."""
+    """Read the latest state; the draft is kept whole, unknown keys included.
+
+    A NaN or Infinity anywhere in the state (a track's `tt`, a volume) becomes null, logged: the
+    draft stays readable, summarisable and JSON-encodable, so it can still be shown and exported.
+    """
     record = _require_dict(data, "state")
     state = record.get("state", record)
     if not isinstance(state, dict):
@@ -290,14 +426,18 @@ def parse_state(data: Any, session_id: str) -> ProjectState:
     draft = state.get("draft")
     if isinstance(draft, str):
         try:
-            draft = json.loads(draft)
-        except ValueError:
+            draft = load_json(draft, "state draft")
+        except ApiFailure as failure:
+            log.warning("reading the state as empty: %s", failure.message)
             draft = None
     if draft is None:
         draft = {}
     if not isinstance(draft, dict):
         raise ApiFailure(Reason.MALFORMED, None, 200, "state draft is not an object")
     extra = {key: value for key, value in state.items() if key != "draft"}
+    replaced = _null_non_finite(draft) + _null_non_finite(extra)
+    if replaced:
+        log.warning("the state held %d NaN or Infinity value(s); they are read as null", replaced)
     return ProjectState(session_id=str(record.get("session_id") or session_id), draft=draft, extra=extra)
 
 
@@ -344,8 +484,11 @@ def parse_render_status(payload: Any, job_id: str) -> RenderStatus:
     error = inner.get("error") or outer.get("error")
     if isinstance(error, dict):
         error = _message_of(error)
-    progress = _float_or_none(inner.get("progress", outer.get("progress"))) or 0.0
-    if 0 < progress < 1 and isinstance(inner.get("progress"), float):
+    elif isinstance(error, str) and len(error) > MAX_MESSAGE_CHARS:
+        error = error[:MAX_MESSAGE_CHARS] + "…"
+    raw_progress = inner.get("progress", outer.get("progress"))
+    progress = parse_number(raw_progress, "render progress") or 0  # unreadable: a bad reading, not a guess
+    if 0 < progress < 1 and isinstance(raw_progress, float):
         progress *= 100
     if status == "completed":
         progress = 100
@@ -355,8 +498,8 @@ def parse_render_status(payload: Any, job_id: str) -> RenderStatus:
         progress=max(0, min(100, round(progress))),
         url=_str_or_none(url),
         error=_str_or_none(error),
-        duration_s=_float_or_none(output.get("duration")),
-        size_bytes=_int_or_none(output.get("size")),
+        duration_s=_float_or_none(output.get("duration"), "render duration"),
+        size_bytes=_whole_or_none(output.get("size"), "render size"),
     )
 
 
@@ -371,9 +514,9 @@ def parse_stream_event(data: str) -> list[EditEvent]:
     if not data.strip():
         return [HeartbeatEvent()]
     try:
-        event = json.loads(data)
-    except ValueError:
-        log.warning("skipping an unreadable stream event (%d bytes)", len(data))
+        event = load_json(data, "stream event")
+    except ApiFailure as failure:
+        log.warning("skipping a stream event of %d characters: %s", len(data), failure.message)
         return []
     if not isinstance(event, dict):
         return []
@@ -443,14 +586,11 @@ def _str_or_none(value: Any) -> str | None:
     return str(value) if value not in (None, "") else None
 
 
-def _float_or_none(value: Any) -> float | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int | float):
-        return float(value)
-    if isinstance(value, str):
-        try:
-            return float(value)
-        except ValueError:
-            return None
-    return None
+def _float_or_none(value: Any, what: str) -> float | None:
+    number = _lenient_number(value, what)
+    return None if number is None else float(number)
+
+
+def _whole_or_none(value: Any, what: str) -> int | None:
+    number = _lenient_number(value, what, whole=True)
+    return None if number is None else int(number)
