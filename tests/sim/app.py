@@ -19,6 +19,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from tests.sim import hostile
 from tests.sim.config import SimConfig
 from tests.sim.edits import EditPlan, wants_chinese
 from tests.sim.errors import SimError
@@ -216,12 +217,24 @@ class SimApp:
 
     async def state(self, request: Request) -> Response:
         session = self.world.find_session(self._user(request), request.path_params["sid"])
+        config = self.world.config
+        if config.state_gzip_bomb:
+            return StreamingResponse(
+                hostile.gzip_zeros(), media_type="application/json", headers={"Content-Encoding": "gzip"}
+            )
+        if config.state_endless:
+            return StreamingResponse(hostile.endless_state(), media_type="application/json")
         with self.world.lock:
+            state = session.state()
+            if config.big_draft_segments:
+                state["draft"] = hostile.big_draft(config.big_draft_segments)
+            if config.draft_infinity:
+                state["draft"] = hostile.with_infinity(state["draft"])
             data = {
                 "session_id": session.session_id,
                 "task_id": session.task_id,
                 "task_name": session.task_name,
-                "state": session.state(),
+                "state": state,
             }
             return self.replies.business(data)
 
@@ -334,7 +347,11 @@ class SimApp:
 
     async def render_poll(self, request: Request) -> Response:
         render = self.world.poll_render(self._user(request), request.path_params["render_id"])
-        return self.replies.render(self._render_view(render, self._base_url(request)))
+        view = self._render_view(render, self._base_url(request))
+        spoilt = self.world.take_bad_progress()
+        if spoilt is not None:
+            view["progress"] = hostile.RAW_1E999 if spoilt == "1e999" else spoilt
+        return self.replies.render(view)
 
     async def render_cancel(self, request: Request) -> Response:
         render = self.world.cancel_render(self._user(request), request.path_params["render_id"])

@@ -117,6 +117,60 @@ class SimConfig(BaseModel):
     )
     stall_s: float = Field(600, gt=0, description="How long a stalled request is held before the 504.")
 
+    # --- hostile replies (tests/sim/hostile.py): too large, endless, inflating, nested, absurd --------
+    state_gzip_bomb: bool = Field(
+        False,
+        description="State replies are 1 GB of zeros, gzip-compressed (Content-Encoding: gzip, about 1 MB on the "
+        "wire, compressed lazily as the client reads): a client must cap the decoded size, not the raw one.",
+    )
+    state_endless: bool = Field(
+        False,
+        description="State replies start like a state, then send one more track for as long as the client reads: "
+        "a body that never ends.",
+    )
+    sse_huge_line_mb: float | None = Field(
+        None,
+        gt=0,
+        description="The edit's reply text comes as one SSE line of valid event JSON this many MB long (e.g. 50), "
+        "in place of the normal reply; the rest of the stream is normal and the edit is applied.",
+    )
+    render_progress: Literal["number", "nan", "1e999"] = Field(
+        "number",
+        description="Render poll replies carry progress as a number, as the string 'nan', or as the bare JSON "
+        "number 1e999 (valid JSON that overflows a float to infinity).",
+    )
+    render_progress_polls: int | None = Field(
+        None, ge=0, description="With render_progress: only the next N poll replies carry it (None: every one)."
+    )
+    draft_infinity: bool = Field(
+        False,
+        description="State replies' drafts hold Infinity (non-standard JSON that Python reads) as the first track's "
+        "`tt` and a segment's volume, and -Infinity as the duration.",
+    )
+    odd_code: str | None = Field(
+        None,
+        description="Every JSON reply that has a `code` carries this string instead, e.g. '--5' or '²' (text that "
+        "str.isdigit() calls digits but that is no number).",
+    )
+    deep_json: Literal["off", "envelope", "sse"] = Field(
+        "off",
+        description="envelope: every JSON reply object carries one more key holding a value nested deep_json_depth "
+        "levels deep; sse: the edit stream carries one text event that nests that deep (and the normal reply).",
+    )
+    deep_json_depth: int = Field(1500, ge=1, description="How deep deep_json nests.")
+    big_draft_segments: int | None = Field(
+        None,
+        ge=1,
+        description="State replies carry, instead of the session's draft, one video track of this many segments "
+        "(100,000 is about 10 MB of JSON).",
+    )
+    reject_tokens: bool = Field(
+        False,
+        description="Every authenticated call answers auth_error_code (1001) and revokes the token it carried, while "
+        "new anonymous tokens are still issued (revoked ones do not count toward the one-per-7-days limit): a "
+        "backend that keeps rejecting new tokens.",
+    )
+
     def update(self, changes: dict[str, Any]) -> None:
         """Apply a partial update, validating every value; all-or-nothing."""
         merged = self.model_validate({**self.model_dump(), **changes})

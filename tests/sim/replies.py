@@ -7,6 +7,7 @@ from typing import Any
 
 from starlette.responses import Response
 
+from tests.sim import hostile
 from tests.sim.errors import BUSINESS_STATUS, HTTP_CODES, SimError
 from tests.sim.world import World
 
@@ -16,7 +17,12 @@ class Replies:
         self.world = world
 
     def json(self, body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-        text = json.dumps(body, ensure_ascii=False)
+        config = self.world.config
+        if isinstance(body, dict) and "code" in body and config.odd_code is not None:
+            body = {**body, "code": config.odd_code}
+        text = hostile.raw_numbers(json.dumps(body, ensure_ascii=False))
+        if isinstance(body, dict) and config.deep_json == "envelope":
+            text = hostile.with_deep_value(text, config.deep_json_depth)
         if self.world.take("malformed_json_next"):
             text = text[: max(1, len(text) // 2)]
         return Response(text, status_code=status, headers=headers, media_type="application/json")

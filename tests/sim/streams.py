@@ -9,9 +9,10 @@ import asyncio
 import json
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
+from tests.sim import hostile
 from tests.sim.config import SimConfig
 from tests.sim.edits import EditPlan, ToolStep
 from tests.sim.errors import StreamCut
@@ -28,8 +29,17 @@ class Framer:
         self.heartbeat_form = config.heartbeat
 
     def data(self, event: dict[str, Any]) -> bytes:
-        payload = json.dumps(event, ensure_ascii=False, separators=(",", ":")).encode()
+        return self.raw(json.dumps(event, ensure_ascii=False, separators=(",", ":")).encode())
+
+    def raw(self, payload: bytes) -> bytes:
+        """A `data:` line of JSON text written by hand (e.g. nested deeper than json.dumps can write)."""
         return b"data: " + payload + self.eol + self.eol
+
+    def raw_pieces(self, pieces: Iterator[bytes]) -> Iterator[bytes]:
+        """One `data:` line sent in pieces, so that a huge line is never whole in memory."""
+        yield b"data: "
+        yield from pieces
+        yield self.eol + self.eol
 
     def heartbeat(self) -> bytes:
         if self.heartbeat_form == "comment":
@@ -140,7 +150,12 @@ async def edit_turn(
             yield await paced(events.result(step, call_id, session.edits_applied, last_step and not reply))
         if config.cut_stream:
             raise StreamCut("cut after the edit was applied")
-        if reply:
+        if config.deep_json == "sse":
+            yield framer.raw(hostile.deep_event(config.deep_json_depth))
+        if reply and config.sse_huge_line_mb:
+            for piece in framer.raw_pieces(hostile.huge_text_event(int(config.sse_huge_line_mb * hostile.MB))):
+                yield piece
+        elif reply:
             for event in events.text(reply):
                 yield await paced(event)
     finally:

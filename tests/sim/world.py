@@ -223,6 +223,8 @@ class World:
                 for token in self.tokens.values():
                     token.revoked_by_fault = True
             token = self.tokens.get(value.strip()) if scheme.lower() == "bearer" else None
+            if token is not None and self.config.reject_tokens:
+                token.revoked_by_fault = True
             if token is None:
                 raise SimError(code, "invalid token")
             if not token.valid(time.time()):
@@ -379,6 +381,18 @@ class World:
             else:
                 render.status, render.progress, render.completed_at = "completed", 100, time.time()
             return render
+
+    def take_bad_progress(self) -> str | None:
+        """The spoilt progress ('nan' or '1e999') the next poll reply carries, if the switches ask for one."""
+        with self.lock:
+            config = self.config
+            if config.render_progress == "number":
+                return None
+            if config.render_progress_polls is not None:
+                if config.render_progress_polls == 0:
+                    return None
+                config.render_progress_polls -= 1
+            return config.render_progress
 
     def cancel_render(self, user: User, render_id: str) -> Render:
         with self.lock:

@@ -6,6 +6,7 @@ import hashlib
 import io
 import json
 import time
+import zlib
 from collections.abc import Iterator
 from typing import Any
 
@@ -13,7 +14,7 @@ import httpx
 import pytest
 from PIL import Image
 
-from tests.sim import RunningSimulator, SimConfig, run_simulator
+from tests.sim import RunningSimulator, SimConfig, hostile, run_simulator
 from tests.sim.config import parse_setting
 from tests.sim.edits import MediaRef, plan_edit
 
@@ -667,3 +668,106 @@ def test_plan_edit_does_not_mutate_the_draft() -> None:
     second = plan_edit(first.draft, media, 1, "music", "http://x")
     assert json.dumps(first.draft, sort_keys=True) == before
     assert [t["tt"] for t in second.draft["t"]] == [0, 1]
+
+
+# --- hostile replies ----------------------------------------------------------------------------
+
+
+def raw_head(account: Account, path: str, size: int) -> tuple[httpx.Headers, bytes]:
+    """The first `size` raw bytes of a reply (it may never end), and its headers."""
+    with account.http.stream("GET", path, headers=account.headers) as reply:
+        head = b""
+        for chunk in reply.iter_raw():
+            head += chunk
+            if len(head) >= size:
+                break
+        return reply.headers, head
+
+
+def state_path(account: Account) -> str:
+    return f"/api/state/nemo_agent/me/{account.session_id}/latest"
+
+
+def test_state_gzip_bomb_inflates_from_a_little_to_a_lot(sim: RunningSimulator, http: httpx.Client) -> None:
+    account = Account(http)
+    sim.configure(state_gzip_bomb=True)
+    headers, head = raw_head(account, state_path(account), 64 * 1024)
+    assert headers["content-encoding"] == "gzip"
+    inflated = zlib.decompressobj(zlib.MAX_WBITS | 16).decompress(head)
+    assert len(inflated) > 30 * len(head) and inflated == bytes(len(inflated))
+
+
+def test_state_endless_starts_like_a_state_and_goes_on(sim: RunningSimulator, http: httpx.Client) -> None:
+    account = Account(http)
+    sim.configure(state_endless=True)
+    _, head = raw_head(account, state_path(account), 5 * 1024 * 1024)
+    assert head.startswith(b'{"code":0,"data":{') and len(head) >= 5 * 1024 * 1024
+    assert head.count(b'"sg":') > 50_000
+
+
+def test_sse_huge_line_is_one_valid_event_line_and_the_edit_lands(sim: RunningSimulator, http: httpx.Client) -> None:
+    account = Account(http)
+    account.upload(("a.png", png(8, 8)))
+    sim.configure(sse_huge_line_mb=3)
+    raw = account.edit_raw("make a video")
+    (huge,) = [line for line in raw.split(b"\n") if len(line) > 1024 * 1024]
+    assert 3 * 1024 * 1024 - 100 < len(huge) <= 3 * 1024 * 1024 + 100
+    event = json.loads(huge[len(b"data: ") :])
+    assert event["content"]["parts"][0]["text"].startswith("The video is ready")
+    assert account.state()["draft"]["t"]
+
+
+@pytest.mark.parametrize(("mode", "raw"), [("nan", b'"progress": "nan"'), ("1e999", b'"progress": 1e999')])
+def test_render_progress_can_be_spoilt_for_a_number_of_polls(
+    sim: RunningSimulator, http: httpx.Client, mode: str, raw: bytes
+) -> None:
+    account = with_draft(http)
+    account.start_render("render_p")
+    sim.configure(render_progress=mode, render_progress_polls=2)
+    polls = [account.get("/api/render/proxy/lambda/render_p").content for _ in range(3)]
+    assert [raw in poll for poll in polls] == [True, True, False]
+    assert sim.config.render_progress_polls == 0
+
+
+def test_draft_infinity_writes_infinity_into_the_state(sim: RunningSimulator, http: httpx.Client) -> None:
+    account = with_draft(http)
+    sim.configure(draft_infinity=True)
+    text = account.get(state_path(account)).text
+    assert '"tt": Infinity' in text and '"volume": Infinity' in text and '"d": -Infinity' in text
+
+
+@pytest.mark.parametrize("code", ["--5", "²"])
+def test_odd_code_replaces_every_code(sim: RunningSimulator, http: httpx.Client, code: str) -> None:
+    account = Account(http)
+    sim.configure(odd_code=code)
+    assert account.get("/api/credits/balance/simple").json()["code"] == code
+    assert http.get("/api/credits/balance/simple").json()["code"] == code  # errors too
+
+
+def test_deep_json_in_the_envelope_and_in_the_stream(sim: RunningSimulator, http: httpx.Client) -> None:
+    account = with_draft(http)
+    sim.configure(deep_json="envelope", deep_json_depth=1500)
+    text = account.get("/api/credits/balance/simple").text
+    assert '"deep":' + "[" * 1500 + "]" * 1500 + "}" in text
+    sim.configure(deep_json="sse")
+    raw = account.edit_raw("add a title")
+    deep = [line for line in raw.split(b"\n") if b"[" * 1500 in line]
+    assert len(deep) == 1 and hostile.DEEP_TEXT.encode() in deep[0]
+    assert user_text(data_events(raw.replace(deep[0], b""))), "the normal reply follows"
+
+
+def test_big_draft_replaces_the_state_draft(sim: RunningSimulator, http: httpx.Client) -> None:
+    account = Account(http)
+    sim.configure(big_draft_segments=1000)
+    draft = account.state()["draft"]
+    assert len(draft["t"][0]["sg"]) == 1000 and draft["d"] == 3_000_000
+
+
+def test_reject_tokens_rejects_each_new_token_too(sim: RunningSimulator, http: httpx.Client) -> None:
+    account = Account(http, "rejected")
+    sim.configure(reject_tokens=True)
+    for _ in range(3):
+        assert account.get("/api/credits/balance/simple").json()["code"] == 1001
+        account.token = token_for(http, "rejected")  # still issued: the rejected ones do not count
+    sim.configure(reject_tokens=False)
+    assert account.get("/api/credits/balance/simple").json()["code"] == 0
