@@ -7,6 +7,7 @@ server's stderr file. `Project.launch()` starts the server as a subprocess and y
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -25,7 +26,16 @@ from tests.sim.world import RecordedRequest
 
 SERVER_SCRIPT = Path(sys.executable).with_name("nemo-video-mcp")
 WEB_BASE = "https://web.nemo.test"
-TOOLS = {"upload_images", "generate_video", "get_state", "get_credits", "export_video", "get_job"}
+TOOLS = {
+    "upload_images",
+    "generate_video",
+    "get_state",
+    "get_credits",
+    "export_video",
+    "get_job",
+    "get_project_link",
+    "cancel_export",
+}
 INSTRUCTION = "turn these photos into a smooth 15-second video with transitions"
 SKILL_HEADERS = ("x-skill-source", "x-skill-version", "x-skill-platform")
 GUI_PHRASES = ("click", "button", "点击", "drag", "拖拽", "preview in timeline")
@@ -161,6 +171,20 @@ class Project:
     def edits_applied(self) -> int:
         with self.sim.world.lock:
             return sum(s.edits_applied for s in self.sim.world.sessions.values())
+
+
+def server_pid(project: Project) -> int:
+    """The pid of the live server process of this project (found by its private cache in /proc)."""
+    marker = f"NEMO_CACHE_DIR={project.home / 'cache'}".encode()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        with contextlib.suppress(OSError):
+            ours = b"nemo-video-mcp" in (entry / "cmdline").read_bytes()
+            ours = ours and marker in (entry / "environ").read_bytes().split(b"\0")
+            if ours and (entry / "stat").read_text().rpartition(")")[2].split()[0] != "Z":
+                return int(entry.name)
+    raise AssertionError("no live server process found")
 
 
 # --- the story, step by step -------------------------------------------------------------------

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from mcp.shared.exceptions import MCPError
 
-from tests.e2e.harness import INSTRUCTION, NemoServer, Project, ToolCall, assert_success, upload_photos
+from tests.e2e.harness import INSTRUCTION, NemoServer, Project, ToolCall, assert_success, server_pid, upload_photos
 
 BUDGET_S = 3.0
 BUDGET_ENV = {"NEMO_CALL_BUDGET_S": str(BUDGET_S)}
@@ -63,20 +63,6 @@ async def follow(server: NemoServer, job_id: str | None = None, rounds: int = 10
 def available_credits(project: Project) -> float:
     with project.sim.world.lock:
         return sum(user.available for user in project.sim.world.users.values())
-
-
-def server_pid(project: Project) -> int:
-    """The pid of the live server process of this project (found by its private cache in /proc)."""
-    marker = f"NEMO_CACHE_DIR={project.home / 'cache'}".encode()
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit() or int(entry.name) == os.getpid():
-            continue
-        with contextlib.suppress(OSError):
-            ours = b"nemo-video-mcp" in (entry / "cmdline").read_bytes()
-            ours = ours and marker in (entry / "environ").read_bytes().split(b"\0")
-            if ours and (entry / "stat").read_text().rpartition(")")[2].split()[0] != "Z":
-                return int(entry.name)
-    raise AssertionError("no live server process found")
 
 
 @pytest.mark.parametrize("how", ["read_timeout", "notifications_cancelled"])
