@@ -4,7 +4,7 @@ Starts the backend simulator on a free loopback port, then runs, non-interactive
   npx -y @modelcontextprotocol/inspector@2.12.0 --cli <server> --method tools/list
   npx -y @modelcontextprotocol/inspector@2.12.0 --cli <server> --method tools/call --tool-name get_credits
   npx -y mcporter@0.12.3 call --stdio <server> get_credits --output json
-and checks their JSON: the six tools are listed, and get_credits reports the simulator's balance.
+and checks their JSON: the eight tools are listed, and get_credits reports the simulator's balance.
 Exits 1 with a message saying what went wrong. Run with the venv's python from the repository root.
 """
 
@@ -26,7 +26,16 @@ REPO = Path(__file__).resolve().parent.parent
 SERVER = Path(sys.executable).with_name("nemo-video-mcp")
 INSPECTOR = "@modelcontextprotocol/inspector@2.12.0"
 MCPORTER = "mcporter@0.12.3"
-TOOLS = {"upload_images", "generate_video", "get_state", "get_credits", "export_video", "get_job"}
+TOOLS = {
+    "upload_images",
+    "generate_video",
+    "get_state",
+    "get_credits",
+    "export_video",
+    "get_job",
+    "get_project_link",
+    "cancel_export",
+}
 NPX_TIMEOUT_S = 300  # the first run downloads the package
 
 

@@ -19,6 +19,7 @@ from pydantic import Field, ValidationError
 
 from nemo_video_mcp import __version__, notices
 from nemo_video_mcp.arguments import invalid_arguments
+from nemo_video_mcp.asking import ask_user, can_ask
 from nemo_video_mcp.budget import call_budget
 from nemo_video_mcp.config import Settings
 from nemo_video_mcp.errors import NemoError
@@ -35,10 +36,12 @@ from nemo_video_mcp.models import (
 )
 from nemo_video_mcp.redact import redact
 from nemo_video_mcp.results import (
+    CancelResult,
     CreditsResult,
     ExportResult,
     GenerateResult,
     JobResult,
+    ProjectLinkResult,
     StateResult,
     ToolResult,
     UploadResult,
@@ -343,7 +346,10 @@ def build_app(settings: Settings | None = None, *, service: VideoService | None 
         async def edit(reporter: _McpReporter) -> ToolResult:
             if options.music_path:  # checked like an upload, before any edit is recorded or sent
                 check_music_file(options.music_path, runtime.settings().allowed_dirs)
-            return await runtime.service().generate_video(instruction, options, reporter)
+            result = await runtime.service().generate_video(instruction, options, reporter)
+            if result.status != "completed" or not result.question or not can_ask(ctx):
+                return result
+            return await _put_question_to_user(ctx, runtime.service(), result, reporter)
 
         return await _respond(ctx, runtime.budget_s(), edit)
 
@@ -374,6 +380,14 @@ def build_app(settings: Settings | None = None, *, service: VideoService | None 
             bool,
             Field(description="Wait for the render and return the URL (default). false: return the job id at once."),
         ] = True,
+        save_to: Annotated[
+            str | None,
+            Field(
+                description="Also keep a checked copy on this machine: a folder (the file is named by the job) or an "
+                ".mp4 path; a relative path is inside NEMO_OUTPUT_DIR. A different file is never overwritten.",
+                max_length=1000,
+            ),
+        ] = None,
     ) -> Annotated[CallToolResult, ExportResult]:
         """Render the timeline to an MP4 and return its download URL.
 
@@ -382,7 +396,39 @@ def build_app(settings: Settings | None = None, *, service: VideoService | None 
         an unchanged timeline that was already rendered returns the same video; after an edit, a new
         render of the new timeline is started.
         """
-        return await _respond(ctx, runtime.budget_s(), lambda r: runtime.service().export_video(wait, r))
+
+        async def export(reporter: _McpReporter) -> ToolResult:
+            return await runtime.service().export_video(wait, reporter, save_to)
+
+        return await _respond(ctx, runtime.budget_s(), export)
+
+    @app.tool(
+        annotations=ToolAnnotations(
+            title="Link to keep the project", read_only_hint=True, idempotent_hint=False, open_world_hint=True
+        )
+    )
+    async def get_project_link(ctx: Context) -> Annotated[CallToolResult, ProjectLinkResult]:
+        """A link where the user keeps this project: for an anonymous account, a claim link that attaches
+        the project to a NemoVideo account (with its expiry); for a registered one, the workspace.
+        """
+        return await _respond(ctx, runtime.budget_s(), lambda r: runtime.service().get_project_link())
+
+    @app.tool(
+        annotations=ToolAnnotations(
+            title="Cancel a render", read_only_hint=False, destructive_hint=True, idempotent_hint=True,
+            open_world_hint=True,
+        )
+    )  # fmt: skip
+    async def cancel_export(
+        ctx: Context,
+        job_id: Annotated[
+            str | None, Field(description="The render's job id; default: the running render.", max_length=100)
+        ] = None,
+    ) -> Annotated[CallToolResult, CancelResult]:
+        """Stop a running render (offline: stop ffmpeg and remove its partial file) and say whether held
+        credits were released. A finished or unknown job is left as it is (a no-op, not an error).
+        """
+        return await _respond(ctx, runtime.budget_s(), lambda r: runtime.service().cancel_export(job_id))
 
     @app.tool(
         annotations=ToolAnnotations(
@@ -406,3 +452,23 @@ def build_app(settings: Settings | None = None, *, service: VideoService | None 
         return await _respond(ctx, runtime.budget_s(), lambda r: runtime.service().get_job(job_id, r))
 
     return app
+
+
+async def _put_question_to_user(
+    ctx: Context, service: VideoService, result: GenerateResult, reporter: _McpReporter
+) -> ToolResult:
+    """The editor asked something: ask the user in the client and send the answer as the next turn."""
+    assert result.question is not None
+    answer = await ask_user(ctx, result.question, result.choices)
+    if answer.outcome == "declined":
+        return result.model_copy(
+            update={
+                "message": f"{result.message}\nThe user declined to answer the editor's question; nothing was sent."
+            }
+        )
+    if answer.outcome == "not_asked":
+        return result.model_copy(update={"message": f"{result.message}\n(Not asked in the client: {answer.reason}.)"})
+    await reporter.progress(0, None, f"The user answered: {answer.text}; sending it to the editor")
+    followed = await service.generate_video(answer.text, EditOptions(), reporter)
+    prefix = f"The editor asked: {result.question} The user answered: {answer.text}.\n"
+    return followed.model_copy(update={"message": prefix + followed.message})

@@ -14,6 +14,7 @@ import hashlib
 import os
 import shutil
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -60,6 +61,26 @@ def target_for(save_to: str, default_dir: Path, job_id: str) -> Path:
             "Give a folder, or a file name ending in .mp4.",
         )
     return path
+
+
+class OutsideAllowedSaveError(InputError):
+    code = "outside_allowed_dirs"
+
+    def __init__(self, target: Path, allowed: Sequence[Path]) -> None:
+        folders = ", ".join(str(folder) for folder in allowed)
+        super().__init__(
+            f"save_to {target} is outside the folders this server may use (NEMO_ALLOWED_DIRS: {folders}).",
+            f"Give save_to a folder inside one of {folders}, or leave it out.",
+        )
+
+
+def check_save_place(target: Path, allowed_dirs: Sequence[Path]) -> None:
+    """With NEMO_ALLOWED_DIRS set, the copy may only go inside one of them (symlinks and `..` resolved)."""
+    if not allowed_dirs:
+        return
+    real = Path(os.path.realpath(target.absolute()))
+    if not any(real == folder or real.is_relative_to(folder) for folder in allowed_dirs):
+        raise OutsideAllowedSaveError(target, allowed_dirs)
 
 
 def check_writable_folder(folder: Path) -> None:

@@ -48,7 +48,7 @@ from nemo_video_mcp.results import (
     UploadResult,
 )
 from nemo_video_mcp.running_jobs import RunningJobs, wait_time
-from nemo_video_mcp.saving import check_writable_folder, target_for
+from nemo_video_mcp.saving import check_save_place, check_writable_folder, target_for
 from nemo_video_mcp.store import Store
 
 log = logging.getLogger(__name__)
@@ -282,7 +282,8 @@ class VideoService:
         """
         reporter = reporter or SilentReporter()
         target = target_for(save_to, self._settings.output_dir, "video") if save_to is not None else None
-        if target is not None:
+        if target is not None:  # refused before anything is started or paid
+            check_save_place(target, self._settings.allowed_dirs)
             check_writable_folder(target.parent)
         session_id = await self._backend.session_id()
         async with self._export_lock:  # held only while a job is chosen or started, never while following

@@ -28,7 +28,16 @@ DRAFT = {
     "d": 10000,
     "future_key": {"kept": True},
 }
-TOOLS = {"upload_images", "generate_video", "get_state", "get_credits", "export_video", "get_job"}
+TOOLS = {
+    "upload_images",
+    "generate_video",
+    "get_state",
+    "get_credits",
+    "export_video",
+    "get_job",
+    "get_project_link",
+    "cancel_export",
+}
 
 
 def login(httpx_mock: HTTPXMock) -> None:
@@ -74,6 +83,9 @@ async def test_lists_the_tools_with_annotations_and_output_schemas(app) -> None:
     assert tools["get_state"].annotations.read_only_hint is True
     assert tools["get_credits"].annotations.read_only_hint is True
     assert tools["get_job"].annotations.read_only_hint is True
+    assert tools["get_project_link"].annotations.read_only_hint is True
+    assert tools["cancel_export"].annotations.destructive_hint is True
+    assert "save_to" in tools["export_video"].input_schema["properties"]
     assert {"job_id", "kind", "status", "progress", "started_at"} <= set(tools["get_job"].output_schema["properties"])
     assert {"job_id", "status"} <= set(tools["generate_video"].output_schema["properties"])
     for name in ("upload_images", "generate_video", "export_video"):

@@ -1,0 +1,75 @@
+"""Ask the user the editor's question through MCP elicitation, when the client can show a form.
+
+Part of the MCP layer (it speaks to the client). The wait for the user's answer counts against the
+call budget like any other wait; a user who does not answer in time, declines or cancels gets
+nothing sent on their behalf.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from mcp.server.mcpserver import Context
+from mcp.types import ClientCapabilities, ElicitationCapability
+from pydantic import BaseModel, Field, create_model
+
+from nemo_video_mcp.running_jobs import wait_time
+
+log = logging.getLogger(__name__)
+NO_MID_CALL_REQUESTS_FROM = "2026-07-28"
+
+
+@dataclass(frozen=True)
+class UserAnswer:
+    """What became of the question: answered (with the text), declined, or not asked (and why)."""
+
+    outcome: Literal["answered", "declined", "not_asked"]
+    text: str = ""
+    reason: str = ""
+
+
+def can_ask(ctx: Context) -> bool:
+    """Whether the client can show a form now: it says so, and this call can carry a request to it.
+
+    Connections on protocol 2026-07-28 and later forbid server-initiated requests mid-call (their
+    questions go in an input-required result, which the SDK offers only to resolvers run before the
+    tool): there the question goes back as text, as for a client without forms.
+    """
+    try:
+        context = ctx.request_context
+        if context.protocol_version >= NO_MID_CALL_REQUESTS_FROM:  # versions are ISO dates
+            return False
+        wanted = ClientCapabilities(elicitation=ElicitationCapability())
+        return bool(context.session.check_client_capability(wanted))
+    except (AttributeError, ValueError):
+        return False
+
+
+async def ask_user(ctx: Context, question: str, choices: list[str]) -> UserAnswer:
+    """Ask `question` (offering `choices` as an enum, if any) and wait for the answer, within the budget."""
+    if not can_ask(ctx):
+        return UserAnswer("not_asked", reason="the client cannot show questions")
+    limit = wait_time()
+    if limit is not None and limit < 1:
+        return UserAnswer("not_asked", reason="no time was left in this call to wait for an answer")
+    try:
+        reply: Any = await asyncio.wait_for(ctx.elicit(question, _answer_form(choices)), limit)
+    except asyncio.TimeoutError:
+        return UserAnswer("not_asked", reason="the user did not answer in time")
+    except (ValueError, RuntimeError) as exc:
+        log.warning("the question could not be asked: %s", exc)
+        return UserAnswer("not_asked", reason="the client could not show the question")
+    if reply.action != "accept":
+        return UserAnswer("declined")
+    text = " ".join(str(reply.data.answer).split())
+    return UserAnswer("answered", text) if text else UserAnswer("declined")
+
+
+def _answer_form(choices: list[str]) -> type[BaseModel]:
+    if choices:
+        kind: Any = Literal[tuple(choices)]  # type: ignore[valid-type]
+        return create_model("EditorQuestion", answer=(kind, Field(description="Pick one.")))
+    return create_model("EditorQuestion", answer=(str, Field(description="Your answer.", max_length=1000)))
