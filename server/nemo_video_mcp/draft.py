@@ -71,13 +71,13 @@ def summarize_tracks(draft: Mapping[str, Any]) -> list[TrackSummary]:
     return [_summarize_track(index, track, draft_ms) for index, track in enumerate(_tracks(draft), start=1)]
 
 
-def timeline_summary(draft: Mapping[str, Any]) -> str:
+def timeline_summary(draft: Mapping[str, Any], tracks: list[TrackSummary] | None = None) -> str:
     """The one-line summary users see, e.g.
     `Timeline (3 tracks): 1. Video: city timelapse (0-10s) 2. BGM: Lo-fi (0-10s, 35%) 3. Title: "Urban Dreams" (0-3s)`.
 
-    No tracks gives `Timeline (0 tracks): empty`.
+    No tracks gives `Timeline (0 tracks): empty`. `tracks`: the draft's summarized tracks, if already made.
     """
-    tracks = summarize_tracks(draft)
+    tracks = summarize_tracks(draft) if tracks is None else tracks
     if not tracks:
         return EMPTY_TIMELINE
     items = " ".join(f"{track.index}. {track.describe()}" for track in tracks)

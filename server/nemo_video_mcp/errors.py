@@ -284,9 +284,12 @@ class RenderFailedError(NemoError):
     code = "render_failed"
 
     def __init__(self, job_id: str, detail: str | None) -> None:
+        # A failure recorded with its own next step (e.g. a damaged upload) keeps it: rendering again would not help.
+        detail, _, own_step = (detail or "").partition("\nNext step: ")
         super().__init__(
-            f"Render {job_id} failed{': ' + detail if detail else ''}.",
-            "Call export_video again to start a new render; if it fails twice, call get_state and "
+            f"Render {job_id} failed{': ' + detail.rstrip('.') if detail else ''}.",
+            own_step
+            or "Call export_video again to start a new render; if it fails twice, call get_state and "
             "simplify the timeline with generate_video.",
         )
 

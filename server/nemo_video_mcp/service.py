@@ -227,7 +227,8 @@ class VideoService:
 
     async def get_state(self) -> StateResult:
         state = await self._backend.get_state()
-        summary = timeline_summary(state.draft)
+        tracks = summarize_tracks(state.draft)
+        summary = timeline_summary(state.draft, tracks)
         exportable = is_exportable(state.draft)
         step = "call export_video to render it." if exportable else "call upload_images, then generate_video."
         draft, left_out, cut = trimmed_draft(state.draft, MAX_DRAFT_BYTES)
@@ -242,7 +243,7 @@ class VideoService:
             message,
             session_id=state.session_id,
             summary=summary,
-            tracks=summarize_tracks(state.draft),
+            tracks=tracks,
             duration_s=timeline_duration_s(state.draft),
             exportable=exportable,
             draft=draft,

@@ -169,9 +169,6 @@ async def test_allowed_dirs_keep_uploads_from_other_folders_out(project: Project
     assert project.requests_to("/api/upload-video/") == []
 
 
-@pytest.mark.xfail(
-    strict=True, reason="needs the lead's cloud.py change: the multipart name is media.upload_name(path)"
-)
 async def test_a_control_character_in_a_file_name_never_reaches_the_multipart_header(
     project: Project, tmp_path: Path
 ) -> None:

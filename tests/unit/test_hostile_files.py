@@ -99,11 +99,6 @@ async def test_a_damaged_copy_at_render_time_is_named_as_the_user_knows_it(backe
     assert "fails the same way" in status.error
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="needs the lead's changes: local.py records the failure's next step (agent_message) and "
-    "errors.RenderFailedError uses a next step found in the detail",
-)
 async def test_export_of_a_damaged_copy_says_to_upload_it_again_not_to_export_again(settings, tmp_path) -> None:
     local = settings.model_copy(update={"backend": "local"})
     async with Client(build_app(local)) as client:

@@ -53,6 +53,7 @@ from nemo_video_mcp.errors import (
     TokenRejectedError,
     TokenRenewalRefusedError,
 )
+from nemo_video_mcp.media import upload_name
 from nemo_video_mcp.models import (
     Credits,
     EditEvent,
@@ -516,7 +517,7 @@ class CloudBackend:
         if files:
 
             def open_files() -> list[tuple[str, Any]]:
-                return [("files", (f.path.name, f.path.open("rb"), f.mime_type)) for f in files]
+                return [("files", (upload_name(f.path), f.path.open("rb"), f.mime_type)) for f in files]
 
             sources = [str(f.path) for f in files]
             sent = await self._call(
@@ -584,9 +585,9 @@ class CloudBackend:
                 }.get(options.fit, f"fit: {options.fit}")
             )
         if options.music_path:
-            from nemo_video_mcp.media import check_media_file
+            from nemo_video_mcp.media import check_music_file
 
-            music = check_media_file(options.music_path)
+            music = check_music_file(options.music_path, self._settings.allowed_dirs)
             uploaded = await self.upload([music], [])
             wishes.append(f"use the uploaded audio {uploaded[0].filename} as background music")
         return instruction if not wishes else f"{instruction}\n\n(Settings: {'; '.join(wishes)}.)"
@@ -742,7 +743,7 @@ class CloudBackend:
         for source in sources:
             if source and not is_remote_url(source):
                 with contextlib.suppress(BackendError, ValueError, OSError):
-                    files.append(check_media_file(source))
+                    files.append(check_media_file(source, self._settings.allowed_dirs))
         if not files and not urls:
             return 0
         try:
