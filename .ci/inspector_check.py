@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import socket
 import subprocess
 import sys
@@ -112,6 +113,32 @@ def check_credits(credits: Any, expected: float, client: str) -> None:
             raise CheckFailed(f"{client}: get_credits {field} = {balance.get(field)!r}, expected {expected:g}")
 
 
+SKILL = REPO / "skill" / "SKILL.md"
+SKILL_PHOTOS = ("/absolute/path/photo1.jpg", "/absolute/path/photo2.jpg")
+
+
+def skill_calls() -> list[list[str]]:
+    """The `$M TOOL k=v …` lines of the skill's mcporter block, as argument lists (after `call --stdio SERVER`)."""
+    calls = []
+    for line in SKILL.read_text(encoding="utf-8").splitlines():
+        if line.startswith("$M "):
+            for placeholder, photo in zip(SKILL_PHOTOS, ("dawn.jpg", "noon.jpg"), strict=True):
+                line = line.replace(placeholder, str(REPO / "samples" / photo))
+            calls.append(shlex.split(line)[1:])
+    if len(calls) < 5:
+        raise CheckFailed(f"skill/SKILL.md has {len(calls)} mcporter lines; expected the whole story")
+    return calls
+
+
+def run_skill_calls(server_flags: list[str]) -> None:
+    """Every mcporter line the skill shows, in order, against the simulator: each must answer without error."""
+    for arguments in skill_calls():
+        result = npx(MCPORTER, "call", "--stdio", str(SERVER), *server_flags, *arguments)
+        if result.get("isError") or not result.get("message"):
+            raise CheckFailed(f"mcporter {' '.join(arguments)} (a line of skill/SKILL.md) failed: {result}")
+        print(f"inspector check: skill line `{arguments[0]}` answered: {result['message'].splitlines()[0][:90]}")
+
+
 def main() -> int:
     if not SERVER.exists():
         print(f"inspector check: {SERVER} not found; install the package in the venv first", file=sys.stderr)
@@ -144,6 +171,7 @@ def main() -> int:
             credits = npx(MCPORTER, "call", "--stdio", str(SERVER), *mcporter_env, "get_credits", "--output", "json")
             check_credits(credits, credits_given, "mcporter")
             print(f"inspector check: get_credits via mcporter reports {credits_given:g} credits")
+            run_skill_calls(mcporter_env)
             print(f"inspector check: OK in {time.monotonic() - started:.1f} s")
         except CheckFailed as failure:
             print(f"inspector check FAILED: {failure}", file=sys.stderr)
