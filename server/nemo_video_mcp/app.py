@@ -49,6 +49,7 @@ from nemo_video_mcp.results import (
 from nemo_video_mcp.service import MAX_IMAGES_PER_CALL, VideoService
 
 log = logging.getLogger(__name__)
+DRAFT_RESOURCE = "nemo://project/draft"
 BUDGET_GRACE_S = 0.5
 """How far past the budget the safety net lets a call run (the work should have answered by itself)."""
 
@@ -352,6 +353,17 @@ def build_app(settings: Settings | None = None, *, service: VideoService | None 
             return await _put_question_to_user(ctx, runtime.service(), result, reporter)
 
         return await _respond(ctx, runtime.budget_s(), edit)
+
+    @app.resource(
+        DRAFT_RESOURCE,
+        name="draft",
+        title="The project's whole draft",
+        description="The timeline draft exactly as the backend holds it (get_state cuts a large one to 256 KB).",
+        mime_type="application/json",
+    )
+    async def full_draft() -> str:
+        state = await runtime.service().full_draft()
+        return json.dumps(state, ensure_ascii=False)
 
     @app.tool(
         annotations=ToolAnnotations(

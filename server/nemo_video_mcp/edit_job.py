@@ -152,11 +152,11 @@ class _Steps:
         self.last = message
         await self._reporter.progress(self.count, None, message)
         if time.monotonic() - self._saved_at >= LEDGER_SAVE_EVERY_S:
-            self.save()
+            await self.save()
 
-    def save(self, **changes: object) -> EditJob:
+    async def save(self, **changes: object) -> EditJob:
         self._saved_at = time.monotonic()
-        self.job = self._ledger.update(self.job, events=self.count, last_step=self.last, **changes)
+        self.job = await self._ledger.update(self.job, events=self.count, last_step=self.last, **changes)
         return self.job
 
 
@@ -186,11 +186,11 @@ class EditRunner:
             except NemoError as exc:
                 log.warning("edit job %s failed: %s", steps.job.job_id, exc.message)
                 failure = JobFailure(message=exc.message, next_step=exc.next_step, code=exc.code)
-                return steps.save(phase="failed", failure=failure, notices=list(gathered))
+                return await steps.save(phase="failed", failure=failure, notices=list(gathered))
             except Exception:
                 log.exception("edit job %s crashed", steps.job.job_id)
-                return steps.save(phase="failed", failure=INTERNAL_FAILURE, notices=list(gathered))
-            return steps.save(phase="completed", outcome=outcome, notices=list(gathered))
+                return await steps.save(phase="failed", failure=INTERNAL_FAILURE, notices=list(gathered))
+            return await steps.save(phase="completed", outcome=outcome, notices=list(gathered))
 
     # --- a live edit -------------------------------------------------------------------------------
 
@@ -198,7 +198,7 @@ class EditRunner:
         await steps.tick("Reading the project before sending the instruction")
         before = await self._read_state_quietly() or await self._read_state_quietly()
         # Recorded before the request goes out: a crash from here on is recovered, never re-sent.
-        steps.save(phase="sent", before_fingerprint=draft_fingerprint(before.draft) if before else None)
+        await steps.save(phase="sent", before_fingerprint=draft_fingerprint(before.draft) if before else None)
         await steps.tick("Sent the instruction; waiting for the editor")
         turn = await self._run_turn(self._backend.edit(instruction, options), steps)
 

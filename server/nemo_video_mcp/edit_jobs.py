@@ -119,7 +119,9 @@ class EditLedger:
     def latest(self, backend: str) -> EditJob | None:
         return max((job for job in self.all() if job.backend == backend), key=lambda job: job.created_at, default=None)
 
-    def claim(self, backend: str, session_id: str, instruction: str, wish: str) -> tuple[EditJob, bool, EditJob | None]:
+    async def claim(
+        self, backend: str, session_id: str, instruction: str, wish: str
+    ) -> tuple[EditJob, bool, EditJob | None]:
         """Atomically decide what a `generate_video` call gets. Returns (job, is_new, busy).
 
         - the unfinished edit of this project with the same wish, or its finished outcome that never
@@ -127,7 +129,8 @@ class EditLedger:
         - an unfinished edit with another wish: (that job, False, that job) — the caller refuses;
         - otherwise a new job, recorded before anything is sent: (job, True, None).
         """
-        with self._store.locked():
+
+        def decide() -> tuple[EditJob, bool, EditJob | None]:
             mine = [job for job in self.all() if job.backend == backend and job.session_id == session_id]
             running = [job for job in mine if not job.finished]
             if running:
@@ -150,9 +153,12 @@ class EditLedger:
             self._save_unlocked(job)
             return job, True, None
 
-    def adopt(self, job_id: str) -> EditJob | None:
+        return await self._store.run_locked(decide)
+
+    async def adopt(self, job_id: str) -> EditJob | None:
         """Take over an orphaned job (its owner died); None if it is not orphaned (any more)."""
-        with self._store.locked():
+
+        def take_over() -> EditJob | None:
             job = self.get(job_id)
             if job is None or not job.orphaned:
                 return None
@@ -160,22 +166,25 @@ class EditLedger:
             self._save_unlocked(job)
             return job
 
+        return await self._store.run_locked(take_over)
+
     def orphans(self, backend: str) -> list[EditJob]:
         return [job for job in self.all() if job.backend == backend and job.orphaned]
 
-    def update(self, job: EditJob, **changes: Any) -> EditJob:
+    async def update(self, job: EditJob, **changes: Any) -> EditJob:
         updated = job.model_copy(update={**changes, "updated_at": time.time()})
         if updated.finished and updated.finished_at is None:
             updated = updated.model_copy(update={"finished_at": updated.updated_at})
-        with self._store.locked():
-            self._save_unlocked(updated)
+        await self._store.run_locked(lambda: self._save_unlocked(updated))
         return updated
 
-    def mark_delivered(self, job_id: str) -> None:
-        with self._store.locked():
+    async def mark_delivered(self, job_id: str) -> None:
+        def mark() -> None:
             job = self.get(job_id)
             if job is not None and job.finished and not job.delivered:
                 self._save_unlocked(job.model_copy(update={"delivered": True}))
+
+        await self._store.run_locked(mark)
 
     def _save_unlocked(self, job: EditJob) -> None:
         doc = self._store.read(_DOC) or {}

@@ -59,7 +59,7 @@ class RenderRunner:
         done = self._ledger.completed_for(backend, session_id, fingerprint)
         if done is not None:  # exporting the same timeline again would only pay twice
             return done, False, True
-        job, is_new = self._ledger.claim(backend, session_id, fingerprint)
+        job, is_new = await self._ledger.claim(backend, session_id, fingerprint)
         if not is_new:  # another server process sharing this cache started one meanwhile
             return job, True, False
         await reporter.progress(0, 100, "Starting the render")
@@ -71,17 +71,17 @@ class RenderRunner:
             try:
                 status = await self._backend.start_render(job.job_id, draft)
             except RenderIdTakenError:
-                self._ledger.forget(job.job_id)
+                await self._ledger.forget(job.job_id)
                 if attempt:
                     raise BackendRequestError("duplicate", "the backend refused two fresh render ids") from None
-                job = self._ledger.begin(new_job_id(), job.backend, job.session_id, job.draft_fingerprint)
+                job = await self._ledger.begin(new_job_id(), job.backend, job.session_id, job.draft_fingerprint)
                 continue
             except (BackendUnavailableError, BadResponseError):
                 raise  # the start may have landed: keep the job, so the next call resumes it
             except BackendError:
-                self._ledger.forget(job.job_id)  # refused outright: nothing to resume
+                await self._ledger.forget(job.job_id)  # refused outright: nothing to resume
                 raise
-            return self._ledger.record(job, status)
+            return await self._ledger.record(job, status)
         raise AssertionError("unreachable")
 
     async def _exportable_state(self) -> ProjectState:
@@ -106,7 +106,7 @@ class RenderRunner:
         local = Path(job.file_path) if job.file_path else None
         saved = await save_video(self._backend, job.job_id, job.url, target, local_file=local)
         job = job.model_copy(update={"saved_path": str(saved.path), "saved_note": saved.note})
-        self._ledger.save(job)
+        await self._ledger.save(job)
         return job
 
     async def read_once(self, job: RenderJob) -> RenderJob:
@@ -115,7 +115,7 @@ class RenderRunner:
             status = await self._backend.poll_render(job.job_id)
         except (RenderNotFoundError, BackendUnavailableError, BadResponseError):
             return job  # following it (next) restarts a lost job or keeps trying
-        return self._ledger.record(job, status)
+        return await self._ledger.record(job, status)
 
     async def _poll(self, job: RenderJob, progress: RisingProgress) -> RenderJob:
         deadline = time.monotonic() + self._backend.max_render_wait
@@ -147,13 +147,13 @@ class RenderRunner:
             except BadResponseError as exc:
                 unreadable += 1
                 if unreadable >= MAX_FAILED_POLLS:
-                    raise self._give_up_unreadable(job, exc) from exc
+                    raise await self._give_up_unreadable(job, exc) from exc
                 log.warning(
                     "render %s: unreadable reply %d in a row (%s); polling again", job.job_id, unreadable, exc.message
                 )
                 continue
             unreachable = unreadable = 0
-            job = self._ledger.record(job, status)
+            job = await self._ledger.record(job, status)
             await progress.report(job.progress, f"Rendering: {job.status} ({job.progress}%)")
         if job.status == "failed":
             raise RenderFailedError(job.job_id, job.error)
@@ -161,14 +161,16 @@ class RenderRunner:
             raise RenderFailedError(job.job_id, "it was cancelled")
         return job
 
-    def _give_up_unreadable(self, job: RenderJob, last: BadResponseError) -> RenderFailedError:
+    async def _give_up_unreadable(self, job: RenderJob, last: BadResponseError) -> RenderFailedError:
         """Record the job as failed (so the next export starts afresh instead of resuming it); the error to raise."""
         why = (
             f"{MAX_FAILED_POLLS} status checks in a row brought unreadable replies, so it is no longer followed; "
             f"the last: {last.message.rstrip('.')}"
         )
         log.warning("render %s: %s", job.job_id, why)
-        self._ledger.record(job, RenderStatus(job_id=job.job_id, status="failed", progress=job.progress, error=why))
+        await self._ledger.record(
+            job, RenderStatus(job_id=job.job_id, status="failed", progress=job.progress, error=why)
+        )
         return RenderFailedError(job.job_id, why)
 
     async def _fetch_if_private(self, job: RenderJob, reporter: Reporter) -> RenderJob:
@@ -179,7 +181,7 @@ class RenderRunner:
         target = self._settings.output_dir / f"{job.job_id}.mp4"
         path = await self._backend.download_render(job.job_id, job.url, target)
         job = job.model_copy(update={"file_path": str(path)})
-        self._ledger.save(job)
+        await self._ledger.save(job)
         return job
 
     async def _restart_lost_job(self, job: RenderJob) -> RenderStatus:

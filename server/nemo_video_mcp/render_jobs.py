@@ -66,10 +66,10 @@ class RenderLedger:
         ]
         return max(candidates, key=lambda job: job.updated_at, default=None)
 
-    def begin(self, job_id: str, backend: str, session_id: str, fingerprint: str | None) -> RenderJob:
+    async def begin(self, job_id: str, backend: str, session_id: str, fingerprint: str | None) -> RenderJob:
         """Record a new job before its start request is sent."""
         job = self._new(job_id, backend, session_id, fingerprint)
-        self.save(job)
+        await self.save(job)
         return job
 
     @staticmethod
@@ -84,13 +84,14 @@ class RenderLedger:
             draft_fingerprint=fingerprint,
         )
 
-    def claim(self, backend: str, session_id: str, fingerprint: str) -> tuple[RenderJob, bool]:
+    async def claim(self, backend: str, session_id: str, fingerprint: str) -> tuple[RenderJob, bool]:
         """Atomically: this draft's unfinished job if another process holds one, else a new job.
 
         Returns (job, is_new). The check and the write share one lock, so two server processes
         sharing a cache cannot both start a render.
         """
-        with self._store.locked():
+
+        def check_and_record() -> tuple[RenderJob, bool]:
             existing = self.unfinished(backend, session_id, fingerprint)
             if existing is not None:
                 return existing, False
@@ -98,7 +99,9 @@ class RenderLedger:
             self._save_unlocked(job)
             return job, True
 
-    def record(self, job: RenderJob, status: RenderStatus) -> RenderJob:
+        return await self._store.run_locked(check_and_record)
+
+    async def record(self, job: RenderJob, status: RenderStatus) -> RenderJob:
         """Store a new reading of `job` (its id is ours and never changes)."""
         updated = job.model_copy(
             update={
@@ -111,19 +114,22 @@ class RenderLedger:
         )
         if status.finished and updated.finished_at is None:
             updated = updated.model_copy(update={"finished_at": updated.updated_at})
-        self.save(updated)
+        await self.save(updated)
         return updated
 
-    def mark_delivered(self, job_id: str) -> None:
+    async def mark_delivered(self, job_id: str) -> None:
         """The agent has read this finished job's outcome."""
-        with self._store.locked():
+
+        def mark() -> None:
             job = self.get(job_id)
-            if job is not None and job.status in ("completed", "failed", "cancelled") and not job.delivered:
+            if job is not None and job.finished and not job.delivered:
                 self._save_unlocked(job.model_copy(update={"delivered": True}))
 
-    def save(self, job: RenderJob) -> None:
-        with self._store.locked():
-            self._save_unlocked(job)
+        await self._store.run_locked(mark)
+
+    async def save(self, job: RenderJob) -> None:
+        """Write `job`, taking the cache lock without blocking the event loop."""
+        await self._store.run_locked(lambda: self._save_unlocked(job))
 
     def _save_unlocked(self, job: RenderJob) -> None:
         doc = self._store.read(_DOC) or {}
@@ -135,9 +141,11 @@ class RenderLedger:
                 jobs.pop(key)
         self._store.write(_DOC, {"jobs": jobs})
 
-    def forget(self, job_id: str) -> None:
-        with self._store.locked():
+    async def forget(self, job_id: str) -> None:
+        def remove() -> None:
             doc = self._store.read(_DOC) or {}
             jobs = doc.get("jobs") if isinstance(doc.get("jobs"), dict) else {}
             if jobs.pop(job_id, None) is not None:
                 self._store.write(_DOC, {"jobs": jobs})
+
+        await self._store.run_locked(remove)

@@ -127,11 +127,11 @@ class VideoService:
             raise InputError("The instruction is empty.", "Describe the video to make, e.g. 'a 15-second slideshow'.")
         options = options or EditOptions()
         session_id = await self._backend.session_id()
-        job, is_new, busy = self._edits.claim(
+        job, is_new, busy = await self._edits.claim(
             self._backend.name, session_id, instruction, wish_of(instruction, options)
         )
         if busy is not None:
-            self._follow_edit(busy)
+            await self._follow_edit(busy)
             raise InputError(
                 f"Another edit is still running for this project (job {busy.job_id}: {_quoted(busy.instruction)}).",
                 "Call get_job to follow it; once it has finished, call generate_video with the new instruction. "
@@ -140,15 +140,15 @@ class VideoService:
         if is_new:
             self._jobs.start(job.job_id, lambda progress: self._edit_runner.run(job, options, progress))
         else:
-            self._follow_edit(job)
+            await self._follow_edit(job)
         job = await self._wait_for_edit(job.job_id, reporter or SilentReporter())
-        return self._edit_answer(job, already_sent=not is_new)
+        return await self._edit_answer(job, already_sent=not is_new)
 
-    def _follow_edit(self, job: EditJob) -> None:
+    async def _follow_edit(self, job: EditJob) -> None:
         """Make sure an unfinished edit is followed: here already, by another live server, or adopted now."""
         if job.finished or self._jobs.runs_here(job.job_id):
             return
-        adopted = self._edits.adopt(job.job_id)
+        adopted = await self._edits.adopt(job.job_id)
         if adopted is not None:  # its server died with the edit in flight: check the state, never re-send
             self._jobs.start(adopted.job_id, lambda progress: self._edit_runner.recover(adopted, progress))
 
@@ -185,7 +185,7 @@ class VideoService:
                 return
             await asyncio.sleep(LEDGER_POLL_S if deadline is None else min(LEDGER_POLL_S, deadline - time.monotonic()))
 
-    def _edit_answer(self, job: EditJob, *, already_sent: bool) -> GenerateResult:
+    async def _edit_answer(self, job: EditJob, *, already_sent: bool) -> GenerateResult:
         for text in job.notices:
             notices.note(text)
         if not job.finished:
@@ -197,7 +197,7 @@ class VideoService:
                 already_sent=already_sent,
                 next_actions=[_follow_action(job.job_id, "follow the running edit and get the editor's reply")],
             )
-        self._edits.mark_delivered(job.job_id)
+        await self._edits.mark_delivered(job.job_id)
         if job.failure is not None:
             failure = job.failure
             raise JobFailedError(
@@ -236,7 +236,8 @@ class VideoService:
         if cut:
             message += (
                 f"\n(The draft is large: the structured draft is cut to {MAX_DRAFT_BYTES // 1024} KB, "
-                f"{left_out} segments left out; the summary and tracks above cover all of it.)"
+                f"{left_out} segments left out; the summary and tracks above cover all of it, and the "
+                "resource nemo://project/draft holds it whole.)"
             )
         return self._result(
             StateResult,
@@ -249,6 +250,10 @@ class VideoService:
             draft=draft,
             draft_trimmed=cut,
         )
+
+    async def full_draft(self) -> dict[str, Any]:
+        """The draft as the backend holds it, uncut (for the draft resource)."""
+        return (await self._backend.get_state()).draft
 
     # --- get_credits -----------------------------------------------------------------------------
 
@@ -292,14 +297,14 @@ class VideoService:
         if target is not None:
             target = target_for(save_to or "", self._settings.output_dir, job.job_id)
         if already_rendered and (target is None or job.saved_path == str(target)):
-            self._renders.mark_delivered(job.job_id)
+            await self._renders.mark_delivered(job.job_id)
             return self._export_result(job, resumed=False, already_rendered=True)
         if resumed and not wait:  # the ledger may be stale: read the job once before answering
             job = await self._render_runner.read_once(job)
         self._follow_render(job, target)
         if wait:
             await self._jobs.watch(job.job_id, reporter)
-        return self._render_answer(job.job_id, resumed=resumed, already_rendered=already_rendered)
+        return await self._render_answer(job.job_id, resumed=resumed, already_rendered=already_rendered)
 
     def _follow_render(self, job: RenderJob, save_to: Path | None = None) -> None:
         """Follow an unfinished render (or save a finished one) in a job of its own, unless one runs here."""
@@ -307,19 +312,19 @@ class VideoService:
             return
         self._jobs.start(job.job_id, lambda progress: self._render_runner.follow(job, progress, save_to))
 
-    def _render_answer(self, job_id: str, *, resumed: bool, already_rendered: bool = False) -> ExportResult:
+    async def _render_answer(self, job_id: str, *, resumed: bool, already_rendered: bool = False) -> ExportResult:
         task = self._jobs.task(job_id)
         if task is not None and task.done() and not task.cancelled() and task.exception() is not None:
-            self._renders.mark_delivered(job_id)
+            await self._renders.mark_delivered(job_id)
             raise task.exception()  # type: ignore[misc]
         job = self._renders.get(job_id)
         if job is None:
             raise RenderFailedError(job_id, "its record is no longer in the cache")
         if job.status in ("failed", "cancelled"):
-            self._renders.mark_delivered(job_id)
+            await self._renders.mark_delivered(job_id)
             raise RenderFailedError(job_id, job.error or job.status)
         if job.status == "completed":
-            self._renders.mark_delivered(job_id)
+            await self._renders.mark_delivered(job_id)
         return self._export_result(job, resumed=resumed, already_rendered=already_rendered)
 
     def _export_result(self, job: RenderJob, *, resumed: bool, already_rendered: bool = False) -> ExportResult:
@@ -404,8 +409,8 @@ class VideoService:
         stopped = RenderStatus(
             job_id=job.job_id, status="cancelled", progress=job.progress, error="cancelled on request"
         )
-        job = self._renders.record(job, stopped)
-        self._renders.mark_delivered(job.job_id)
+        job = await self._renders.record(job, stopped)
+        await self._renders.mark_delivered(job.job_id)
         after = await self._credits_quietly()
         released = None if before is None or after is None else max(0.0, before.frozen - after.frozen)
         if after is not None and not after.needs_credits:
@@ -446,9 +451,9 @@ class VideoService:
         reporter = reporter or SilentReporter()
         edit, render = self._find_job(job_id.strip() if job_id else None)
         if edit is not None:
-            self._follow_edit(edit)
+            await self._follow_edit(edit)
             edit = await self._wait_for_edit(edit.job_id, reporter)
-            return self._edit_job_result(edit)
+            return await self._edit_job_result(edit)
         assert render is not None
         self._follow_render(render)
         if self._jobs.task(render.job_id) is not None:
@@ -476,12 +481,12 @@ class VideoService:
             return edit, None
         return None, render
 
-    def _edit_job_result(self, job: EditJob) -> JobResult:
+    async def _edit_job_result(self, job: EditJob) -> JobResult:
         for text in job.notices:
             notices.note(text)
         outcome = job.outcome
         if job.finished:
-            self._edits.mark_delivered(job.job_id)
+            await self._edits.mark_delivered(job.job_id)
         status = "running" if not job.finished else "completed" if job.phase == "completed" else "failed"
         if outcome is not None:
             message = outcome.message
@@ -522,7 +527,7 @@ class VideoService:
             current = await self._current_fingerprint()
             earlier = None if current is None else current != job.draft_fingerprint
         if job.finished:
-            self._renders.mark_delivered(job_id)
+            await self._renders.mark_delivered(job_id)
         if job.status in ("failed", "cancelled"):
             failure = failure or f"Render {job_id} {job.status}: {job.error or 'no reason given'}."
         file_path = _local_file(job)

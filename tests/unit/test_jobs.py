@@ -116,12 +116,12 @@ async def test_another_wish_while_an_edit_runs_is_refused_with_get_job(settings:
     assert slow.edits_sent == ["add a title"]
 
 
-def _orphan(settings: Settings, instruction: str, *, phase: str, owner: Lease, before: dict | None) -> str:
+async def _orphan(settings: Settings, instruction: str, *, phase: str, owner: Lease, before: dict | None) -> str:
     """An edit recorded by a server process that is `owner`, left as it was at `phase`."""
     ledger = EditLedger(Store(settings.cache_dir))
-    job, _, _ = ledger.claim("cloud", "s1", instruction, wish_of(instruction, EditOptions()))
+    job, _, _ = await ledger.claim("cloud", "s1", instruction, wish_of(instruction, EditOptions()))
     fingerprint = draft_fingerprint(before) if before is not None else None
-    ledger.update(job, phase=phase, owner=owner, before_fingerprint=fingerprint)
+    await ledger.update(job, phase=phase, owner=owner, before_fingerprint=fingerprint)
     return job.job_id
 
 
@@ -149,7 +149,7 @@ def live_owner() -> Iterator[Lease]:
 async def test_an_edit_in_flight_when_its_server_died_is_checked_not_resent(
     settings: Settings, backend: ScriptedBackend, dead_owner: Lease
 ) -> None:
-    job_id = _orphan(settings, "add a title", phase="sent", owner=dead_owner, before=VIDEO)
+    job_id = await _orphan(settings, "add a title", phase="sent", owner=dead_owner, before=VIDEO)
     backend.states = [WITH_TITLE]  # it landed
     result = await generate(service_for(settings, backend), "add a title", budget_s=30)
     assert backend.edits_sent == [] and result.job_id == job_id and result.already_sent
@@ -159,7 +159,7 @@ async def test_an_edit_in_flight_when_its_server_died_is_checked_not_resent(
 async def test_an_edit_in_flight_that_never_landed_is_reported_after_the_checks(
     settings: Settings, backend: ScriptedBackend, dead_owner: Lease
 ) -> None:
-    _orphan(settings, "add a title", phase="sent", owner=dead_owner, before=VIDEO)
+    await _orphan(settings, "add a title", phase="sent", owner=dead_owner, before=VIDEO)
     backend.edit_recovery_delays_s = (0.0, 0.0, 0.0)
     with pytest.raises(JobFailedError) as caught:
         await generate(service_for(settings, backend), "add a title", budget_s=30)
@@ -170,7 +170,7 @@ async def test_an_edit_in_flight_that_never_landed_is_reported_after_the_checks(
 async def test_an_edit_recorded_but_never_sent_says_so(
     settings: Settings, backend: ScriptedBackend, dead_owner: Lease
 ) -> None:
-    _orphan(settings, "add a title", phase="preparing", owner=dead_owner, before=None)
+    await _orphan(settings, "add a title", phase="preparing", owner=dead_owner, before=None)
     with pytest.raises(JobFailedError) as caught:
         await generate(service_for(settings, backend), "add a title", budget_s=30)
     assert "nothing was sent" in caught.value.message and backend.edits_sent == []
@@ -181,7 +181,7 @@ async def test_an_edit_recorded_but_never_sent_says_so(
 async def test_a_live_server_s_running_edit_is_not_taken_for_dead(
     settings: Settings, backend: ScriptedBackend, live_owner: Lease
 ) -> None:
-    job_id = _orphan(settings, "add a title", phase="sent", owner=live_owner, before=VIDEO)
+    job_id = await _orphan(settings, "add a title", phase="sent", owner=live_owner, before=VIDEO)
     result = await generate(service_for(settings, backend), "add a title")
     assert result.status == "running" and result.job_id == job_id
     assert backend.edits_sent == [] and backend.state_reads == 0  # no recovery: its owner is alive

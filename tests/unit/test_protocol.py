@@ -345,3 +345,18 @@ async def test_a_music_path_that_is_not_audio_is_refused_before_any_request(
     assert passwd.is_error and "plain text" in text_of(passwd) and "music_path" in text_of(passwd)
     assert image.is_error and "an image (png), not audio" in text_of(image)
     assert httpx_mock.get_requests() == []
+
+
+async def test_a_large_draft_is_whole_in_the_draft_resource(app, httpx_mock: HTTPXMock) -> None:
+    segments = [{"id": f"s{i}", "d": 100, "m": {"name": f"p{i}"}, "pad": "x" * 60} for i in range(20_000)]
+    big = {"t": [{"tt": 0, "sg": segments}], "d": 2_000_000}
+    login(httpx_mock)
+    httpx_mock.add_response(**state(big))
+    httpx_mock.add_response(**state(big))
+    async with Client(app) as client:
+        listed = [str(r.uri) for r in (await client.list_resources()).resources]
+        cut = await client.call_tool("get_state", {})
+        whole = await client.read_resource("nemo://project/draft")
+    assert "nemo://project/draft" in listed
+    assert cut.structured_content["draft_trimmed"] is True and "nemo://project/draft" in text_of(cut)
+    assert json.loads(whole.contents[0].text) == big
