@@ -162,7 +162,7 @@ class CloudBackend:
             return session_id, await self._send_uploads(session_id, files, urls)
 
         session_id, uploaded = await self._in_session(send)
-        self._record_uploads(session_id, uploaded)
+        await self._record_uploads(session_id, uploaded)
         return uploaded
 
     async def edit(self, instruction: str, options: EditOptions) -> AsyncIterator[EditEvent]:
@@ -633,7 +633,7 @@ class CloudBackend:
             return self._auth
 
     async def _request_anonymous_token(self) -> wire.TokenGrant:
-        client_id = self._root_store.client_id(self._settings.client_id)
+        client_id = await asyncio.to_thread(self._root_store.client_id, self._settings.client_id)
         new_client_id = rate_limited = False
         while True:
             try:
@@ -647,7 +647,7 @@ class CloudBackend:
                 if failure.reason is Reason.CLIENT_ID and not new_client_id and not self._settings.client_id:
                     new_client_id = True
                     self._root_store.delete("client")
-                    client_id = self._root_store.client_id()
+                    client_id = await asyncio.to_thread(self._root_store.client_id)
                     continue
                 if failure.reason is Reason.RATE_LIMIT and not rate_limited:
                     rate_limited = True
@@ -716,13 +716,15 @@ class CloudBackend:
 
     # --- Uploads kept for a restart --------------------------------------------------------------
 
-    def _record_uploads(self, session_id: str, uploaded: list[UploadedFile]) -> None:
-        with self._store.locked():
+    async def _record_uploads(self, session_id: str, uploaded: list[UploadedFile]) -> None:
+        def append() -> None:
             doc = self._store.read("uploads") or {}
             if doc.get("session_id") != session_id:
                 doc = {"session_id": session_id, "files": []}
             doc["files"] = [*doc.get("files", []), *(f.model_dump(mode="json") for f in uploaded)]
             self._save("uploads", doc)
+
+        await self._store.run_locked(append)
 
     def uploads(self) -> list[UploadedFile]:
         """The files uploaded to the current session, as recorded in the cache."""
@@ -751,7 +753,7 @@ class CloudBackend:
         except BackendError as exc:
             log.warning("could not restore uploads to the new session: %s", exc.message)
             return 0
-        self._record_uploads(session_id, uploaded)
+        await self._record_uploads(session_id, uploaded)
         return len(uploaded)
 
     # --- Errors --------------------------------------------------------------------------------

@@ -82,7 +82,7 @@ class LocalBackend:
     # --- Project -------------------------------------------------------------------------------
 
     async def session_id(self) -> str:
-        return self._project()["project_id"]
+        return (await asyncio.to_thread(self._project))["project_id"]
 
     def _project(self) -> dict[str, Any]:
         with self._store.locked():
@@ -111,13 +111,13 @@ class LocalBackend:
                     "Upload still images (jpg, png, webp, gif), or set NEMO_BACKEND=cloud to edit video clips.",
                 )
         uploaded = [await asyncio.to_thread(self._store_file, media) for media in files]
-        records = self._project().get("files", [])
+        records = (await asyncio.to_thread(self._project)).get("files", [])
         known = {record.get("content_hash") for record in records}
         for record in uploaded:
             if record["content_hash"] not in known:
                 records.append(record)
                 known.add(record["content_hash"])
-        self._save_project(files=records)
+        await asyncio.to_thread(self._save_project, files=records)
         return [_uploaded(record) for record in uploaded]
 
     def _store_file(self, media: MediaFile) -> dict[str, Any]:
@@ -145,7 +145,7 @@ class LocalBackend:
 
     async def edit(self, instruction: str, options: EditOptions) -> AsyncIterator[EditEvent]:
         yield ProgressEvent(percent=0, message="Reading the instruction")
-        project = self._project()
+        project = await asyncio.to_thread(self._project)
         files = project.get("files", [])
         images = [record for record in files if record.get("file_type") == "image"]
         if not images:
@@ -157,7 +157,7 @@ class LocalBackend:
         plan = plan_from_instruction(instruction, len(images), options.model_copy(update={"music_path": music}))
         plan = plan.with_images([record["blob"] for record in images], [record["filename"] for record in images])
         yield ProgressEvent(percent=60, message="Plan ready; saving the draft")
-        self._save_project(draft=plan.to_draft())
+        await asyncio.to_thread(self._save_project, draft=plan.to_draft())
         yield ProgressEvent(percent=100, message="Draft saved")
         yield TextEvent(text=describe_plan(plan))
 
@@ -173,7 +173,7 @@ class LocalBackend:
         return None
 
     async def get_state(self) -> ProjectState:
-        project = self._project()
+        project = await asyncio.to_thread(self._project)
         files = [record.get("filename") for record in project.get("files", [])]
         extra = {"engine": "local", "files": files}
         return ProjectState(session_id=project["project_id"], draft=project.get("draft") or {}, extra=extra)
@@ -263,7 +263,7 @@ class LocalBackend:
             raise RenderNotFoundError(job_id)
         if job_id in self._live:
             status = self._live[job_id]
-        elif job.get("status") in _RUNNING and (orphan := self._adopt(job_id)) is not None:
+        elif job.get("status") in _RUNNING and (orphan := await asyncio.to_thread(self._adopt, job_id)) is not None:
             log.info("render %s was interrupted (its server stopped); rendering it again", job_id)
             return self._launch(job_id, orphan.get("draft") or {})
         else:
