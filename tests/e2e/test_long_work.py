@@ -177,3 +177,22 @@ async def test_a_render_longer_than_the_budget_goes_on_and_get_job_returns_the_v
     assert finished.structured and finished.structured["status"] == "completed"
     assert finished.structured["file_path"] and Path(finished.structured["file_path"]).stat().st_size > 0
     assert project.renders_started() == 1
+
+
+async def test_a_server_killed_mid_render_resumes_the_same_render(project: Project) -> None:
+    async with project.launch(extra_env=BUDGET_ENV) as server:
+        await upload_photos(server, project)
+        assert_success(await timed(server, "generate_video", instruction=INSTRUCTION))
+        project.sim.configure(render_seconds=4 * BUDGET_S)
+        started = await timed(server, "export_video", wait=False)
+        assert started.structured and started.structured["status"] in ("pending", "processing")
+        os.kill(server_pid(project), signal.SIGKILL)
+        server.stdout_faults.clear()
+    async with project.launch(extra_env=BUDGET_ENV) as restarted:
+        again = await timed(restarted, "export_video")
+        assert_success(again)
+        assert again.structured and again.structured["job_id"] == started.structured["job_id"]
+        if again.structured["status"] != "completed":
+            again = await follow(restarted, again.structured["job_id"])
+    assert again.structured and again.structured["status"] == "completed"
+    assert project.renders_started() == 1
