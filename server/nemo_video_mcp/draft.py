@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from collections.abc import Iterable, Mapping
 from typing import Any, Literal
 
@@ -130,7 +131,7 @@ def describe_changes(before: Mapping[str, Any], after: Mapping[str, Any]) -> str
 def draft_fingerprint(draft: Mapping[str, Any]) -> str:
     """A stable hash of the draft's canonical JSON (keys sorted), to tell whether the state changed."""
     canonical = json.dumps(draft, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
-    return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+    return hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()[:16]
 
 
 def trimmed_draft(draft: Mapping[str, Any], max_bytes: int) -> tuple[dict[str, Any], int, bool]:
@@ -163,7 +164,9 @@ def trimmed_draft(draft: Mapping[str, Any], max_bytes: int) -> tuple[dict[str, A
 
 
 def _json_size(value: Any) -> int:
-    return len(json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str).encode())
+    return len(
+        json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str).encode("utf-8", "surrogatepass")
+    )
 
 
 def format_seconds(seconds: float) -> str:
@@ -282,13 +285,15 @@ def _number(value: Any) -> float | None:
     if isinstance(value, bool):
         return None
     if isinstance(value, (int, float)):
-        return float(value) if value == value else None  # NaN is no number
-    if isinstance(value, str):
+        number = float(value)
+    elif isinstance(value, str):
         try:
-            return float(value.strip().rstrip("%"))
+            number = float(value.strip().rstrip("%"))
         except ValueError:
             return None
-    return None
+    else:
+        return None
+    return number if math.isfinite(number) else None  # NaN and infinities ("nan", "1e999") are no number
 
 
 def _count(number: int, noun: str) -> str:

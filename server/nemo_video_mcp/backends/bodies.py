@@ -35,8 +35,15 @@ class _Inflater:
         self._gzip = encoding in ("gzip", "x-gzip")
         self._inflate = zlib.decompressobj(zlib.MAX_WBITS | 16 if self._gzip else zlib.MAX_WBITS)
         self._started = False
+        self._head = b""  # deflate: zlib or raw is told by the first two bytes, which may come apart
 
-    def feed(self, data: bytes) -> Iterator[bytes]:
+    def feed(self, data: bytes, *, final: bool = False) -> Iterator[bytes]:
+        if not self._gzip and not self._started:
+            data = self._head + data
+            if len(data) < 2 and data and not final:
+                self._head = data
+                return
+            self._head = b""
         while True:
             try:
                 piece = self._inflate.decompress(data, PIECE_BYTES)
@@ -57,7 +64,7 @@ class _Inflater:
                 return
 
     def finish(self) -> Iterator[bytes]:
-        yield from self.feed(b"")  # never `flush()`: it returns everything still pending, unbounded
+        yield from self.feed(b"", final=True)  # never `flush()`: it returns everything still pending, unbounded
 
 
 def _decoders(response: httpx.Response, what: str) -> list[_Inflater]:

@@ -58,6 +58,7 @@ class EventReader:
         """The items completed by `chunk`."""
         if self._after_cr and chunk.startswith(b"\n"):
             chunk = chunk[1:]  # the LF of a CRLF split across chunks
+            self._after_cr = False
         if not chunk:
             return
         self._after_cr = chunk.endswith(b"\r")
