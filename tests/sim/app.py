@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import struct
 from typing import Any, Literal
 from urllib.parse import unquote
 
@@ -25,6 +24,7 @@ from tests.sim.edits import EditPlan, wants_chinese
 from tests.sim.errors import SimError
 from tests.sim.replies import Replies
 from tests.sim.streams import edit_turn, heartbeats_only
+from tests.sim.videos import render_video
 from tests.sim.world import RecordedRequest, Render, Session, User, World, iso
 
 SKILL_HEADERS = ("x-skill-source", "x-skill-version", "x-skill-platform")
@@ -137,13 +137,6 @@ def _json_or_none(body: bytes, content_type: str) -> Any:
         return json.loads(body)
     except ValueError:
         return None
-
-
-def fake_mp4(render: Render) -> bytes:
-    """A few bytes that start like an MP4 (an `ftyp` box, then an `mdat` box naming the render)."""
-    ftyp = struct.pack(">I", 24) + b"ftypisom" + struct.pack(">I", 512) + b"isomavc1"
-    payload = f"nemo-sim render {render.id} session {render.session_id}".encode() + bytes(range(256))
-    return ftyp + struct.pack(">I", 8 + len(payload)) + b"mdat" + payload
 
 
 class SimApp:
@@ -320,7 +313,7 @@ class SimApp:
                 "completedAt": iso(render.completed_at) if render.completed_at else None,
             }
         else:
-            output = {"url": url, "duration": render.duration_s, "size": len(fake_mp4(render))}
+            output = {"url": url, "duration": render.duration_s, "size": len(render_video(render))}
             view = {
                 "taskId": render.id,
                 "status": render.status,
@@ -366,7 +359,7 @@ class SimApp:
         if render.status != "completed":
             raise SimError(409, f"render is {render.status}")
         return Response(
-            fake_mp4(render),
+            render_video(render),
             media_type="video/mp4",
             headers={"Content-Disposition": f'attachment; filename="{render.id}.mp4"'},
         )
@@ -384,6 +377,10 @@ class SimApp:
             render = self.world.renders.get(request.path_params["render_id"])
         if render is None:
             return Response(b"not found", 404)
+        if self.world.config.cdn_refuses:
+            with self.world.lock:
+                self.world.cdn_refused[render.id] += 1
+            return Response(b"<html><body><h1>403 Forbidden</h1></body></html>", 403, media_type="text/html")
         return self._render_file(render)
 
     async def cdn_generated(self, request: Request) -> Response:

@@ -60,6 +60,12 @@ class SimConfig(BaseModel):
         description="Render outputUrl: the Bearer-protected proxy download URL, or an open /cdn/ URL.",
     )
     require_sse_accept: bool = Field(True, description="/run_sse without Accept: text/event-stream -> 406.")
+    cdn_refuses: bool = Field(
+        False,
+        description="/cdn/renders/ answers 403 (the open render URL refuses downloads; with output_url='cdn'), so a "
+        "client must fall back to the Bearer GET /api/render/proxy/<id>/download. Each refusal is counted in "
+        "World.cdn_refused.",
+    )
 
     # --- economics and limits ------------------------------------------------------------------
     initial_credits: float = Field(100, ge=0, description="Credits of each new anonymous user.")
@@ -82,6 +88,12 @@ class SimConfig(BaseModel):
     fail_render: bool = Field(False, description="Renders end 'failed'.")
     export_402: bool = Field(False, description="Render start -> 402 (free plan export blocked).")
     duplicate_id_once: bool = Field(False, description="One-shot: next render start fails as duplicate.")
+    render_frozen_credits: float = Field(
+        0,
+        ge=0,
+        description="Credits a render holds (frozen) while it runs; all released when it completes, fails or is "
+        "cancelled (export stays free).",
+    )
 
     # --- stream faults -------------------------------------------------------------------------
     cut_stream: bool = Field(False, description="Cut /run_sse abruptly after the edit was applied.")
@@ -96,6 +108,17 @@ class SimConfig(BaseModel):
     session_404: bool = Field(
         False, description="One-shot: next /run_sse forgets its session and answers 404 {'detail'}."
     )
+    ask_question: bool = Field(
+        False,
+        description="One-shot: the next edit's agent calls its ask_question tool (args `question` and `options`: "
+        "question_text and question_options), says the question as its reply and ends the turn without applying "
+        "an edit (it costs nothing). The session's following turn takes its message as the answer: it plans "
+        "normally, an uploaded file whose name the answer contains goes first, and the reply begins with the answer.",
+    )
+    question_text: str = Field("Which photo should open the video?", min_length=1)
+    question_options: list[str] = Field(
+        default_factory=lambda: ["beach", "city", "forest"], description="The options of ask_question ([]: none)."
+    )
 
     # --- account and transport faults ----------------------------------------------------------
     expire_tokens: bool = Field(
@@ -109,6 +132,12 @@ class SimConfig(BaseModel):
     fail_next_n: int = Field(0, ge=0, description="The next N requests get HTTP 503 (an HTML body).")
     malformed_json_next: bool = Field(False, description="One-shot: the next JSON reply is cut short.")
     secret_token: str | None = Field(None, description="Issue this exact token value (for leak checks).")
+    registered_token: str | None = Field(
+        None,
+        description="A registered (non-anonymous) account's token, as a user sets it in NEMO_TOKEN: accepted from "
+        "its first use, for a user `usr_<hex>` created then with initial_credits. Never issued by "
+        "/api/auth/anonymous-token.",
+    )
     stall_paths: list[str] = Field(
         default_factory=list,
         description="Contract requests (not /_sim/, /cdn/) whose path starts with one of these (e.g. '/api/', "
@@ -181,6 +210,7 @@ class SimConfig(BaseModel):
 ONE_SHOT = (
     "duplicate_id_once",
     "session_404",
+    "ask_question",
     "expire_tokens",
     "drop_sessions",
     "rate_limit_once",

@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import re
 from dataclasses import dataclass, field
+from pathlib import PurePosixPath
 from typing import Any
 
 IMAGE_MS = 3000
@@ -46,8 +47,11 @@ class EditPlan:
     reply_en: str = ""
     reply_zh: str = ""
     clips: int = 0
+    question: dict[str, Any] | None = None  # the ask_question args when the turn only asks
 
     def cost(self, edit_cost: float, clip_cost: float) -> float:
+        if self.question is not None:
+            return 0
         return self.clips * clip_cost if self.clips else edit_cost
 
 
@@ -64,8 +68,19 @@ def quoted_text(message: str) -> str | None:
     return match.group(1).strip() if match else None
 
 
-def plan_edit(draft: dict[str, Any], media: list[MediaRef], turn: int, message: str, base_url: str) -> EditPlan:
-    """Plan turn number `turn` (0-based) of a session. Does not mutate `draft`."""
+def plan_edit(
+    draft: dict[str, Any],
+    media: list[MediaRef],
+    turn: int,
+    message: str,
+    base_url: str,
+    *,
+    answer_to: str | None = None,
+) -> EditPlan:
+    """Plan turn number `turn` (0-based) of a session. Does not mutate `draft`.
+
+    `answer_to` is the question the agent asked in the turn before: `message` is the user's answer.
+    """
     new = copy.deepcopy(draft) if draft.get("t") is not None else empty_draft()
     new.setdefault("t", [])
     tracks: list[dict[str, Any]] = new["t"]
@@ -76,7 +91,7 @@ def plan_edit(draft: dict[str, Any], media: list[MediaRef], turn: int, message: 
     if video is None or not video.get("sg"):
         visual = [m for m in media if m.file_type in ("image", "video")]
         if visual and not wants_generation:
-            plan = _slideshow(new, visual)
+            plan = _slideshow(new, _named_first(visual, message) if answer_to else visual)
         else:
             plan = _generated_clip(new, message, base_url, turn)
     elif wants_generation:
@@ -89,7 +104,30 @@ def plan_edit(draft: dict[str, Any], media: list[MediaRef], turn: int, message: 
         plan = _tweak(new, message)
     new["d"] = _total_ms(new)
     new.setdefault("m", {})["rev"] = turn + 1
+    if answer_to:
+        plan.reply_en = f'You answered "{message}". {plan.reply_en}'
+        plan.reply_zh = f"你的回答：“{message}”。{plan.reply_zh}"
     return plan
+
+
+def question_plan(draft: dict[str, Any], question: str, options: list[str]) -> EditPlan:
+    """A turn that only asks: the agent calls ask_question, says the question, and leaves the draft as it is."""
+    args: dict[str, Any] = {"question": question, **({"options": list(options)} if options else {})}
+    return EditPlan(
+        thought="The instruction leaves a choice open: ask the user before editing.",
+        steps=[ToolStep("ask_question", args, {"status": "waiting_for_user"})],
+        draft=copy.deepcopy(draft),
+        reply_en=question,
+        reply_zh=f"请先回答：{question}",
+        question=args,
+    )
+
+
+def _named_first(visual: list[MediaRef], answer: str) -> list[MediaRef]:
+    """The uploads in order, except that those the answer names (by file name without extension) come first."""
+    lowered = answer.lower()
+    named = [m for m in visual if PurePosixPath(m.filename).stem.lower() in lowered]
+    return named + [m for m in visual if m not in named]
 
 
 def _track(tracks: list[dict[str, Any]], track_type: int) -> dict[str, Any] | None:

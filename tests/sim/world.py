@@ -19,7 +19,7 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from tests.sim.config import ONE_SHOT, SimConfig
-from tests.sim.edits import EditPlan, MediaRef, empty_draft, plan_edit
+from tests.sim.edits import EditPlan, MediaRef, empty_draft, plan_edit, question_plan
 from tests.sim.errors import SimError
 
 VIDEO_EXT = {"mp4", "mov", "avi", "webm", "mkv"}
@@ -97,6 +97,7 @@ class Session:
     generated_media: list[dict[str, Any]] = field(default_factory=list)
     edits_applied: int = 0
     edits_requested: int = 0
+    open_question: str | None = None  # asked by the agent's last turn; the next message answers it
 
     def state(self) -> dict[str, Any]:
         return {
@@ -124,6 +125,7 @@ class Render:
     polls: int = 0
     completed_at: float | None = None
     error: str | None = None
+    held_credits: float = 0.0
 
     @property
     def duration_s(self) -> float:
@@ -170,6 +172,7 @@ class World:
         self.renders_started: Counter[str] = Counter()
         self.render_attempts: Counter[str] = Counter()
         self.claim_tokens: dict[str, str] = {}
+        self.cdn_refused: Counter[str] = Counter()
 
     def reset(self, config: SimConfig | None = None) -> None:
         """Forget everything; keep the config object (so handles stay valid) unless one is given."""
@@ -222,7 +225,8 @@ class World:
             if self.take("expire_tokens"):
                 for token in self.tokens.values():
                     token.revoked_by_fault = True
-            token = self.tokens.get(value.strip()) if scheme.lower() == "bearer" else None
+            value = value.strip() if scheme.lower() == "bearer" else ""
+            token = self.tokens.get(value) or self._registered(value)
             if token is not None and self.config.reject_tokens:
                 token.revoked_by_fault = True
             if token is None:
@@ -230,6 +234,17 @@ class World:
             if not token.valid(time.time()):
                 raise SimError(code, "token expired")
             return self.users[token.user_id]
+
+    def _registered(self, value: str) -> Token | None:
+        """The registered account's token (`registered_token`), its user created on first use."""
+        if not value or value != self.config.registered_token:
+            return None
+        user = User(f"usr_{secrets.token_hex(8)}", "", self.config.initial_credits)
+        self.users[user.user_id] = user
+        now = time.time()
+        token = Token(value, user.user_id, "", now, now + 365 * 24 * 3600)
+        self.tokens[value] = token
+        return token
 
     # --- sessions ------------------------------------------------------------------------------
 
@@ -315,21 +330,33 @@ class World:
     def begin_edit(self, user: User, session: Session, message: str, base_url: str) -> tuple[EditPlan, float]:
         """Plan the next turn and freeze its cost; 2001 when the credits do not cover it."""
         with self.lock:
-            media = [MediaRef(u.filename, u.file_type, u.cdn_url, u.duration) for u in session.uploads]
-            plan = plan_edit(session.draft, media, session.edits_requested, message, base_url)
-            cost = plan.cost(self.config.edit_cost, self.config.clip_cost)
-            if self.config.credits_zero or user.available < cost:
+            config = self.config
+            if config.ask_question:
+                plan = question_plan(session.draft, config.question_text, config.question_options)
+            else:
+                media = [MediaRef(u.filename, u.file_type, u.cdn_url, u.duration) for u in session.uploads]
+                turn = session.edits_requested
+                plan = plan_edit(session.draft, media, turn, message, base_url, answer_to=session.open_question)
+            cost = plan.cost(config.edit_cost, config.clip_cost)
+            if config.credits_zero or user.available < cost:
                 raise SimError(2001, "insufficient credits")
+            if plan.question is not None:
+                self.take("ask_question")
+            session.open_question = None
             session.edits_requested += 1
             user.available -= cost
             user.frozen += cost
             return plan, cost
 
     def apply_edit(self, user: User, session: Session, plan: EditPlan, cost: float) -> None:
+        """End the turn: apply its edit, or (a question turn) leave its question open for the next one."""
         with self.lock:
-            session.draft = plan.draft
-            session.generated_media.extend(plan.generated_media)
-            session.edits_applied += 1
+            if plan.question is not None:
+                session.open_question = plan.question["question"]
+            else:
+                session.draft = plan.draft
+                session.generated_media.extend(plan.generated_media)
+                session.edits_applied += 1
             user.frozen -= cost
             user.spent += cost
 
@@ -352,6 +379,9 @@ class World:
             if not is_exportable(draft):
                 raise SimError(400, "draft has no segments")
             render = Render(render_id, session.session_id, user.user_id, draft, body.get("output") or {}, time.time())
+            render.held_credits = min(self.config.render_frozen_credits, user.available)
+            user.available -= render.held_credits
+            user.frozen += render.held_credits
             self.renders[render_id] = render
             self.renders_started[session_id] += 1
             return render
@@ -380,7 +410,16 @@ class World:
                 render.status, render.error, render.completed_at = "failed", "render failed", time.time()
             else:
                 render.status, render.progress, render.completed_at = "completed", 100, time.time()
+            if render.status in FINAL_RENDER:
+                self._release(render)
             return render
+
+    def _release(self, render: Render) -> None:
+        """A render that has ended holds nothing: its frozen credits go back (export is free)."""
+        user = self.users[render.user_id]
+        user.frozen -= render.held_credits
+        user.available += render.held_credits
+        render.held_credits = 0.0
 
     def take_bad_progress(self) -> str | None:
         """The spoilt progress ('nan' or '1e999') the next poll reply carries, if the switches ask for one."""
@@ -399,6 +438,7 @@ class World:
             render = self.find_render(user, render_id)
             if render.status not in FINAL_RENDER:
                 render.status, render.completed_at = "cancelled", time.time()
+                self._release(render)
             return render
 
     # --- claim ---------------------------------------------------------------------------------
@@ -439,6 +479,7 @@ class World:
                 },
                 "uploads": len(self.uploads),
                 "requests": len(self.requests),
+                "cdn_refused": dict(self.cdn_refused),
             }
 
 

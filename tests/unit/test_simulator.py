@@ -8,12 +8,14 @@ import json
 import time
 import zlib
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from PIL import Image
 
+from nemo_video_mcp.render.probe import probe_video
 from tests.sim import RunningSimulator, SimConfig, hostile, run_simulator
 from tests.sim.config import parse_setting
 from tests.sim.edits import MediaRef, plan_edit
@@ -233,6 +235,21 @@ def test_claim_token(http: httpx.Client) -> None:
     assert wrong.json()["code"] == 1002
 
 
+def test_a_registered_token_is_accepted_as_is_and_never_issued(sim: RunningSimulator, http: httpx.Client) -> None:
+    sim.configure(registered_token="nmv_usr_REGISTERED-0001")
+    registered = {"Authorization": "Bearer nmv_usr_REGISTERED-0001"}
+    balance = http.get("/api/credits/balance/simple", headers=registered).json()["data"]
+    assert balance == {"available": 100, "frozen": 0, "total": 100}
+    session = http.post("/api/tasks/me/with-session/nemo_agent", json={}, headers=registered).json()["data"]
+    assert session["user_id"].startswith("usr_")
+    assert http.get("/api/credits/balance/simple", headers=registered).json()["code"] == 0  # the same user
+    assert len(sim.world.users) == 1
+    assert token_for(http) != "nmv_usr_REGISTERED-0001"
+    sim.configure(registered_token=None)
+    other = {"Authorization": "Bearer nmv_usr_REGISTERED-0002"}
+    assert http.get("/api/credits/balance/simple", headers=other).json()["code"] == 1001
+
+
 # --- uploads ----------------------------------------------------------------------------------
 
 
@@ -406,6 +423,45 @@ def test_generation_without_uploads_costs_a_clip(sim: RunningSimulator, http: ht
     assert sim.world.stats()["sessions"][account.session_id] == {"edits_requested": 1, "edits_applied": 1}
 
 
+def test_a_question_turn_asks_applies_nothing_and_its_answer_leads_the_next_turn(
+    sim: RunningSimulator, http: httpx.Client
+) -> None:
+    account = Account(http)
+    account.upload(("beach.png", png(32, 16)), ("city.png", png(33, 16)), ("forest.png", png(34, 16)))
+    sim.configure(ask_question=True)
+    asked = account.edit("make a slideshow")
+    calls = [p["functionCall"] for p in adk_parts(asked) if "functionCall" in p]
+    assert calls == [
+        {
+            "id": calls[0]["id"],
+            "name": "ask_question",
+            "args": {"question": "Which photo should open the video?", "options": ["beach", "city", "forest"]},
+        }
+    ]
+    assert user_text(asked) == "Which photo should open the video?"
+    assert sim.config.ask_question is False  # one-shot
+    assert account.state()["draft"]["t"] == [] and account.balance()["available"] == 100
+    assert sim.world.stats()["sessions"][account.session_id] == {"edits_requested": 1, "edits_applied": 0}
+
+    answered = account.edit("city")
+    assert not [p for p in adk_parts(answered) if p.get("functionCall", {}).get("name") == "ask_question"]
+    assert user_text(answered).startswith('You answered "city". ')
+    names = [s["m"]["name"] for s in account.state()["draft"]["t"][0]["sg"]]
+    assert names == ["city.png", "beach.png", "forest.png"]
+    assert account.balance()["available"] == 50
+
+    account.edit("add music")  # a turn after the answered one is an ordinary turn
+    assert not sim.world.sessions[account.session_id].open_question
+
+
+def test_a_question_turn_without_options_asks_only_the_question(sim: RunningSimulator, http: httpx.Client) -> None:
+    account = with_draft(http)
+    sim.configure(ask_question=True, question_options=[], question_text="What mood?", event_shape="typed")
+    events = account.edit("add music")
+    (call,) = [e for e in events if e.get("type") == "tool_call"]
+    assert call["name"] == "ask_question" and call["args"] == {"question": "What mood?"}
+
+
 def test_credits_are_frozen_while_the_edit_runs(sim: RunningSimulator, http: httpx.Client) -> None:
     sim.configure(heartbeats_per_gap=4, heartbeat_interval_s=0.1)
     account = with_draft(http)
@@ -563,6 +619,20 @@ def test_render_lifecycle_shape_a(sim: RunningSimulator, http: httpx.Client) -> 
     assert sim.world.requests_to("/api/render/proxy/lambda", "POST")[0].body_json["sessionId"] == account.session_id
 
 
+def test_a_rendered_video_is_a_real_mp4_as_long_as_its_draft(
+    sim: RunningSimulator, http: httpx.Client, tmp_path: Path
+) -> None:
+    sim.configure(render_polls=1)
+    account = with_draft(http, images=3)
+    for render_id in ("render_v1", "render_v2"):
+        account.start_render(render_id)
+        account.get(f"/api/render/proxy/lambda/{render_id}")
+        (tmp_path / f"{render_id}.mp4").write_bytes(account.get(f"/api/render/proxy/{render_id}/download").content)
+    info = probe_video(tmp_path / "render_v1.mp4")
+    assert info.codec == "h264" and info.duration_s == 9.0
+    assert (tmp_path / "render_v1.mp4").read_bytes() != (tmp_path / "render_v2.mp4").read_bytes()
+
+
 def test_render_shape_b_bare_and_open_cdn_url(sim: RunningSimulator, http: httpx.Client) -> None:
     sim.configure(render_poll_shape="B", render_envelope="bare", output_url="cdn", render_polls=1)
     account = with_draft(http)
@@ -595,6 +665,38 @@ def test_render_cancel_and_unknown_id(http: httpx.Client) -> None:
     assert account.get("/api/render/proxy/lambda/render_c").json()["data"]["status"] == "cancelled"
     assert account.get("/api/render/proxy/render_c/download").status_code == 409
     assert account.get("/api/render/proxy/lambda/render_nope").status_code == 404
+
+
+def test_cdn_refuses_render_downloads_but_the_bearer_download_gives_them(
+    sim: RunningSimulator, http: httpx.Client
+) -> None:
+    sim.configure(output_url="cdn", render_polls=1, cdn_refuses=True)
+    account = with_draft(http)
+    account.start_render("render_r")
+    url = account.get("/api/render/proxy/lambda/render_r").json()["data"]["outputUrl"]
+    assert url.endswith("/cdn/renders/render_r.mp4")
+    assert http.get(url).status_code == 403 and http.get(url).status_code == 403
+    assert sim.world.cdn_refused == {"render_r": 2}
+    video = account.get("/api/render/proxy/render_r/download")
+    assert video.status_code == 200 and video.content[4:8] == b"ftyp"
+    sim.configure(cdn_refuses=False)
+    assert http.get(url).content == video.content
+
+
+@pytest.mark.parametrize("end", ["completed", "failed", "cancelled"])
+def test_a_render_holds_credits_until_it_ends(sim: RunningSimulator, http: httpx.Client, end: str) -> None:
+    sim.configure(render_frozen_credits=30, render_polls=2, fail_render=end == "failed")
+    account = with_draft(http)  # 50 of the 100 credits spent on the edit
+    account.start_render("render_h")
+    assert account.balance() == {"available": 20, "frozen": 30, "total": 50}
+    if end == "cancelled":
+        account.post("/api/render/proxy/lambda/render_h/cancel")
+    else:
+        statuses = [account.get("/api/render/proxy/lambda/render_h").json()["data"]["status"] for _ in range(2)]
+        assert statuses == ["processing", end]
+    assert account.balance() == {"available": 50, "frozen": 0, "total": 50}
+    account.post("/api/render/proxy/lambda/render_h/cancel")  # nothing is released twice
+    assert account.balance() == {"available": 50, "frozen": 0, "total": 50}
 
 
 def test_duplicate_render_id(sim: RunningSimulator, http: httpx.Client) -> None:
