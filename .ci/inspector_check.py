@@ -24,19 +24,12 @@ from typing import Any
 import httpx
 
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+from tests.e2e.harness import TOOLS  # noqa: E402 (the one list of the tools the server must offer)
+
 SERVER = Path(sys.executable).with_name("nemo-video-mcp")
 INSPECTOR = "@modelcontextprotocol/inspector@2.12.0"
 MCPORTER = "mcporter@0.12.3"
-TOOLS = {
-    "upload_images",
-    "generate_video",
-    "get_state",
-    "get_credits",
-    "export_video",
-    "get_job",
-    "get_project_link",
-    "cancel_export",
-}
 NPX_TIMEOUT_S = 300  # the first run downloads the package
 
 

@@ -20,13 +20,13 @@ from pydantic import BaseModel, Field
 
 from nemo_video_mcp.gui import NextAction
 from nemo_video_mcp.lease import Lease, my_lease
+from nemo_video_mcp.ledger import JobsFile
 from nemo_video_mcp.models import EditOptions
 from nemo_video_mcp.store import Store
 
 log = logging.getLogger(__name__)
 
 _DOC = "edits"
-_KEEP = 50
 
 EditPhase = Literal["preparing", "sent", "completed", "failed"]
 """preparing: recorded, nothing sent yet; sent: the request to the editor went (or is going) out."""
@@ -93,28 +93,11 @@ def new_edit_id() -> str:
     return f"edit_{uuid.uuid4().hex[:20]}"
 
 
-class EditLedger:
+class EditLedger(JobsFile[EditJob]):
     """Edit jobs by id, in the cache's `edits.json`."""
 
     def __init__(self, store: Store) -> None:
-        self._store = store
-
-    def all(self) -> list[EditJob]:
-        jobs = (self._store.read(_DOC) or {}).get("jobs", {})
-        readable = []
-        for key, raw in jobs.items() if isinstance(jobs, dict) else ():
-            try:
-                readable.append(EditJob.model_validate(raw))
-            except ValueError:
-                log.warning("ignoring unreadable edit job %s in the cache", key)
-        return readable
-
-    def get(self, job_id: str) -> EditJob | None:
-        raw = ((self._store.read(_DOC) or {}).get("jobs") or {}).get(job_id)
-        try:
-            return EditJob.model_validate(raw) if raw is not None else None
-        except ValueError:
-            return None
+        super().__init__(store, _DOC, EditJob)
 
     def latest(self, backend: str) -> EditJob | None:
         return max((job for job in self.all() if job.backend == backend), key=lambda job: job.created_at, default=None)
@@ -185,13 +168,3 @@ class EditLedger:
                 self._save_unlocked(job.model_copy(update={"delivered": True}))
 
         await self._store.run_locked(mark)
-
-    def _save_unlocked(self, job: EditJob) -> None:
-        doc = self._store.read(_DOC) or {}
-        jobs = doc.get("jobs") if isinstance(doc.get("jobs"), dict) else {}
-        jobs[job.job_id] = job.model_dump(mode="json")
-        if len(jobs) > _KEEP:
-            finished = [key for key in jobs if jobs[key].get("phase") in ("completed", "failed")]
-            for key in sorted(finished, key=lambda key: jobs[key].get("updated_at", 0))[: len(jobs) - _KEEP]:
-                jobs.pop(key)
-        self._store.write(_DOC, {"jobs": jobs})

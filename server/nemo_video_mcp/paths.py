@@ -8,6 +8,7 @@ are part of a file name that someone typed, not a fragment or a query.
 
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 from urllib.parse import unquote, unquote_to_bytes
@@ -53,3 +54,12 @@ def user_path(text: str) -> Path:
     if is_file_url(text):
         return path_of_file_url(text)
     return Path(text).expanduser()
+
+
+def file_sha256(path: Path) -> str:
+    """The file's SHA-256, read in 1 MB pieces (a video never sits in memory whole)."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()

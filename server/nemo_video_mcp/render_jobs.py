@@ -6,11 +6,11 @@ import logging
 import time
 import uuid
 
+from nemo_video_mcp.ledger import JobsFile
 from nemo_video_mcp.models import RenderJob, RenderStatus
 from nemo_video_mcp.store import Store
 
 _DOC = "renders"
-_KEEP = 50
 log = logging.getLogger(__name__)
 
 
@@ -19,24 +19,11 @@ def new_job_id() -> str:
     return f"render_{uuid.uuid4().hex}"
 
 
-class RenderLedger:
+class RenderLedger(JobsFile[RenderJob]):
     """Render jobs by id, across backends and sessions, in the cache's `renders.json`."""
 
     def __init__(self, store: Store) -> None:
-        self._store = store
-
-    def all(self) -> list[RenderJob]:
-        jobs = (self._store.read(_DOC) or {}).get("jobs", {})
-        readable = []
-        for key, raw in jobs.items() if isinstance(jobs, dict) else ():
-            try:
-                readable.append(RenderJob.model_validate(raw))
-            except ValueError:
-                log.warning("ignoring unreadable render job %s in the cache", key)
-        return readable
-
-    def get(self, job_id: str) -> RenderJob | None:
-        return next((job for job in self.all() if job.job_id == job_id), None)
+        super().__init__(store, _DOC, RenderJob)
 
     def latest(self, backend: str) -> RenderJob | None:
         return max((job for job in self.all() if job.backend == backend), key=lambda job: job.created_at, default=None)
@@ -131,21 +118,5 @@ class RenderLedger:
         """Write `job`, taking the cache lock without blocking the event loop."""
         await self._store.run_locked(lambda: self._save_unlocked(job))
 
-    def _save_unlocked(self, job: RenderJob) -> None:
-        doc = self._store.read(_DOC) or {}
-        jobs = doc.get("jobs") if isinstance(doc.get("jobs"), dict) else {}
-        jobs[job.job_id] = job.model_dump(mode="json")
-        if len(jobs) > _KEEP:
-            oldest = sorted(jobs, key=lambda key: jobs[key].get("updated_at", 0))
-            for key in oldest[: len(jobs) - _KEEP]:
-                jobs.pop(key)
-        self._store.write(_DOC, {"jobs": jobs})
-
     async def forget(self, job_id: str) -> None:
-        def remove() -> None:
-            doc = self._store.read(_DOC) or {}
-            jobs = doc.get("jobs") if isinstance(doc.get("jobs"), dict) else {}
-            if jobs.pop(job_id, None) is not None:
-                self._store.write(_DOC, {"jobs": jobs})
-
-        await self._store.run_locked(remove)
+        await self._store.run_locked(lambda: self._remove_unlocked(job_id))

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import os
 import shutil
 import uuid
@@ -20,6 +19,7 @@ from pathlib import Path
 
 from nemo_video_mcp.backends.base import Backend
 from nemo_video_mcp.errors import InputError, NemoError
+from nemo_video_mcp.paths import file_sha256
 
 VIDEO_SUFFIXES = (".mp4", ".m4v", ".mov")
 
@@ -155,12 +155,4 @@ def _place(temp: Path, target: Path) -> tuple[Path, str | None]:
 def _same_content(one: Path, two: Path) -> bool:
     if one.stat().st_size != two.stat().st_size:
         return False
-    return _sha256(one) == _sha256(two)
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+    return file_sha256(one) == file_sha256(two)

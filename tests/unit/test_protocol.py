@@ -14,6 +14,7 @@ from pytest_httpx import HTTPXMock, IteratorStream
 
 from nemo_video_mcp.app import build_app
 from nemo_video_mcp.config import Settings
+from tests.e2e.harness import TOOLS
 
 from .conftest import API, WEB
 
@@ -27,16 +28,6 @@ DRAFT = {
     ],
     "d": 10000,
     "future_key": {"kept": True},
-}
-TOOLS = {
-    "upload_images",
-    "generate_video",
-    "get_state",
-    "get_credits",
-    "export_video",
-    "get_job",
-    "get_project_link",
-    "cancel_export",
 }
 
 

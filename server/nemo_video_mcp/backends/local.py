@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import logging
 import re
 import shutil
@@ -43,7 +42,7 @@ from nemo_video_mcp.models import (
     TextEvent,
     UploadedFile,
 )
-from nemo_video_mcp.paths import file_url, path_of_file_url
+from nemo_video_mcp.paths import file_sha256, file_url, path_of_file_url
 from nemo_video_mcp.render import children
 from nemo_video_mcp.render.images import inspect_image
 from nemo_video_mcp.render.leftovers import remove_stale
@@ -126,7 +125,7 @@ class LocalBackend:
         if media.kind == "image":
             info = inspect_image(media.path)
             width, height = info.width, info.height
-        digest = _sha256(media.path)
+        digest = file_sha256(media.path)
         blob_dir = self._store.blob_dir()
         blob = blob_dir / f"{digest}{media.path.suffix.lower()}"
         if not blob.exists():
@@ -370,11 +369,3 @@ def _owner(job: dict[str, Any]) -> Lease | None:
 
 def _uploaded(record: dict[str, Any]) -> UploadedFile:
     return UploadedFile.model_validate({k: v for k, v in record.items() if k in UploadedFile.model_fields})
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
