@@ -47,13 +47,10 @@ class JobsFile(Generic[J]):
     def _save_unlocked(self, job: J) -> None:
         """Write one job (the caller holds the store's lock)."""
         jobs = self._raw_jobs()
-        jobs[job.job_id] = job.model_dump(mode="json")  # type: ignore[attr-defined]
+        jobs[getattr(job, "job_id")] = job.model_dump(mode="json")  # noqa: B009 (both job models have one)
         if len(jobs) > self._keep:
-            finished = [key for key, raw in jobs.items() if (parsed := self._parse(raw)) is None or parsed.finished]  # type: ignore[attr-defined]
-            by_age = sorted(
-                finished, key=lambda key: jobs[key].get("updated_at", 0) if isinstance(jobs[key], dict) else 0
-            )
-            for key in by_age[: len(jobs) - self._keep]:
+            droppable = [key for key, raw in jobs.items() if self._ended_or_unreadable(raw)]
+            for key in sorted(droppable, key=lambda key: _updated_at(jobs[key]))[: len(jobs) - self._keep]:
                 jobs.pop(key)
         self._store.write(self._doc, {"jobs": jobs})
 
