@@ -7,10 +7,12 @@ server's stderr file. `Project.launch()` starts the server as a subprocess and y
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import os
 import sys
+import time
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -18,9 +20,12 @@ from pathlib import Path
 from typing import Any
 
 from mcp import Client, StdioServerParameters
+from mcp.client.client import ConnectMode
+from mcp.client.session import ElicitationFnT
 from mcp.client.stdio import stdio_client
 from mcp.types import LoggingMessageNotificationParams
 
+from tests.processes import children_of
 from tests.sim.server import RunningSimulator
 from tests.sim.world import RecordedRequest
 
@@ -37,6 +42,7 @@ TOOLS = {
     "cancel_export",
 }
 INSTRUCTION = "turn these photos into a smooth 15-second video with transitions"
+LONG_RENDER = "a 10-second video with ken burns motion"  # offline: about 9 s of ffmpeg on two cores
 SKILL_HEADERS = ("x-skill-source", "x-skill-version", "x-skill-platform")
 GUI_PHRASES = ("click", "button", "点击", "drag", "拖拽", "preview in timeline")
 CALL_TIMEOUT_S = 60.0
@@ -124,12 +130,19 @@ class Project:
 
     @asynccontextmanager
     async def launch(
-        self, *args: str, command: Path = SERVER_SCRIPT, extra_env: Mapping[str, str] | None = None
+        self,
+        *args: str,
+        command: Path = SERVER_SCRIPT,
+        extra_env: Mapping[str, str] | None = None,
+        mode: ConnectMode = "auto",
+        elicitation_callback: ElicitationFnT | None = None,
     ) -> AsyncIterator[NemoServer]:
         """Start the server as a subprocess (stderr appended to `stderr_path`) and connect to it.
 
-        `extra_env` adds to (or overrides) `env`, e.g. `{"NEMO_CALL_BUDGET_S": "3"}`. On a clean exit,
-        insists that stdout carried nothing but JSON-RPC (logs belong on stderr).
+        `extra_env` adds to (or overrides) `env`, e.g. `{"NEMO_CALL_BUDGET_S": "3"}`. `mode="legacy"`
+        connects on a pre-2026 protocol, as hosts like Claude Desktop do; with an `elicitation_callback`
+        the client can then show the server's questions. On a clean exit, insists that stdout carried
+        nothing but JSON-RPC (logs belong on stderr).
         """
         params = StdioServerParameters(command=str(command), args=list(args), env={**self.env, **(extra_env or {})})
         server = NemoServer()
@@ -142,6 +155,8 @@ class Project:
                 message_handler=server.on_message,
                 logging_callback=server.on_log,
                 log_level="debug",
+                mode=mode,
+                elicitation_callback=elicitation_callback,
             ) as client:
                 server.client = client
                 yield server
@@ -185,6 +200,19 @@ def server_pid(project: Project) -> int:
             if ours and (entry / "stat").read_text().rpartition(")")[2].split()[0] != "Z":
                 return int(entry.name)
     raise AssertionError("no live server process found")
+
+
+async def ffmpeg_writing(server: int, videos: Path, timeout_s: float = 20.0) -> int:
+    """The pid of the server's ffmpeg child, once it has started writing its `.part` file in `videos`."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        ffmpeg = [
+            pid for pid, command in children_of(server).items() if Path(command.split(" ")[0]).name.startswith("ffmpeg")
+        ]
+        if ffmpeg and any(videos.glob(".*.part")):
+            return ffmpeg[0]
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"the server never started ffmpeg; its children: {children_of(server)}")
 
 
 # --- the story, step by step -------------------------------------------------------------------

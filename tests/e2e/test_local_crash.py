@@ -6,14 +6,10 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import time
-from pathlib import Path
 
 from nemo_video_mcp.render.probe import probe_video
-from tests.e2e.harness import SERVER_SCRIPT, Project, assert_success, upload_photos
+from tests.e2e.harness import LONG_RENDER, SERVER_SCRIPT, Project, assert_success, ffmpeg_writing, upload_photos
 from tests.processes import children_of, gone_within
-
-LONG_RENDER = "a 10-second video with ken burns motion"  # about 9 s of ffmpeg on two cores
 
 
 async def test_a_killed_server_leaves_no_render_behind_and_the_next_one_renders_it_again(project: Project) -> None:
@@ -28,7 +24,7 @@ async def test_a_killed_server_leaves_no_render_behind_and_the_next_one_renders_
         started = await first.call("export_video", wait=False)
         assert_success(started)
         server = _server_pid()
-        ffmpeg = await _ffmpeg_writing(server, videos)
+        ffmpeg = await ffmpeg_writing(server, videos)
         render_children = children_of(server)
         os.kill(server, signal.SIGKILL)
         await asyncio.sleep(0.1)
@@ -57,16 +53,3 @@ async def test_a_killed_server_leaves_no_render_behind_and_the_next_one_renders_
 def _server_pid() -> int:
     (pid,) = [pid for pid, command in children_of(os.getpid()).items() if SERVER_SCRIPT.name in command]
     return pid
-
-
-async def _ffmpeg_writing(server: int, videos: Path, timeout_s: float = 20.0) -> int:
-    """The server's ffmpeg child, once it has started writing its `.part` file."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        ffmpeg = [
-            pid for pid, command in children_of(server).items() if Path(command.split(" ")[0]).name.startswith("ffmpeg")
-        ]
-        if ffmpeg and any(videos.glob(".*.part")):
-            return ffmpeg[0]
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"the server never started ffmpeg; its children: {children_of(server)}")
