@@ -302,6 +302,25 @@ async def test_a_client_that_cannot_ask_gets_the_question_as_text_and_answers_wi
     assert video_names(project) == ["forest.jpg", "beach.jpg", "city.png"]
 
 
+async def test_a_client_whose_form_fails_gets_the_question_as_text_and_nothing_is_sent(project: Project) -> None:
+    """A client that says it shows forms may still answer the request with an error (its form could not be shown)."""
+    asked: list[types.ElicitRequestParams] = []
+
+    async def failing_form(context: Any, params: types.ElicitRequestParams) -> types.ErrorData:
+        asked.append(params)
+        return types.ErrorData(code=types.INTERNAL_ERROR, message="the form could not be shown")
+
+    project.sim.configure(ask_question=True)
+    async with project.launch(mode="legacy", elicitation_callback=failing_form) as server:
+        await upload_photos(server, project)
+        generated = await server.call("generate_video", instruction=INSTRUCTION)
+    assert len(asked) == 1
+    assert_success(generated)
+    assert QUESTION in generated.text and "Choices: beach; city; forest" in generated.text
+    assert "Not asked in the client: the client could not show the question" in generated.text
+    assert run_sse_messages(project) == [INSTRUCTION]
+
+
 async def test_a_legacy_client_without_forms_gets_the_question_as_text(project: Project) -> None:
     project.sim.configure(ask_question=True)
     async with project.launch(mode="legacy") as server:
