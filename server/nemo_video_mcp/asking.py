@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from mcp.server.mcpserver import Context
+from mcp.shared.exceptions import MCPError
 from mcp.types import ClientCapabilities, ElicitationCapability
 from pydantic import BaseModel, Field, create_model
 
@@ -59,7 +60,7 @@ async def ask_user(ctx: Context, question: str, choices: list[str]) -> UserAnswe
         reply: Any = await asyncio.wait_for(ctx.elicit(question, _answer_form(choices)), limit)
     except asyncio.TimeoutError:
         return UserAnswer("not_asked", reason="the user did not answer in time")
-    except (ValueError, RuntimeError) as exc:
+    except (ValueError, RuntimeError, MCPError) as exc:  # the client could not show or fill the form
         log.warning("the question could not be asked: %s", exc)
         return UserAnswer("not_asked", reason="the client could not show the question")
     if reply.action != "accept":

@@ -43,7 +43,8 @@ class SavedVideo:
 
 
 def target_for(save_to: str, default_dir: Path, job_id: str) -> Path:
-    """A folder (existing, or written with a trailing slash) gets `<job_id>.mp4`; anything else is the file.
+    """A folder (existing, written with a trailing slash, or a name without extension) gets `<job_id>.mp4`;
+    a name with a video extension is the file itself.
 
     A relative path is taken inside `default_dir`.
     """
@@ -53,7 +54,7 @@ def target_for(save_to: str, default_dir: Path, job_id: str) -> Path:
     path = Path(text).expanduser()
     if not path.is_absolute():
         path = default_dir / path
-    if text.endswith(("/", "\\")) or path.is_dir():
+    if text.endswith(("/", "\\")) or path.is_dir() or not path.suffix:  # no extension: a folder to make
         return path / f"{job_id}.mp4"
     if path.suffix.lower() not in VIDEO_SUFFIXES:
         raise InputError(

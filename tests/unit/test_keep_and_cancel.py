@@ -130,3 +130,11 @@ async def test_save_to_a_file_that_is_not_a_video_is_refused_before_anything(
     with pytest.raises(InputError, match="not a video"):
         await service_for(settings, keeping).export_video(save_to=str(tmp_path / "notes.txt"))
     assert keeping.renders_started == []
+
+
+def test_a_save_to_name_without_extension_is_a_folder(tmp_path: Path) -> None:
+    from nemo_video_mcp.saving import target_for
+
+    assert target_for(str(tmp_path / "My Trip"), tmp_path, "render_1") == tmp_path / "My Trip" / "render_1.mp4"
+    assert target_for("clip.mp4", tmp_path, "render_1") == tmp_path / "clip.mp4"
+    assert target_for("", tmp_path, "render_1") == tmp_path / "render_1.mp4"
