@@ -74,6 +74,9 @@ class LocalBackend:
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._live: dict[str, RenderStatus] = {}
         self._cancel_requested: set[str] = set()
+        self._job_writes: dict[str, asyncio.Lock] = {}  # a job's file is written in order, off the event loop
+        self._ended: set[str] = set()
+        self._progress_saves: set[asyncio.Task[None]] = set()
         self._render_slot: asyncio.Semaphore | None = None
         self._work_dir = Path(tempfile.gettempdir())
         remove_stale(settings.output_dir, self._work_dir)
@@ -200,6 +203,7 @@ class LocalBackend:
         status = RenderStatus(job_id=job_id, status="pending", progress=0)
         self._live[job_id] = status
         self._cancel_requested.discard(job_id)
+        self._ended.discard(job_id)
         # The render belongs to the server, not to the call that asked for it (no budget, no call's log).
         loop = asyncio.get_running_loop()
         render = self._render(job_id, draft)
@@ -216,7 +220,9 @@ class LocalBackend:
             self._live[job_id] = RenderStatus(job_id=job_id, status="processing", progress=value)
             if value - saved >= _SAVE_EVERY:
                 saved = value
-                self._update_job(job_id, status="processing", progress=value)
+                save = asyncio.ensure_future(self._save_progress(job_id, value))
+                self._progress_saves.add(save)
+                save.add_done_callback(self._progress_saves.discard)
 
         try:
             if self._render_slot is None:
@@ -233,16 +239,16 @@ class LocalBackend:
                 info = await render_slideshow(plan, output, on_progress=on_progress, work_dir=self._work_dir)
         except asyncio.CancelledError:
             if job_id in self._cancel_requested:
-                self._finish(job_id, "cancelled", error="cancelled on request")
+                await self._finish(job_id, "cancelled", error="cancelled on request")
             raise  # server shutting down: the job stays 'processing' and is restarted on the next poll
         except NemoError as exc:
             log.warning("local render %s failed: %s", job_id, exc.message)
-            self._finish(job_id, "failed", error=exc.agent_message)  # its next step too
+            await self._finish(job_id, "failed", error=exc.agent_message)  # its next step too
         except Exception as exc:
             log.exception("local render %s crashed", job_id)
-            self._finish(job_id, "failed", error=f"{type(exc).__name__}: {exc}")
+            await self._finish(job_id, "failed", error=f"{type(exc).__name__}: {exc}")
         else:
-            self._finish(
+            await self._finish(
                 job_id,
                 "completed",
                 url=file_url(output),
@@ -250,11 +256,18 @@ class LocalBackend:
                 size_bytes=info.size_bytes,
             )
 
-    def _finish(self, job_id: str, status: RenderState, **fields: Any) -> None:
+    async def _finish(self, job_id: str, status: RenderState, **fields: Any) -> None:
         live = self._live.get(job_id)
         progress = 100 if status == "completed" else live.progress if live else 0
         self._live[job_id] = RenderStatus(job_id=job_id, status=status, progress=progress, **fields)
-        self._update_job(job_id, status=status, progress=progress, **fields)
+        self._ended.add(job_id)  # a progress save still queued must not write over the end
+        async with self._job_writes.setdefault(job_id, asyncio.Lock()):
+            await asyncio.to_thread(self._update_job, job_id, status=status, progress=progress, **fields)
+
+    async def _save_progress(self, job_id: str, percent: int) -> None:
+        async with self._job_writes.setdefault(job_id, asyncio.Lock()):
+            if job_id not in self._ended:
+                await asyncio.to_thread(self._update_job, job_id, status="processing", progress=percent)
 
     async def poll_render(self, job_id: str) -> RenderStatus:
         job = self._read_job(job_id)
@@ -303,7 +316,7 @@ class LocalBackend:
         if job is None:
             raise RenderNotFoundError(job_id)
         if job.get("status") in _RUNNING:
-            self._finish(job_id, "cancelled", error="cancelled on request")
+            await self._finish(job_id, "cancelled", error="cancelled on request")
 
     async def project_link(self) -> ProjectLink:
         """The project lives in the cache on this machine: no account, no link."""
