@@ -396,7 +396,8 @@ def build_app(settings: Settings | None = None, *, service: VideoService | None 
             str | None,
             Field(
                 description="Also keep a checked copy on this machine: a folder (the file is named by the job) or an "
-                ".mp4 path; a relative path is inside NEMO_OUTPUT_DIR. A different file is never overwritten.",
+                ".mp4 path; a relative one (or '') goes into NEMO_OUTPUT_DIR, else the user's Videos folder. "
+                "A different file is never overwritten.",
                 max_length=1000,
             ),
         ] = None,

@@ -30,6 +30,11 @@ class Settings(BaseModel):
     language: str | None = Field(None, description="NEMO_LANGUAGE: ISO code sent when a session is created.")
     backend: BackendName = Field("cloud", description="NEMO_BACKEND: cloud or local.")
     output_dir: Path = Field(description="NEMO_OUTPUT_DIR: where local renders and downloads are written.")
+    save_dir: Path | None = Field(
+        None,
+        description="Where export_video(save_to=…) puts a relative or empty save_to: NEMO_OUTPUT_DIR when set, "
+        "else the user's Videos folder (or Downloads); None: output_dir.",
+    )
     wait_scale: float = Field(
         1.0,
         gt=0,
@@ -76,6 +81,7 @@ class Settings(BaseModel):
             "language": get("NEMO_LANGUAGE"),
             "backend": choose_backend(get("NEMO_BACKEND"), token=token, env=env),
             "output_dir": Path(get("NEMO_OUTPUT_DIR") or cache_dir / "videos").expanduser(),
+            "save_dir": Path(get("NEMO_OUTPUT_DIR")).expanduser() if get("NEMO_OUTPUT_DIR") else _user_videos_dir(),
             "wait_scale": float(get("NEMO_WAIT_SCALE") or 1.0),
             "skill_source": get("SKILL_SOURCE"),
             "call_budget_s": float(get("NEMO_CALL_BUDGET_S") or 45.0),
@@ -116,6 +122,16 @@ def folder_list(text: str) -> tuple[Path, ...]:
             raise ValueError(f"NEMO_ALLOWED_DIRS must list absolute folders, not {part!r}")
         folders.append(folder.resolve())
     return tuple(dict.fromkeys(folders))
+
+
+def _user_videos_dir() -> Path | None:
+    """The platform's Videos folder, else Downloads, when one exists (a server account may have neither)."""
+    from platformdirs import user_downloads_dir, user_videos_dir
+
+    for folder in (user_videos_dir(), user_downloads_dir()):
+        if folder and Path(folder).is_dir():
+            return Path(folder)
+    return None
 
 
 def _default_cache_dir() -> str:

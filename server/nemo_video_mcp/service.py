@@ -287,7 +287,8 @@ class VideoService:
         `save_to` (a folder or an .mp4 path) also puts a checked copy there once the render is done.
         """
         reporter = reporter or SilentReporter()
-        target = target_for(save_to, self._settings.output_dir, "video") if save_to is not None else None
+        save_dir = self._settings.save_dir or self._settings.output_dir
+        target = target_for(save_to, save_dir, "video") if save_to is not None else None
         if target is not None:  # refused before anything is started or paid
             check_save_place(target, self._settings.allowed_dirs)
             check_writable_folder(target.parent)
@@ -295,7 +296,7 @@ class VideoService:
         async with self._export_lock:  # held only while a job is chosen or started, never while following
             job, resumed, already_rendered = await self._render_runner.claim(session_id, reporter)
         if target is not None:
-            target = target_for(save_to or "", self._settings.output_dir, job.job_id)
+            target = target_for(save_to or "", save_dir, job.job_id)
         if already_rendered and (target is None or job.saved_path == str(target)):
             await self._renders.mark_delivered(job.job_id)
             return self._export_result(job, resumed=False, already_rendered=True)

@@ -138,3 +138,16 @@ def test_a_save_to_name_without_extension_is_a_folder(tmp_path: Path) -> None:
     assert target_for(str(tmp_path / "My Trip"), tmp_path, "render_1") == tmp_path / "My Trip" / "render_1.mp4"
     assert target_for("clip.mp4", tmp_path, "render_1") == tmp_path / "clip.mp4"
     assert target_for("", tmp_path, "render_1") == tmp_path / "render_1.mp4"
+
+
+def test_save_to_defaults_to_nemo_output_dir_else_the_user_s_videos_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.delenv("XDG_VIDEOS_DIR", raising=False)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / ".config"))
+    (tmp_path / "Videos").mkdir()
+    base = {"NEMO_CACHE_DIR": str(tmp_path / "cache")}
+    assert Settings.from_env(base).save_dir == tmp_path / "Videos"
+    chosen = Settings.from_env({**base, "NEMO_OUTPUT_DIR": str(tmp_path / "out")})
+    assert chosen.save_dir == tmp_path / "out"
