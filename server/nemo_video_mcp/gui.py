@@ -90,6 +90,11 @@ _HIT = rf"(?:{_CLICK}|press(?:ing)?|hit(?:ting)?)"
 _PRESS = rf"(?:{_HIT}|push(?:ing)?|select(?:ing)?|choos(?:e|ing)|us(?:e|ing)|go\s+to)"
 _EXPORT = rf"{_QUOTE}(?:export|download|render)(?:\s+(?:video|now|mp4|file))?{_QUOTE}"
 _WORD = r"[^\s\"'“”‘’「」『』.,;:!?()]+"
+# The thing opened; "the timeline panel" is one, not a timeline followed by the word "panel".
+_PANEL = (
+    r"(?:panel|tab|sidebar|side\s+bar|menu|window|dialog|pane|drawer|inspector|library|settings|toolbar"
+    r"|editor|timeline)s?"
+)
 _DRAG = r"drag(?:ging)?(?:[\s-]*(?:and|&|/|'n'|n)?[\s-]*drop(?:ping)?)?"
 # The rest of an English clause, up to punctuation or the next GUI step.
 _CLAUSE = (
@@ -101,6 +106,9 @@ _ZH_STOP = r"，。！？、；：,.!?;:\n"
 _ZH_WHERE = (
     r"(?:(?:页面|屏幕|界面|编辑器|窗口)?的?(?:右上角|左上角|右下角|左下角|右上方|左上方|顶部|底部|上方|下方|右侧|左侧"
     r"|右边|左边|上面|下面)(?:处)?的?)?"
+)
+_ZH_PANEL = (
+    r"(?:面板|窗口|菜单|设置|侧边栏|侧栏|标签页?|页面|编辑器|素材库|媒体库|音乐库|库|时间线|时间轴|对话框|工具栏)"
 )
 _ZH_CONTROL = r"(?:按钮|按键|图标|选项|菜单项?|标签页?|键)"
 _ZH_CLICK = r"(?:点击|单击|双击|点按|轻触|轻点|点一下|按下)(?:一下)?"
@@ -146,9 +154,7 @@ GUI_RULES: tuple[GuiRule, ...] = (
     _rule(
         "open a panel",
         rf"\b(?:open(?:ing)?(?:\s+up)?|go\s+to|switch\s+to|navigate\s+to|head\s+to|expand|bring\s+up)\s+"
-        rf"(?:the\s+|your\s+)?{_QUOTE}(?P<target>(?:{_WORD}\s+){{0,3}}?{_QUOTE}\s*"
-        r"(?:panel|tab|sidebar|side\s+bar|menu|window|dialog|pane|drawer|inspector|library|settings|toolbar"
-        rf"|editor|timeline)s?)\b{_WHERE}",
+        rf"(?:the\s+|your\s+)?{_QUOTE}(?P<target>(?:{_WORD}\s+){{0,3}}?{_QUOTE}\s*{_PANEL}(?:\s+{_PANEL})?)\b{_WHERE}",
         "get_state",
         by_target=True,
     ),
@@ -218,8 +224,7 @@ GUI_RULES: tuple[GuiRule, ...] = (
     ),
     _rule(
         "open a panel",
-        rf"打开\s*{_ZH_WHERE}[“\"「『]?(?P<target>{_ZH_TARGET}{{0,10}}?[”\"」』]?"
-        r"(?:面板|窗口|菜单|设置|侧边栏|侧栏|标签页?|页面|编辑器|素材库|媒体库|音乐库|库|时间线|时间轴|对话框|工具栏))",
+        rf"打开\s*{_ZH_WHERE}[“\"「『]?(?P<target>{_ZH_TARGET}{{0,10}}?[”\"」』]?{_ZH_PANEL}{_ZH_PANEL}?)",
         "get_state",
         by_target=True,
         chinese=True,

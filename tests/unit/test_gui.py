@@ -211,3 +211,24 @@ def test_matching_ignores_case() -> None:
     assert translate_reply("drag THE CLIP to the end").actions[0].arguments == {
         "instruction": "move THE CLIP to the end"
     }
+
+
+# (reply, the whole translated reply, the actions in order)
+SENTENCES: list[tuple[str, str, list[tuple[str, dict[str, str]]]]] = [
+    (
+        "Click the Export button to render it, or open the timeline panel to review.",
+        "Call export_video to render it, or call get_state to review.",
+        [EXPORT, STATE],
+    ),
+    ("点击导出按钮，或打开时间线面板查看效果。", "调用 export_video，或调用 get_state 查看效果。", [EXPORT, STATE]),
+]
+
+
+@pytest.mark.parametrize(("reply", "translated", "actions"), SENTENCES, ids=[case[0][:40] for case in SENTENCES])
+def test_whole_sentences_read_well_after_translation(
+    reply: str, translated: str, actions: list[tuple[str, dict[str, str]]]
+) -> None:
+    translation = translate_reply(reply)
+
+    assert translation.text == translated
+    assert [(action.tool, action.arguments) for action in translation.actions] == actions
