@@ -1,8 +1,11 @@
 """Turn the backend's GUI-minded replies ("click the Export button", "点击导出") into tool calls.
 
 The backend's agent writes for a person in front of NemoVideo's editor; our agent has tools instead.
-`translate_reply` rewrites each GUI step into tool wording and lists the tools it points to. The
-phrases are data (`GUI_RULES`, `TARGET_TOOLS`), tried in order; English and Chinese; case-insensitive.
+`translate_reply` replaces each GUI phrase (the verb and its object) with a whole clause naming the
+tool, and lists the tools it points to. The phrases are data (`GUI_RULES`, `TARGET_TOOLS`), tried in
+order; English and Chinese; case-insensitive. What follows a step get_state stands for ("to review",
+"to fine-tune it") decides its clause (`FOLLOW_UPS`, `TOPICS`): get_state shows tracks, it neither
+plays them nor edits them.
 """
 
 from __future__ import annotations
@@ -142,13 +145,11 @@ GUI_RULES: tuple[GuiRule, ...] = (
         r"\b(?:preview|view|see|check|watch|play(?:\s+back)?|review)\b[^.!?\n]{0,40}?\s+(?:in|on)\s+(?:the\s+|your\s+)?"
         r"(?:timeline|preview(?:\s+(?:window|panel|player|pane))?|player|canvas)\b",
         "get_state",
-        replacement="{call} to see the track summary",
     ),
     _rule(
         "timeline preview",
         r"\b(?:preview|check|view|look\s+at|review)\s+(?:the\s+|your\s+)?timeline\b",
         "get_state",
-        replacement="{call} to see the track summary",
     ),
     # Opening a panel: read the state (or the tool the panel is about).
     _rule(
@@ -219,7 +220,6 @@ GUI_RULES: tuple[GuiRule, ...] = (
         r"(?:(?:在|于)?(?:时间线|时间轴|预览窗口|预览区)(?:上|中|里)?(?:预览|查看|播放)|预览(?:一下)?(?:时间线|时间轴))"
         r"(?:一下)?(?:效果)?",
         "get_state",
-        replacement="{call} 查看轨道摘要",
         chinese=True,
     ),
     _rule(
@@ -254,25 +254,25 @@ GUI_RULES: tuple[GuiRule, ...] = (
 )
 """Tried in this order; the earliest phrase in the text wins, and on a tie the earlier rule."""
 
+_TARGET_PATTERNS: tuple[tuple[str, ToolName], ...] = (
+    (r"\b(?:export|download|render|share|publish)|导出|下载|渲染|分享|发布", "export_video"),
+    (
+        r"\b(?:upload|import|add\s+(?:media|photos?|images?|pictures?|files?))|media\s+library"
+        r"|上传|导入|添加(?:素材|图片|照片|文件)|素材库|媒体库",
+        "upload_images",
+    ),
+    (
+        r"\b(?:credits?|balance|points|top[- ]?up|buy|subscribe|upgrade)\b|积分|余额|充值|点数|购买|升级",
+        "get_credits",
+    ),
+    (
+        r"\b(?:timeline|tracks?|preview|play|playback|status|project|layers?|save)\b"
+        r"|^(?:here|it|this|that|there|them)$|时间线|时间轴|轨道|预览|播放|项目|图层|状态|保存",
+        "get_state",
+    ),
+)
 TARGET_TOOLS: tuple[tuple[re.Pattern[str], ToolName], ...] = tuple(
-    (re.compile(pattern, re.IGNORECASE), tool)
-    for pattern, tool in (
-        (r"\b(?:export|download|render|share|publish)|导出|下载|渲染|分享|发布", "export_video"),
-        (
-            r"\b(?:upload|import|add\s+(?:media|photos?|images?|pictures?|files?))|media\s+library"
-            r"|上传|导入|添加(?:素材|图片|照片|文件)|素材库|媒体库",
-            "upload_images",
-        ),
-        (
-            r"\b(?:credits?|balance|points|top[- ]?up|buy|subscribe|upgrade)\b|积分|余额|充值|点数|购买|升级",
-            "get_credits",
-        ),
-        (
-            r"\b(?:timeline|tracks?|preview|play|playback|status|project|layers?|save)\b"
-            r"|^(?:here|it|this|that|there|them)$|时间线|时间轴|轨道|预览|播放|项目|图层|状态|保存",
-            "get_state",
-        ),
-    )
+    (re.compile(pattern, re.IGNORECASE), tool) for pattern, tool in _TARGET_PATTERNS
 )
 """What a button or panel is about (its label, in the `target` group) -> the closest tool."""
 
@@ -284,6 +284,95 @@ INSTRUCTION_WORDS: tuple[tuple[re.Pattern[str], str], ...] = (
 """GUI verbs rewritten inside a generate_video instruction ("drag the clip" -> "move the clip")."""
 
 
+@dataclass(frozen=True)
+class Topic:
+    """What an opened panel is about, named as the part of the timeline get_state shows for it."""
+
+    pattern: re.Pattern[str]
+    thing: str
+    track: str
+    thing_zh: str
+    track_zh: str
+
+
+TOPICS: tuple[Topic, ...] = (
+    Topic(
+        re.compile(r"\b(?:audio|music|sound|bgm)\b|音频|音乐|声音|配乐", re.I),
+        "the music",
+        "the music track",
+        "音乐",
+        "音乐轨道",
+    ),
+    Topic(
+        re.compile(r"\b(?:text|titles?|captions?|subtitles?)\b|文字|字幕|标题|文本", re.I),
+        "the title",
+        "the title track",
+        "标题",
+        "标题轨道",
+    ),
+    Topic(
+        re.compile(r"\b(?:video|clips?|photos?|images?)\b|视频|片段|图片|照片", re.I),
+        "the video",
+        "the video track",
+        "视频",
+        "视频轨道",
+    ),
+)
+"""A panel's label (the `target` group) -> its topic; any other panel shows the whole timeline."""
+
+WHOLE_TIMELINE = Topic(re.compile(""), "the timeline", "the track summary", "时间线", "轨道摘要")
+
+
+@dataclass(frozen=True)
+class FollowUp:
+    """What a reply says right after a step get_state stands for, and the clause that replaces both.
+
+    `pattern` is matched where the step ends; when `consumes`, its text becomes part of the clause.
+    `replacement` is a template over `{call}`, `{track}` (the topic's), `{verb}` (the `verb` group)
+    and `{edit}`: the `edit` group, an edit get_state cannot make, as a generate_video call.
+    """
+
+    pattern: re.Pattern[str]
+    replacement: str
+    consumes: bool = True
+    chinese: bool = False
+
+
+_VIEW = r"(?:review|check|see|view|inspect|look\s+at|confirm|verify|compare|find|read)"
+_ZH_VIEW = r"(?:查看|检查|确认|浏览|看看|核对|对比)"
+_ZH_EDIT = r"(?:微调|调整|修改|编辑|设置|更改|替换|删除|添加|选择)"
+
+FOLLOW_UPS: tuple[FollowUp, ...] = tuple(
+    FollowUp(re.compile(pattern, re.IGNORECASE), replacement, consumes, chinese)
+    for pattern, replacement, consumes, chinese in (
+        # get_state shows the tracks; it does not play them.
+        (
+            r"\s+to\s+(?:(?:watch|play|preview|hear|listen\s+to)(?:\s+(?:it|them|this|that|the\s+(?:video|clip|result|change)s?))?"
+            r"|(?:see|view)\s+(?:it|them|this|that))\b",
+            "{call} to see {track}",
+            True,
+            False,
+        ),
+        (rf"\s+to\s+(?P<verb>{_VIEW})(?=\s*(?:[.,;:!?)\n]|$))", "{call} to {verb} {track}", True, False),
+        (rf"(?=\s+to\s+{_VIEW}\b)", "{call}", False, False),
+        (rf"\s+to\s+(?P<edit>\w{_CLAUSE})", "{call} to see {track}, then {edit}", True, False),
+        ("", "{call} to see {track}", False, False),
+        (rf"(?=(?:可以|可|来|以)?{_ZH_VIEW})", "{call}", False, True),
+        (
+            rf"(?:即可|就能|就可以|可以|可|来|以便?)?(?P<edit>{_ZH_EDIT}{_ZH_CLAUSE})",
+            "{call} 查看{track}，再{edit}",
+            True,
+            True,
+        ),
+        ("", "{call} 查看{track}", False, True),
+    )
+)
+"""Tried in this order, in the reply's language; the last of each language always matches."""
+
+_BARE_ZH_EDIT = re.compile(rf"{_ZH_EDIT}")
+_IT = re.compile(r"\b(?:it|them)\b", re.IGNORECASE)
+
+
 def translate_reply(text: str) -> Translation:
     """Rewrite every GUI step in `text` into tool wording; text without one comes back unchanged."""
     pieces: list[str] = []
@@ -293,14 +382,15 @@ def translate_reply(text: str) -> Translation:
     pending: dict[int, re.Match[str] | None] = {}
     while (found := _next_phrase(text, position, pending)) is not None:
         rule, match = found
-        action = _action_for(rule, match)
-        key = (action.tool, tuple(sorted(action.arguments.items())))
-        if key not in seen:
-            seen.add(key)
-            actions.append(action)
+        clause, step_actions, end = _rewrite(rule, match, text)
+        for action in step_actions:
+            key = (action.tool, tuple(sorted(action.arguments.items())))
+            if key not in seen:
+                seen.add(key)
+                actions.append(action)
         pieces.append(text[position : match.start()])
-        pieces.append(match.group(0) if rule.replacement is None else _replacement(rule, match, action, text))
-        position = match.end()
+        pieces.append(clause)
+        position = end
     pieces.append(text[position:])
     return Translation(text="".join(pieces), actions=actions)
 
@@ -325,6 +415,32 @@ def _search_non_empty(pattern: re.Pattern[str], text: str, position: int) -> re.
     return match
 
 
+def _rewrite(rule: GuiRule, match: re.Match[str], text: str) -> tuple[str, list[NextAction], int]:
+    """The clause that replaces the phrase, the actions it names, and where the replaced text ends."""
+    action = _action_for(rule, match)
+    if rule.replacement is None:
+        return match.group(0), [action], match.end()
+    actions, end = [action], match.end()
+    call = _call(action, rule.chinese)
+    if action.tool == "get_state" and rule.replacement == "{call}":
+        topic = next((topic for topic in TOPICS if topic.pattern.search(_target(match))), WHOLE_TIMELINE)
+        follow_up, found = next(
+            (follow_up, found)
+            for follow_up in FOLLOW_UPS
+            if follow_up.chinese == rule.chinese and (found := follow_up.pattern.match(text, end))
+        )
+        edit = ""
+        if found.groupdict().get("edit"):
+            actions.append(_edit_action(rule, found["edit"], topic))
+            edit = _call(actions[-1], rule.chinese)
+        track = topic.track_zh if rule.chinese else topic.track
+        clause = follow_up.replacement.format(call=call, track=track, verb=found.groupdict().get("verb"), edit=edit)
+        end = found.end() if follow_up.consumes else end
+    else:
+        clause = rule.replacement.format(call=call)
+    return _fitted(clause, match, text, end), actions, end
+
+
 def _action_for(rule: GuiRule, match: re.Match[str]) -> NextAction:
     target = _target(match)
     tool = rule.tool
@@ -332,13 +448,30 @@ def _action_for(rule: GuiRule, match: re.Match[str]) -> NextAction:
         tool = next((tool for pattern, tool in TARGET_TOOLS if pattern.search(target)), rule.tool)
     arguments: dict[str, str] = {}
     if tool == "generate_video" and target:
-        instruction = target
-        for pattern, word in INSTRUCTION_WORDS:
-            instruction = pattern.sub(word, instruction)
-        arguments["instruction"] = instruction
+        arguments["instruction"] = _instruction(target)
     step = rule.step.format(target=target if target and not rule.chinese else "a button")
-    reason = f"Instead of the GUI step '{step}': {TOOL_PURPOSES[tool]}."
-    return NextAction(tool=tool, reason=reason, arguments=arguments)
+    return NextAction(tool=tool, reason=_reason(step, tool), arguments=arguments)
+
+
+def _edit_action(rule: GuiRule, edit: str, topic: Topic) -> NextAction:
+    """The edit a reply sends the user to a panel for ("to fine-tune it"), as an instruction."""
+    edit = " ".join(edit.split())
+    if topic is not WHOLE_TIMELINE:
+        edit = f"{edit}{topic.thing_zh}" if _BARE_ZH_EDIT.fullmatch(edit) else _IT.sub(topic.thing, edit)
+    step = rule.step.format(target="a button")
+    return NextAction(
+        tool="generate_video", reason=_reason(step, "generate_video"), arguments={"instruction": _instruction(edit)}
+    )
+
+
+def _instruction(words: str) -> str:
+    for pattern, word in INSTRUCTION_WORDS:
+        words = pattern.sub(word, words)
+    return words
+
+
+def _reason(step: str, tool: ToolName) -> str:
+    return f"Instead of the GUI step '{step}': {TOOL_PURPOSES[tool]}."
 
 
 def _target(match: re.Match[str]) -> str:
@@ -346,21 +479,23 @@ def _target(match: re.Match[str]) -> str:
     return " ".join(target.strip(" \t\"'“”‘’「」『』").split())
 
 
-def _replacement(rule: GuiRule, match: re.Match[str], action: NextAction, text: str) -> str:
+def _call(action: NextAction, chinese: bool) -> str:
     instruction = action.arguments.get("instruction")
-    if rule.chinese:
-        call = f"调用 {action.tool}（指令：“{instruction}”）" if instruction else f"调用 {action.tool}"
-    else:
-        call = f'call {action.tool} with the instruction "{instruction}"' if instruction else f"call {action.tool}"
-    replaced = (rule.replacement or "{call}").format(call=call)
-    if match.group(0)[:1].isupper() and replaced[:1].islower() and not replaced.startswith(tuple(TOOL_PURPOSES)):
-        replaced = replaced[0].upper() + replaced[1:]
-    before, after = text[match.start() - 1 : match.start()], text[match.end() : match.end() + 1]
-    if _is_word(before) and before.isascii() and replaced[:1].isascii():
-        replaced = " " + replaced
-    if after.isalnum() and _is_word(replaced[-1]) and replaced[-1].isascii():
-        replaced += " "
-    return replaced
+    if chinese:
+        return f"调用 {action.tool}（指令：“{instruction}”）" if instruction else f"调用 {action.tool}"
+    return f'call {action.tool} with the instruction "{instruction}"' if instruction else f"call {action.tool}"
+
+
+def _fitted(clause: str, match: re.Match[str], text: str, end: int) -> str:
+    """The clause with the phrase's capital letter, and spaced from the words around it."""
+    if match.group(0)[:1].isupper() and clause[:1].islower() and not clause.startswith(tuple(TOOL_PURPOSES)):
+        clause = clause[0].upper() + clause[1:]
+    before, after = text[match.start() - 1 : match.start()], text[end : end + 1]
+    if _is_word(before) and before.isascii() and clause[:1].isascii():
+        clause = " " + clause
+    if after.isalnum() and _is_word(clause[-1]) and clause[-1].isascii():
+        clause += " "
+    return clause
 
 
 def _is_word(char: str) -> bool:
