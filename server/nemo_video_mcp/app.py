@@ -265,7 +265,11 @@ def build_app(settings: Settings | None = None, *, service: VideoService | None 
 
     @app.tool(
         annotations=ToolAnnotations(
-            title="Upload images", readOnlyHint=False, destructiveHint=False, idempotentHint=False, openWorldHint=True
+            title="Upload images",
+            read_only_hint=False,
+            destructive_hint=False,
+            idempotent_hint=False,
+            open_world_hint=True,
         )
     )
     async def upload_images(
@@ -290,10 +294,10 @@ def build_app(settings: Settings | None = None, *, service: VideoService | None 
     @app.tool(
         annotations=ToolAnnotations(
             title="Generate or edit the video",
-            readOnlyHint=False,
-            destructiveHint=False,
-            idempotentHint=False,
-            openWorldHint=True,
+            read_only_hint=False,
+            destructive_hint=False,
+            idempotent_hint=False,
+            open_world_hint=True,
         )
     )
     async def generate_video(
@@ -367,7 +371,7 @@ def build_app(settings: Settings | None = None, *, service: VideoService | None 
 
     @app.tool(
         annotations=ToolAnnotations(
-            title="Show the timeline", readOnlyHint=True, idempotentHint=True, openWorldHint=True
+            title="Show the timeline", read_only_hint=True, idempotent_hint=True, open_world_hint=True
         )
     )
     async def get_state(ctx: Context) -> Annotated[CallToolResult, StateResult]:
@@ -375,7 +379,9 @@ def build_app(settings: Settings | None = None, *, service: VideoService | None 
         return await _respond(ctx, runtime.budget_s(), lambda r: runtime.service().get_state())
 
     @app.tool(
-        annotations=ToolAnnotations(title="Show credits", readOnlyHint=True, idempotentHint=True, openWorldHint=True)
+        annotations=ToolAnnotations(
+            title="Show credits", read_only_hint=True, idempotent_hint=True, open_world_hint=True
+        )
     )
     async def get_credits(ctx: Context) -> Annotated[CallToolResult, CreditsResult]:
         """Show the credit balance (available, held for work in progress, total) and the account kind."""
@@ -383,7 +389,11 @@ def build_app(settings: Settings | None = None, *, service: VideoService | None 
 
     @app.tool(
         annotations=ToolAnnotations(
-            title="Export the video", readOnlyHint=False, destructiveHint=False, idempotentHint=True, openWorldHint=True
+            title="Export the video",
+            read_only_hint=False,
+            destructive_hint=False,
+            idempotent_hint=True,
+            open_world_hint=True,
         )
     )
     async def export_video(
