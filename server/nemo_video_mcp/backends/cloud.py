@@ -109,7 +109,7 @@ class CloudBackend:
     """Speaks the NemoVideo backend as `docs/backend.md` describes it."""
 
     name: BackendName = "cloud"
-    edit_recovery_delays_s = (30.0, 60.0, 60.0, 60.0, 60.0)
+    edit_recovery_delays_s: tuple[float, ...] = (30.0, 60.0, 60.0, 60.0, 60.0)
     """The contract's schedule after a cut stream: read the state after 30 s, then every 60 s (5 reads)."""
 
     def __init__(

@@ -25,7 +25,7 @@ from typing import Any
 
 from nemo_video_mcp.backends.base import RenderNotFoundError
 from nemo_video_mcp.budget import outside_any_call
-from nemo_video_mcp.config import Settings
+from nemo_video_mcp.config import BackendName, Settings
 from nemo_video_mcp.errors import InputError, MediaFileError, NemoError
 from nemo_video_mcp.lease import Lease, my_lease
 from nemo_video_mcp.media import check_music_file
@@ -62,8 +62,8 @@ _SAVE_EVERY = 10
 class LocalBackend:
     """Implements `Backend` with no network: the plan, the draft and the render all stay on this machine."""
 
-    name = "local"
-    edit_recovery_delays_s = (0.0,)
+    name: BackendName = "local"
+    edit_recovery_delays_s: tuple[float, ...] = (0.0,)
     """A local edit is saved whole or not at all: one look at the draft tells whether it landed."""
     poll_interval = 0.5
     max_render_wait = 600.0
