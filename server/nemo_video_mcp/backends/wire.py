@@ -470,7 +470,7 @@ def parse_render_status(payload: Any, job_id: str) -> RenderStatus:
     job that is running and paid for.
     """
     outer = _require_dict(payload, "render status")
-    inner = outer.get("data") if isinstance(outer.get("data"), dict) else outer
+    inner = _dict_or(outer.get("data"), outer)
     raw_status = str(inner.get("status") or outer.get("status") or "").strip().lower()
     if not raw_status:
         raise ApiFailure(Reason.MALFORMED, None, 200, "render reply has no status")
@@ -478,8 +478,7 @@ def parse_render_status(payload: Any, job_id: str) -> RenderStatus:
     if status is None:
         log.warning("unknown render status %r; treating it as processing", raw_status)
         status = "processing"
-    output = inner.get("output") if isinstance(inner.get("output"), dict) else outer.get("output")
-    output = output if isinstance(output, dict) else {}
+    output = _dict_or(inner.get("output"), _dict_or(outer.get("output"), {}))
     url = inner.get("outputUrl") or outer.get("outputUrl") or output.get("url")
     error = inner.get("error") or outer.get("error")
     if isinstance(error, dict):
@@ -580,6 +579,10 @@ def _require_dict(data: Any, what: str) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise ApiFailure(Reason.MALFORMED, None, 200, f"{what} reply is not an object")
     return data
+
+
+def _dict_or(value: Any, fallback: dict[str, Any]) -> dict[str, Any]:
+    return value if isinstance(value, dict) else fallback
 
 
 def _str_or_none(value: Any) -> str | None:

@@ -115,7 +115,7 @@ class EditPlan(BaseModel):
                 {"tt": TRACK_AUDIO, "m": {"name": "BGM"}, "sg": [{"start": 0, "d": ms(self.total_frames), "m": music}]}
             )
         width, height = self.size
-        meta = {
+        meta: dict[str, Any] = {
             "width": width,
             "height": height,
             "aspect": self.aspect,
@@ -411,7 +411,7 @@ def plan_from_draft(draft: dict[str, Any]) -> EditPlan:
     tracks = draft.get("t") if isinstance(draft, dict) else None
     if not isinstance(tracks, list):
         raise NothingToExportError()
-    meta = draft.get("m") if isinstance(draft.get("m"), dict) else {}
+    meta = _meta(draft)
     fps = int(meta.get("fps") or FPS)
     video = [seg for track in tracks if _track_type(track) == TRACK_VIDEO for seg in _segments(track)]
     if not video:
@@ -419,7 +419,7 @@ def plan_from_draft(draft: dict[str, Any]) -> EditPlan:
 
     cursor, images = 0, []
     for slot, segment in enumerate(video):
-        seg_meta = segment.get("m") if isinstance(segment.get("m"), dict) else {}
+        seg_meta = _meta(segment)
         start_ms = _number(segment.get("start", segment.get("st", segment.get("s"))))
         start = round(start_ms * fps / 1000) if start_ms is not None else cursor
         frames = max(1, _frames(segment.get("d", segment.get("dur")), 0, fps))
@@ -494,6 +494,11 @@ def _track_type(track: Any) -> int | None:
 def _segments(track: dict[str, Any]) -> list[dict[str, Any]]:
     segments = track.get("sg")
     return [s for s in segments if isinstance(s, dict)] if isinstance(segments, list) else []
+
+
+def _meta(item: dict[str, Any]) -> dict[str, Any]:
+    meta = item.get("m")
+    return meta if isinstance(meta, dict) else {}
 
 
 def _label(meta: dict[str, Any]) -> Any:
