@@ -71,6 +71,6 @@ async def ask_user(ctx: Context, question: str, choices: list[str]) -> UserAnswe
 
 def _answer_form(choices: list[str]) -> type[BaseModel]:
     if choices:
-        kind: Any = Literal[tuple(choices)]  # type: ignore[valid-type]
+        kind: Any = Literal[tuple(choices)]
         return create_model("EditorQuestion", answer=(kind, Field(description="Pick one.")))
     return create_model("EditorQuestion", answer=(str, Field(description="Your answer.", max_length=1000)))

@@ -69,6 +69,7 @@ class Settings(BaseModel):
 
         cache_dir = Path(get("NEMO_CACHE_DIR") or _default_cache_dir()).expanduser()
         token = get("NEMO_TOKEN")
+        output_dir = get("NEMO_OUTPUT_DIR")
         if token and any(c.isspace() for c in token):
             raise ValueError("NEMO_TOKEN contains whitespace: copy the token again, without spaces or line breaks")
         values: dict[str, object] = {
@@ -80,8 +81,8 @@ class Settings(BaseModel):
             "poll_interval": float(get("NEMO_POLL_INTERVAL") or 10.0),
             "language": get("NEMO_LANGUAGE"),
             "backend": choose_backend(get("NEMO_BACKEND"), token=token, env=env),
-            "output_dir": Path(get("NEMO_OUTPUT_DIR") or cache_dir / "videos").expanduser(),
-            "save_dir": Path(get("NEMO_OUTPUT_DIR")).expanduser() if get("NEMO_OUTPUT_DIR") else _user_videos_dir(),
+            "output_dir": Path(output_dir or cache_dir / "videos").expanduser(),
+            "save_dir": Path(output_dir).expanduser() if output_dir else _user_videos_dir(),
             "wait_scale": float(get("NEMO_WAIT_SCALE") or 1.0),
             "skill_source": get("SKILL_SOURCE"),
             "call_budget_s": float(get("NEMO_CALL_BUDGET_S") or 45.0),

@@ -318,7 +318,7 @@ def _check_image_decodes(path: Path, media_format: str) -> None:
         if baseline_jpeg or size[0] * size[1] <= DECODE_CHECK_PIXELS:
             with Image.open(path) as image:
                 if jpeg:
-                    image.draft(None, (max(1, size[0] // 8), max(1, size[1] // 8)))  # type: ignore[arg-type]
+                    image.draft(None, (max(1, size[0] // 8), max(1, size[1] // 8)))
                 image.load()
     except Image.DecompressionBombError as exc:  # Pillow's own guard, at twice its default limit
         pixels = re.search(r"\((\d+) pixels\)", str(exc))

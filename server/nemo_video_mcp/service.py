@@ -12,6 +12,7 @@ import asyncio
 import datetime as dt
 import logging
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -168,7 +169,7 @@ class VideoService:
             job = job.model_copy(update={"events": max(job.events, int(live[0])), "last_step": live[1]})
         return job
 
-    async def _wait_in_ledger(self, read: Any, reporter: Reporter) -> None:
+    async def _wait_in_ledger(self, read: Callable[[], EditJob | None], reporter: Reporter) -> None:
         """Follow a job that another live server process runs, through the shared ledger."""
         limit = wait_time()
         deadline = None if limit is None else time.monotonic() + limit
@@ -177,7 +178,7 @@ class VideoService:
             job = read()
             if job is None or job.finished:
                 return
-            value = float(getattr(job, "events", None) or getattr(job, "progress", 0))
+            value = float(job.events)
             if value > shown:
                 shown = value
                 await reporter.progress(value, None, "Another server process is running this job")

@@ -34,9 +34,9 @@ _PR_SET_PDEATHSIG = 1
 _live: dict[int, asyncio.subprocess.Process] = {}
 
 
-async def start_child(*argv: str, **options: Any) -> asyncio.subprocess.Process:
+async def start_child(program: str, *args: str, **options: Any) -> asyncio.subprocess.Process:
     """`asyncio.create_subprocess_exec` for a child that dies with us; `release` it once reaped."""
-    process = await asyncio.create_subprocess_exec(*argv, **options, **spawn_options())
+    process = await asyncio.create_subprocess_exec(program, *args, **options, **spawn_options())
     _kill_all_at_exit()
     _live[process.pid] = process
     return process
@@ -104,7 +104,7 @@ def _prctl() -> Callable[..., int] | None:
         return None
     prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong]
     prctl.restype = ctypes.c_int
-    return prctl  # type: ignore[no-any-return]
+    return prctl
 
 
 def _die_with_parent(prctl: Callable[..., int], death_signal: int, parent_pid: int) -> None:

@@ -153,7 +153,7 @@ def fit_image(source: Path, size: tuple[int, int], fit: Fit = "blur") -> Image.I
         if image.format == "JPEG" and fits < 1:
             stored = image.size
             wanted = scaled[::-1] if _orientation(image) in _ROTATED else scaled
-            image.draft(None, (min(stored[0], wanted[0]), min(stored[1], wanted[1])))  # type: ignore[arg-type]
+            image.draft(None, (min(stored[0], wanted[0]), min(stored[1], wanted[1])))
         try:
             image.load()
             ImageOps.exif_transpose(image, in_place=True)
@@ -240,7 +240,7 @@ _CHROMA_RANGE = [round(16 + value * 224 / 255) for value in range(256)]
 def open_image(path: Path) -> Iterator[Image.Image]:
     """Open `path` lazily, enforcing our size limits instead of Pillow's decompression-bomb guard."""
     try:
-        image = Image.open(path)
+        image: Image.Image = Image.open(path)
     except Image.DecompressionBombError as exc:
         image = _open_big_jpeg(path, exc)
     except FileNotFoundError as exc:

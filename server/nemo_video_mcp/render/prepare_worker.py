@@ -21,7 +21,10 @@ from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from nemo_video_mcp.models import Transition
 
 WORKERS = 2
 
@@ -43,7 +46,8 @@ def run(job: dict[str, Any], on_step: Callable[[], None]) -> dict[str, Any] | No
     from nemo_video_mcp.render.transitions import write_transition
 
     size, fit = tuple(job["size"]), job["fit"]
-    kind, frames, fps = job.get("kind"), job.get("frames", 0), job.get("fps", 30)
+    kind: Transition = job["kind"]
+    frames, fps = job.get("frames", 0), job.get("fps", 30)
     card: dict[str, Any] = {}
     tasks = [
         Task(functools.partial(normalize_image, Path(source), Path(target), size, fit, name=name), makes=target)
@@ -109,7 +113,7 @@ def run_tasks(tasks: list[Task], on_step: Callable[[], None]) -> None:
 def _title(spec: dict[str, Any]) -> dict[str, Any]:
     from nemo_video_mcp.render.title import render_title
 
-    card = render_title(spec["text"], tuple(spec["frame"]), Path(spec["target"]))  # type: ignore[arg-type]
+    card = render_title(spec["text"], tuple(spec["frame"]), Path(spec["target"]))
     return {"path": str(card.path), "x": card.x, "y": card.y, "width": card.width, "height": card.height}
 
 
