@@ -322,12 +322,19 @@ class VideoService:
         job = self._renders.get(job_id)
         if job is None:
             raise RenderFailedError(job_id, "its record is no longer in the cache")
+        job = self._as_seen(job)
         if job.status in ("failed", "cancelled"):
             await self._renders.mark_delivered(job_id)
             raise RenderFailedError(job_id, job.error or job.status)
         if job.status == "completed":
             await self._renders.mark_delivered(job_id)
         return self._export_result(job, resumed=resumed, already_rendered=already_rendered)
+
+    def _as_seen(self, job: RenderJob) -> RenderJob:
+        """A render whose job here is still fetching or saving its file is not ready yet, whatever the backend says."""
+        if job.status == "completed" and self._jobs.runs_here(job.job_id):
+            return job.model_copy(update={"status": "processing", "progress": 99, "finished_at": None})
+        return job
 
     def _export_result(self, job: RenderJob, *, resumed: bool, already_rendered: bool = False) -> ExportResult:
         file_path = _local_file(job)
@@ -524,6 +531,7 @@ class VideoService:
             failure = getattr(exc, "agent_message", None) or "the render could not be followed"
         job = self._renders.get(job_id)
         assert job is not None
+        job = self._as_seen(job)
         earlier = None
         if job.draft_fingerprint:
             current = await self._current_fingerprint()

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import pytest
 
@@ -247,3 +248,26 @@ def test_the_wish_ignores_spacing_and_case_but_not_options() -> None:
     assert wish_of("Add a  title", EditOptions()) == wish_of(" add a title ", EditOptions())
     assert wish_of("add a title", EditOptions()) != wish_of("add a title", EditOptions(duration_s=10))
     assert wish_of("add a title", EditOptions()) != wish_of("add music", EditOptions())
+
+
+async def test_a_render_is_not_ready_while_its_private_file_is_still_being_fetched(settings: Settings) -> None:
+    fetched = asyncio.Event()
+
+    class SlowDownload(ScriptedBackend):
+        async def download_render(self, job_id: str, url: str | None, target: Path) -> Path:
+            await fetched.wait()
+            return await super().download_render(job_id, url, target)
+
+    backend = SlowDownload()
+    backend.render_polls = [done("https://api.private/api/render/proxy/x/download")]
+    service = service_for(settings, backend)
+    with call_budget(BUDGET_S):
+        first = await service.export_video()
+    assert first.status == "processing" and first.file_path is None and "get_job" in first.message
+    with call_budget(BUDGET_S):
+        still = await service.get_job(first.job_id)
+    assert still.status == "running" and still.file_path is None
+    fetched.set()
+    with call_budget(BUDGET_S):
+        ready = await service.get_job(first.job_id)
+    assert ready.status == "completed" and ready.file_path and Path(ready.file_path).is_file()
