@@ -99,9 +99,6 @@ class EditLedger(JobsFile[EditJob]):
     def __init__(self, store: Store) -> None:
         super().__init__(store, _DOC, EditJob)
 
-    def latest(self, backend: str) -> EditJob | None:
-        return max((job for job in self.all() if job.backend == backend), key=lambda job: job.created_at, default=None)
-
     async def claim(
         self, backend: str, session_id: str, instruction: str, wish: str
     ) -> tuple[EditJob, bool, EditJob | None]:

@@ -44,6 +44,11 @@ class JobsFile(Generic[J]):
         raw = self._raw_jobs().get(job_id)
         return self._parse(raw) if raw is not None else None
 
+    def latest(self, backend: str) -> J | None:
+        """The newest job of `backend` (every job model names its backend and creation time)."""
+        mine = [job for job in self.all() if getattr(job, "backend", None) == backend]
+        return max(mine, key=lambda job: float(getattr(job, "created_at", 0)), default=None)
+
     def _save_unlocked(self, job: J) -> None:
         """Write one job (the caller holds the store's lock)."""
         jobs = self._raw_jobs()

@@ -25,9 +25,6 @@ class RenderLedger(JobsFile[RenderJob]):
     def __init__(self, store: Store) -> None:
         super().__init__(store, _DOC, RenderJob)
 
-    def latest(self, backend: str) -> RenderJob | None:
-        return max((job for job in self.all() if job.backend == backend), key=lambda job: job.created_at, default=None)
-
     def unfinished(self, backend: str, session_id: str, fingerprint: str) -> RenderJob | None:
         """The newest unfinished render of exactly this draft, if any (one of an earlier version is not it)."""
         candidates = [
