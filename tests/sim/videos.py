@@ -17,12 +17,15 @@ from pathlib import Path
 from tests.sim.world import Render
 
 MIN_MS = 100
+MAX_MS = 60_000
+"""A draft of hours (the hostile 100,000-segment one) still gets a one-minute file: a simulator makes no long videos."""
 
 
 def render_video(render: Render) -> bytes:
-    """The MP4 of `render`: as long as its draft, naming the render and its session."""
+    """The MP4 of `render`: as long as its draft (up to a minute), naming the render and its session."""
     name = f"nemo-sim render {render.id} session {render.session_id}".encode()
-    return black_mp4(max(MIN_MS, round(render.duration_s * 1000))) + struct.pack(">I", 8 + len(name)) + b"free" + name
+    duration_ms = min(MAX_MS, max(MIN_MS, round(render.duration_s * 1000)))
+    return black_mp4(duration_ms) + struct.pack(">I", 8 + len(name)) + b"free" + name
 
 
 @functools.lru_cache(maxsize=64)
