@@ -21,7 +21,7 @@ from pydantic import BaseModel, Field
 from nemo_video_mcp.gui import NextAction
 from nemo_video_mcp.lease import Lease, my_lease
 from nemo_video_mcp.ledger import JobsFile
-from nemo_video_mcp.models import EditOptions
+from nemo_video_mcp.models import EditOptions, JobRecord
 from nemo_video_mcp.store import Store
 
 log = logging.getLogger(__name__)
@@ -53,10 +53,7 @@ class JobFailure(BaseModel):
     code: int | str | None = None
 
 
-class EditJob(BaseModel):
-    job_id: str
-    backend: str
-    session_id: str
+class EditJob(JobRecord):
     instruction: str
     wish: str = Field(description="Fingerprint of the normalised instruction and its options.")
     phase: EditPhase = "preparing"
@@ -64,13 +61,9 @@ class EditJob(BaseModel):
     before_fingerprint: str | None = None
     events: int = 0
     last_step: str = ""
-    created_at: float
-    updated_at: float
-    finished_at: float | None = None
     outcome: EditOutcome | None = None
     failure: JobFailure | None = None
     notices: list[str] = Field(default_factory=list, description="What the agent must be told besides the outcome.")
-    delivered: bool = False
 
     @property
     def finished(self) -> bool:
@@ -148,20 +141,7 @@ class EditLedger(JobsFile[EditJob]):
 
         return await self._store.run_locked(take_over)
 
-    def orphans(self, backend: str) -> list[EditJob]:
-        return [job for job in self.all() if job.backend == backend and job.orphaned]
-
     async def update(self, job: EditJob, **changes: Any) -> EditJob:
-        updated = job.model_copy(update={**changes, "updated_at": time.time()})
-        if updated.finished and updated.finished_at is None:
-            updated = updated.model_copy(update={"finished_at": updated.updated_at})
+        updated = self.stamped(job, **changes)
         await self._store.run_locked(lambda: self._save_unlocked(updated))
         return updated
-
-    async def mark_delivered(self, job_id: str) -> None:
-        def mark() -> None:
-            job = self.get(job_id)
-            if job is not None and job.finished and not job.delivered:
-                self._save_unlocked(job.model_copy(update={"delivered": True}))
-
-        await self._store.run_locked(mark)

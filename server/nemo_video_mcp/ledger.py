@@ -8,21 +8,21 @@ running is never forgotten.
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any, Generic, TypeVar
 
-from pydantic import BaseModel
-
+from nemo_video_mcp.models import JobRecord
 from nemo_video_mcp.store import Store
 
 log = logging.getLogger(__name__)
 KEEP = 50
 
 
-J = TypeVar("J", bound=BaseModel)
+J = TypeVar("J", bound=JobRecord)
 
 
 class JobsFile(Generic[J]):
-    """Jobs of one model (with `job_id` and `finished`) in the cache document `doc`."""
+    """Jobs of one kind (a `JobRecord`) in the cache document `doc`."""
 
     def __init__(self, store: Store, doc: str, model: type[J], keep: int = KEEP) -> None:
         self._store = store
@@ -46,13 +46,30 @@ class JobsFile(Generic[J]):
 
     def latest(self, backend: str) -> J | None:
         """The newest job of `backend` (every job model names its backend and creation time)."""
-        mine = [job for job in self.all() if getattr(job, "backend", None) == backend]
-        return max(mine, key=lambda job: float(getattr(job, "created_at", 0)), default=None)
+        return max((job for job in self.all() if job.backend == backend), key=lambda job: job.created_at, default=None)
+
+    async def mark_delivered(self, job_id: str) -> None:
+        """The agent has read this finished job's outcome."""
+
+        def mark() -> None:
+            job = self.get(job_id)
+            if job is not None and job.finished and not job.delivered:
+                self._save_unlocked(job.model_copy(update={"delivered": True}))
+
+        await self._store.run_locked(mark)
+
+    @staticmethod
+    def stamped(job: J, **changes: Any) -> J:
+        """`job` with `changes`, updated now; the first time it is finished, finished now too."""
+        updated = job.model_copy(update={**changes, "updated_at": time.time()})
+        if updated.finished and updated.finished_at is None:
+            updated = updated.model_copy(update={"finished_at": updated.updated_at})
+        return updated
 
     def _save_unlocked(self, job: J) -> None:
         """Write one job (the caller holds the store's lock)."""
         jobs = self._raw_jobs()
-        jobs[getattr(job, "job_id")] = job.model_dump(mode="json")  # noqa: B009 (both job models have one)
+        jobs[job.job_id] = job.model_dump(mode="json")
         if len(jobs) > self._keep:
             droppable = [key for key, raw in jobs.items() if self._ended_or_unreadable(raw)]
             for key in sorted(droppable, key=lambda key: _updated_at(jobs[key]))[: len(jobs) - self._keep]:
@@ -70,7 +87,7 @@ class JobsFile(Generic[J]):
 
     def _ended_or_unreadable(self, raw: Any) -> bool:
         parsed = self._parse(raw)
-        return parsed is None or bool(getattr(parsed, "finished", True))
+        return parsed is None or parsed.finished
 
     def _parse(self, raw: Any) -> J | None:
         try:

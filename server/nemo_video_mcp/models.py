@@ -72,22 +72,31 @@ class RenderStatus(BaseModel):
         return self.status in ("completed", "failed", "cancelled")
 
 
-class RenderJob(BaseModel):
-    """A render job as persisted in the cache, so that a restart resumes it rather than paying twice."""
+class JobRecord(BaseModel):
+    """What every job kept in the cache has: whose, since when, ended when, read by the agent or not."""
 
     job_id: str
     session_id: str
     backend: str
+    created_at: float
+    updated_at: float
+    finished_at: float | None = None
+    delivered: bool = Field(False, description="The agent has read this finished job's outcome.")
+
+    @property
+    def finished(self) -> bool:
+        raise NotImplementedError
+
+
+class RenderJob(JobRecord):
+    """A render job as persisted in the cache, so that a restart resumes it rather than paying twice."""
+
     status: RenderState = "starting"
     progress: int = 0
     url: str | None = None
     error: str | None = None
-    created_at: float
-    updated_at: float
     draft_fingerprint: str | None = Field(None, description="Fingerprint of the draft this job renders.")
     file_path: str | None = None
-    finished_at: float | None = None
-    delivered: bool = Field(False, description="The agent has read this finished job's outcome.")
     saved_path: str | None = Field(None, description="Where export_video(save_to=…) put a checked copy.")
     saved_note: str | None = None
 

@@ -87,29 +87,11 @@ class RenderLedger(JobsFile[RenderJob]):
 
     async def record(self, job: RenderJob, status: RenderStatus) -> RenderJob:
         """Store a new reading of `job` (its id is ours and never changes)."""
-        updated = job.model_copy(
-            update={
-                "status": status.status,
-                "progress": status.progress,
-                "url": status.url or job.url,
-                "error": status.error,
-                "updated_at": time.time(),
-            }
+        updated = self.stamped(
+            job, status=status.status, progress=status.progress, url=status.url or job.url, error=status.error
         )
-        if status.finished and updated.finished_at is None:
-            updated = updated.model_copy(update={"finished_at": updated.updated_at})
         await self.save(updated)
         return updated
-
-    async def mark_delivered(self, job_id: str) -> None:
-        """The agent has read this finished job's outcome."""
-
-        def mark() -> None:
-            job = self.get(job_id)
-            if job is not None and job.finished and not job.delivered:
-                self._save_unlocked(job.model_copy(update={"delivered": True}))
-
-        await self._store.run_locked(mark)
 
     async def save(self, job: RenderJob) -> None:
         """Write `job`, taking the cache lock without blocking the event loop."""

@@ -79,6 +79,13 @@ class RunningJobs:
         done, _, message = progress.last
         return done, message
 
+    def failure(self, job_id: str) -> BaseException | None:
+        """What the job's task here raised, once it has ended by raising (None otherwise)."""
+        task = self._tasks.get(job_id)
+        if task is None or not task.done() or task.cancelled():
+            return None
+        return task.exception()
+
     def runs_here(self, job_id: str) -> bool:
         task = self._tasks.get(job_id)
         return task is not None and not task.done()

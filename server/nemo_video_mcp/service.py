@@ -156,9 +156,9 @@ class VideoService:
     async def _wait_for_edit(self, job_id: str, reporter: Reporter) -> EditJob:
         """Wait up to the call budget; the edit job as it stands then (finished or not)."""
         if self._jobs.task(job_id) is not None:
-            task = await self._jobs.watch(job_id, reporter)
-            if task is not None and task.done() and not task.cancelled() and task.exception() is not None:
-                raise task.exception()  # type: ignore[misc]
+            await self._jobs.watch(job_id, reporter)
+            if (failure := self._jobs.failure(job_id)) is not None:
+                raise failure
         else:
             await self._wait_in_ledger(lambda: self._edits.get(job_id), reporter)
         job = self._edits.get(job_id)
@@ -315,10 +315,9 @@ class VideoService:
         self._jobs.start(job.job_id, lambda progress: self._render_runner.follow(job, progress, save_to))
 
     async def _render_answer(self, job_id: str, *, resumed: bool, already_rendered: bool = False) -> ExportResult:
-        task = self._jobs.task(job_id)
-        if task is not None and task.done() and not task.cancelled() and task.exception() is not None:
+        if (failure := self._jobs.failure(job_id)) is not None:
             await self._renders.mark_delivered(job_id)
-            raise task.exception()  # type: ignore[misc]
+            raise failure
         job = self._renders.get(job_id)
         if job is None:
             raise RenderFailedError(job_id, "its record is no longer in the cache")
@@ -524,11 +523,8 @@ class VideoService:
         )
 
     async def _render_job_result(self, job_id: str) -> JobResult:
-        task = self._jobs.task(job_id)
-        failure: str | None = None
-        if task is not None and task.done() and not task.cancelled() and task.exception() is not None:
-            exc = task.exception()
-            failure = getattr(exc, "agent_message", None) or "the render could not be followed"
+        raised = self._jobs.failure(job_id)
+        failure = None if raised is None else getattr(raised, "agent_message", "the render could not be followed")
         job = self._renders.get(job_id)
         assert job is not None
         job = self._as_seen(job)
