@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import threading
+import time
 from collections.abc import AsyncIterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +38,7 @@ from nemo_video_mcp.models import (
     ToolCallEvent,
     UploadedFile,
 )
+from nemo_video_mcp.results import ExportResult
 from nemo_video_mcp.service import VideoService
 from nemo_video_mcp.store import Store
 
@@ -396,11 +400,52 @@ async def test_a_resumed_job_is_read_once_even_without_waiting(settings: Setting
     assert again.job_id == first.job_id and again.resumed and again.progress == 60
 
 
-async def test_two_processes_sharing_a_cache_start_one_render(settings: Settings, backend: ScriptedBackend) -> None:
-    one, two = service_for(settings, backend), service_for(settings, backend)
-    backend.render_polls = [done(), done()]
-    first, second = await asyncio.gather(one.export_video(wait=False), two.export_video(wait=False))
-    assert len(backend.renders_started) == 1 and first.job_id == second.job_id
+def test_two_processes_sharing_a_cache_start_one_render(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two servers (here two threads, each with its own event loop, service and backend) export at once.
+
+    In one event loop the claim cannot interleave (nothing suspends between the look and the write),
+    so the race needs two loops. Both read the timeline at the same moment and the cache is slow (each
+    renders.json write takes 0.3 s): without the lock, or without the check under it, both find no job
+    and each starts a render.
+    """
+    started: list[str] = []
+    at_once = threading.Barrier(2, timeout=10)
+    fast_write = Store.write
+
+    def slow_write(self: Store, name: str, data: dict[str, Any]) -> None:
+        if name == "renders":
+            time.sleep(0.3)
+        fast_write(self, name, data)
+
+    monkeypatch.setattr(Store, "write", slow_write)
+
+    class Racer(ScriptedBackend):
+        async def get_state(self) -> ProjectState:
+            if self.state_reads == 0:
+                at_once.wait()
+            return await super().get_state()
+
+        async def start_render(self, job_id: str, draft: dict[str, Any]) -> RenderStatus:
+            started.append(job_id)
+            return await super().start_render(job_id, draft)
+
+    def export() -> ExportResult:
+        racer = Racer()
+        racer.render_polls = [running(10), running(20)]
+        service = service_for(settings, racer)
+
+        async def run() -> ExportResult:
+            try:
+                return await service.export_video(wait=False)
+            finally:
+                await service.aclose()
+
+        return asyncio.run(run())
+
+    with ThreadPoolExecutor(2) as pool:
+        first, second = (future.result(timeout=30) for future in [pool.submit(export), pool.submit(export)])
+    assert len(started) == 1, started
+    assert first.job_id == second.job_id == started[0] and first.resumed != second.resumed
 
 
 async def test_export_progress_only_ever_rises(settings: Settings, backend: ScriptedBackend) -> None:
