@@ -12,11 +12,11 @@ import asyncio
 import contextlib
 import os
 import shutil
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from nemo_video_mcp.atomic import part_path_for
 from nemo_video_mcp.backends.base import Backend
 from nemo_video_mcp.errors import InputError, NemoError
 from nemo_video_mcp.paths import file_sha256
@@ -106,7 +106,7 @@ async def save_video(
     first, then its own fallback).
     """
     target.parent.mkdir(parents=True, exist_ok=True)
-    temp = target.with_name(f".{target.stem}.{uuid.uuid4().hex[:8]}.part{target.suffix}")
+    temp = part_path_for(target, keep_suffix=True)
     try:
         if local_file is not None and local_file.is_file():
             await asyncio.to_thread(shutil.copyfile, local_file, temp)

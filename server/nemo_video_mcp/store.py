@@ -14,12 +14,13 @@ import json
 import logging
 import os
 import shutil
-import tempfile
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
+
+from nemo_video_mcp.atomic import replacing
 
 log = logging.getLogger(__name__)
 
@@ -150,18 +151,11 @@ def atomic_copy_file(source: Path, path: Path) -> None:
 
 @contextlib.contextmanager
 def _replacing(path: Path) -> Iterator[tuple[int, str]]:
-    """A temp file beside `path` (fd, name): made owner-only and renamed over `path` if the block succeeds,
-    removed if it fails, so `path` is never half-written."""
+    """A temp file beside `path` (fd, name), created owner-only and renamed over `path` if the block
+    succeeds (`atomic.replacing`), so `path` is never half-written nor readable by others."""
     _ensure_private_dir(path.parent)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        yield fd, tmp
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    with replacing(path, mode=0o600) as temp:
+        yield os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), str(temp)
 
 
 async def _acquire_polling(fd: int, what: str, timeout_s: float) -> None:

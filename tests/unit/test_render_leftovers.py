@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from nemo_video_mcp.atomic import part_path_for
 from nemo_video_mcp.lease import Lease, my_lease
-from nemo_video_mcp.render.leftovers import owner_of, part_path_for, remove_stale, work_dir_prefix
+from nemo_video_mcp.render.leftovers import owner_of, remove_stale, work_dir_prefix
 from tests.processes import dead_lease, foreign_process
 
 LEASE = Lease(pid=4242, started="987654")

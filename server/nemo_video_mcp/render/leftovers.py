@@ -14,22 +14,17 @@ import logging
 import os
 import re
 import shutil
-import uuid
 from pathlib import Path
 
+from nemo_video_mcp.atomic import PART_SUFFIX
 from nemo_video_mcp.lease import Lease, my_lease
 
 log = logging.getLogger(__name__)
 
 WORK_DIR_PREFIX = "nemo-render-"
 _TAG = r"(?P<tag>\d+-(?:\d+|x))"
-_PART = re.compile(rf"\..+\.{_TAG}\.[0-9a-f]{{8}}\.part")
+_PART = re.compile(rf"\..+\.{_TAG}\.[0-9a-f]{{8}}{re.escape(PART_SUFFIX)}")
 _WORK_DIR = re.compile(rf"{re.escape(WORK_DIR_PREFIX)}{_TAG}-[a-z0-9_]+")
-
-
-def part_path_for(output: Path) -> Path:
-    """Where ffmpeg writes `output` until it is complete: hidden, beside it, with our tag."""
-    return output.with_name(f".{output.name}.{my_lease().tag}.{uuid.uuid4().hex[:8]}.part")
 
 
 def work_dir_prefix() -> str:

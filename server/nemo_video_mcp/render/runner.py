@@ -8,17 +8,15 @@ file deleted. ffmpeg is started through `children`, so it also dies if the serve
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
 import logging
-import os
 from collections import deque
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from nemo_video_mcp.atomic import replacing
 from nemo_video_mcp.errors import NemoError
 from nemo_video_mcp.render import children
-from nemo_video_mcp.render.leftovers import part_path_for
 
 log = logging.getLogger(__name__)
 
@@ -63,43 +61,40 @@ async def run_ffmpeg(
 ) -> None:
     """Run `argv` + a temp path; rename the temp to `output` when ffmpeg succeeds."""
     output.parent.mkdir(parents=True, exist_ok=True)
-    temp = part_path_for(output)
     stderr_tail: deque[str] = deque(maxlen=STDERR_TAIL_LINES)
-    try:
-        process = await children.start_child(
-            *argv,
-            str(temp),
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-        )
-    except OSError as exc:
-        raise FfmpegError(f"ffmpeg could not be started ({exc})") from exc
-    log.debug("ffmpeg started (pid %s) for %s", process.pid, output.name)
-    try:
-        pumps = asyncio.gather(
-            _read_progress(process.stdout, duration_s, on_progress),  # type: ignore[arg-type]
-            read_tail(process.stderr, stderr_tail),  # type: ignore[arg-type]
-        )
-        limit = timeout_s if timeout_s is not None else timeout_for(duration_s)
+    with replacing(output) as temp:
         try:
-            await asyncio.wait_for(asyncio.shield(pumps), limit)
-        except asyncio.TimeoutError:
-            raise FfmpegError(f"ffmpeg did not finish within {limit:.0f} s and was stopped") from None
+            process = await children.start_child(
+                *argv,
+                str(temp),
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
+            )
+        except OSError as exc:
+            raise FfmpegError(f"ffmpeg could not be started ({exc})") from exc
+        log.debug("ffmpeg started (pid %s) for %s", process.pid, output.name)
+        try:
+            pumps = asyncio.gather(
+                _read_progress(process.stdout, duration_s, on_progress),  # type: ignore[arg-type]
+                read_tail(process.stderr, stderr_tail),  # type: ignore[arg-type]
+            )
+            limit = timeout_s if timeout_s is not None else timeout_for(duration_s)
+            try:
+                await asyncio.wait_for(asyncio.shield(pumps), limit)
+            except asyncio.TimeoutError:
+                raise FfmpegError(f"ffmpeg did not finish within {limit:.0f} s and was stopped") from None
+            finally:
+                pumps.cancel()
+            code = await process.wait()
+            if code != 0:
+                tail = " | ".join(line for line in stderr_tail if line.strip())[-1500:]
+                raise FfmpegError(f"ffmpeg exited with code {code}: {tail or 'no error text'}")
+        except BaseException:
+            await stop_process(process)
+            raise
         finally:
-            pumps.cancel()
-        code = await process.wait()
-        if code != 0:
-            tail = " | ".join(line for line in stderr_tail if line.strip())[-1500:]
-            raise FfmpegError(f"ffmpeg exited with code {code}: {tail or 'no error text'}")
-        os.replace(temp, output)
-    except BaseException:
-        await stop_process(process)
-        with contextlib.suppress(FileNotFoundError):
-            temp.unlink()
-        raise
-    finally:
-        children.release(process)
+            children.release(process)
     if on_progress is not None:
         on_progress(100.0)
 
