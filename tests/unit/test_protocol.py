@@ -215,11 +215,11 @@ async def test_reply_without_text_is_summarised_from_state(app, httpx_mock: HTTP
 
 
 @pytest.mark.parametrize(
-    ("paths", "must_say"),
+    ("paths", "must_say", "next_step"),
     [
-        (["/no/such/file.jpg"], "No file"),
-        (["/dev/zero"], "regular file"),
-        (["/tmp"], "folder"),
+        (["/no/such/file.jpg"], "No file", "Check the path for typos, and give the file's absolute path."),
+        (["/dev/zero"], "regular file", "Pass an image, video or audio file saved on disk"),
+        (["/tmp"], "folder", "Pass the image files inside it one by one (their full paths), then call upload_images"),
     ],
 )
 async def test_bad_paths_are_clear_errors_before_any_request(
@@ -227,11 +227,12 @@ async def test_bad_paths_are_clear_errors_before_any_request(
     httpx_mock: HTTPXMock,
     paths: list[str],
     must_say: str,
+    next_step: str,
 ) -> None:
     async with Client(app) as client:
         result = await client.call_tool("upload_images", {"paths": paths})
     assert result.is_error
-    assert must_say in text_of(result) and "Next step" in text_of(result)
+    assert must_say in text_of(result) and f"\nNext step: {next_step}" in text_of(result)
     assert "Error executing tool" not in text_of(result) and "Traceback" not in text_of(result)
     assert httpx_mock.get_requests() == []
 
@@ -265,7 +266,9 @@ async def test_an_unusable_cache_folder_is_a_clear_error(settings: Settings, tmp
     async with Client(app) as client:
         result = await client.call_tool("get_credits", {})
     assert result.is_error
-    assert "NEMO_CACHE_DIR" in text_of(result) and "Next step" in text_of(result)
+    what, _, step = text_of(result).partition("\nNext step: ")
+    assert str(blocker) in what
+    assert "NEMO_CACHE_DIR" in step and "point to writable folders" in step and "doctor" in step
 
 
 # --- Arguments: the schema shows the allowed values, and a bad value is our error, before any request ---
