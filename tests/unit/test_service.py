@@ -17,8 +17,10 @@ from nemo_video_mcp.backends.cloud import CloudBackend
 from nemo_video_mcp.config import Settings
 from nemo_video_mcp.errors import (
     BackendUnavailableError,
+    BadResponseError,
     EditLostError,
     EditUncertainError,
+    ExportBlockedError,
     InputError,
     JobFailedError,
     NoCreditsError,
@@ -38,6 +40,7 @@ from nemo_video_mcp.models import (
     ToolCallEvent,
     UploadedFile,
 )
+from nemo_video_mcp.render_jobs import RenderLedger
 from nemo_video_mcp.results import ExportResult
 from nemo_video_mcp.service import VideoService
 from nemo_video_mcp.store import Store
@@ -261,7 +264,8 @@ async def test_stream_error_with_no_change_is_a_clear_failure(settings: Settings
     backend.edit_script = [StreamErrorEvent(message="model overloaded")]
     with pytest.raises(JobFailedError, match="model overloaded") as caught:
         await service_for(settings, backend).generate_video("make it")
-    assert "Next step" in str(caught.value)
+    assert "did not change" in caught.value.message
+    assert caught.value.next_step.startswith("Call get_credits to check the balance, then call generate_video again")
 
 
 async def test_a_question_from_the_editor_is_surfaced_with_the_next_step(
@@ -477,3 +481,81 @@ async def test_a_huge_reply_reaches_the_agent_cut_with_a_note(settings: Settings
     result = await service_for(settings, backend).generate_video("make it")
     assert len(result.reply) < 40_000 and result.reply.endswith("characters cut)")
     assert len(result.message) < 40_000 and result.reply.startswith("Call export_video")
+
+
+# --- Resume, never re-pay: a render whose start or polls get no usable answer ---------------------
+
+UNREACHABLE = BackendUnavailableError("connection reset by peer")
+
+
+async def test_a_few_unreachable_polls_in_a_row_are_polled_past(settings: Settings, backend: ScriptedBackend) -> None:
+    backend.render_polls = [running(30), *[UNREACHABLE] * 4, running(60), *[UNREACHABLE] * 4, done()]
+    result = await service_for(settings, backend).export_video()
+    assert result.status == "completed" and result.url == "https://cdn/v.mp4"
+    assert backend.render_polls == [] and len(backend.renders_started) == 1
+
+
+async def test_five_unreachable_polls_stop_following_and_the_kept_job_is_resumed(
+    settings: Settings, backend: ScriptedBackend
+) -> None:
+    backend.render_polls = [running(30), *[UNREACHABLE] * 5]
+    service = service_for(settings, backend)
+    with pytest.raises(BackendUnavailableError) as caught:
+        await service.export_video()
+    assert "the job is kept and a later export_video or get_job call resumes it" in caught.value.message
+    assert caught.value.next_step.startswith("Check the network (NEMO_API_BASE) and call the tool again")
+    (job,) = RenderLedger(Store(settings.cache_dir)).all()
+    assert (job.status, job.progress) == ("processing", 30)
+
+    backend.render_polls = [running(80), done()]
+    again = await service.export_video()
+    assert again.resumed and again.job_id == job.job_id and again.status == "completed"
+    assert backend.renders_started == [job.job_id]
+
+
+@pytest.mark.parametrize(
+    "lost", [BackendUnavailableError("read timed out"), BadResponseError("the reply was cut short")], ids=repr
+)
+async def test_a_start_whose_answer_was_lost_is_resumed_not_paid_again(
+    settings: Settings, backend: ScriptedBackend, lost: Exception
+) -> None:
+    landed = backend.start_render
+
+    async def start_render(job_id: str, draft: dict[str, Any]) -> RenderStatus:
+        await landed(job_id, draft)  # the backend took it; only its answer was lost
+        raise lost
+
+    backend.start_render = start_render  # type: ignore[method-assign]
+    service = service_for(settings, backend)
+    with pytest.raises(type(lost)):
+        await service.export_video()
+    (job,) = RenderLedger(Store(settings.cache_dir)).all()
+    assert job.status == "starting"
+
+    backend.render_polls = [done()]
+    again = await service_for(settings, backend).export_video()  # a later call, even after a restart
+    assert again.resumed and again.job_id == job.job_id and again.status == "completed"
+    assert backend.renders_started == [job.job_id]
+
+
+async def test_a_start_refused_outright_is_forgotten_and_the_next_export_starts_afresh(
+    settings: Settings, backend: ScriptedBackend
+) -> None:
+    refused: list[str] = []
+    accept = backend.start_render
+
+    async def start_render(job_id: str, draft: dict[str, Any]) -> RenderStatus:
+        if not refused:
+            refused.append(job_id)
+            raise ExportBlockedError("https://web.test")
+        return await accept(job_id, draft)
+
+    backend.start_render = start_render  # type: ignore[method-assign]
+    service = service_for(settings, backend)
+    with pytest.raises(ExportBlockedError):
+        await service.export_video()
+    assert RenderLedger(Store(settings.cache_dir)).all() == []
+
+    backend.render_polls = [done()]
+    again = await service.export_video()
+    assert not again.resumed and again.status == "completed" and again.job_id != refused[0]
