@@ -63,6 +63,7 @@ class RenderStatus(BaseModel):
     status: RenderState
     progress: int = Field(0, ge=0, le=100)
     url: str | None = None
+    file_path: str | None = Field(None, description="The video on this machine, when the backend put it here.")
     error: str | None = None
     duration_s: float | None = None
     size_bytes: int | None = None

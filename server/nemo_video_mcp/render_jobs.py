@@ -88,7 +88,12 @@ class RenderLedger(JobsFile[RenderJob]):
     async def record(self, job: RenderJob, status: RenderStatus) -> RenderJob:
         """Store a new reading of `job` (its id is ours and never changes)."""
         updated = self.stamped(
-            job, status=status.status, progress=status.progress, url=status.url or job.url, error=status.error
+            job,
+            status=status.status,
+            progress=status.progress,
+            url=status.url or job.url,
+            file_path=status.file_path or job.file_path,
+            error=status.error,
         )
         await self.save(updated)
         return updated

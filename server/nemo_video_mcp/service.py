@@ -33,7 +33,6 @@ from nemo_video_mcp.errors import BackendError, InputError, JobFailedError, Rend
 from nemo_video_mcp.gui import NextAction
 from nemo_video_mcp.media import check_media_file, is_remote_url
 from nemo_video_mcp.models import Credits, EditOptions, MediaFile, RenderJob, RenderStatus
-from nemo_video_mcp.paths import is_file_url, path_of_file_url
 from nemo_video_mcp.progress import Reporter, SilentReporter
 from nemo_video_mcp.render_job import RenderRunner
 from nemo_video_mcp.render_jobs import RenderLedger
@@ -339,7 +338,7 @@ class VideoService:
         file_path = _local_file(job)
         if job.status == "completed":
             message = f"The video is ready: {file_path or job.url}"
-            if job.file_path:
+            if job.file_path and job.url and self._backend.url_needs_auth(job.url):
                 message += " (downloaded to this machine: the backend's link only opens with the account's token)"
             if already_rendered:
                 message += " (this exact timeline was rendered before; no new render was started)"
@@ -601,6 +600,5 @@ def _iso(timestamp: float) -> str:
 
 
 def _local_file(job: RenderJob) -> str | None:
-    if job.file_path is None and job.url and is_file_url(job.url):
-        return str(path_of_file_url(job.url))
+    """The video on this machine, when it is here (the backend or a download put it there)."""
     return job.file_path

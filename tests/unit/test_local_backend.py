@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import os
 import subprocess
 import tempfile
 from pathlib import Path
+from typing import Any, Literal, get_args, get_origin, get_type_hints
 
 import pytest
 
@@ -54,8 +56,32 @@ async def _wait(backend: LocalBackend, job_id: str, timeout: float = 60):
     raise AssertionError(f"render {job_id} did not finish")
 
 
+def _protocol_methods() -> dict[str, Any]:
+    return {name: member for name, member in vars(Backend).items() if inspect.isfunction(member) and name[0] != "_"}
+
+
 def test_is_a_backend(settings, store):
-    local: Backend = LocalBackend(settings, store)
+    """Every member of the protocol, with the same parameters, types and kind (coroutine, async generator)."""
+    local = LocalBackend(settings, store)
+    for name, kind in get_type_hints(Backend).items():
+        value = getattr(local, name)
+        if get_origin(kind) is Literal:
+            assert value in get_args(kind), name
+        else:
+            assert isinstance(value, get_origin(kind) or kind), name
+    assert all(isinstance(delay, float) for delay in local.edit_recovery_delays_s)
+    methods = _protocol_methods()
+    assert {"edit", "start_render", "cancel_render", "download_render", "aclose"} <= set(methods)
+    for name, declared in methods.items():
+        mine = getattr(LocalBackend, name, None)
+        assert inspect.isfunction(mine), f"LocalBackend has no method {name}"
+        assert inspect.signature(mine).parameters.keys() == inspect.signature(declared).parameters.keys(), name
+        assert get_type_hints(mine) == get_type_hints(declared), name
+        if inspect.iscoroutinefunction(declared):
+            assert inspect.iscoroutinefunction(mine), f"{name} must be a coroutine"
+        else:
+            assert not inspect.iscoroutinefunction(mine), f"{name} must not be a coroutine"
+    assert inspect.isasyncgenfunction(LocalBackend.edit)
     assert (local.name, local.poll_interval, local.max_render_wait) == ("local", 0.5, 600.0)
 
 
@@ -150,7 +176,7 @@ async def test_render_writes_the_video_and_reports_it(backend, photos, settings)
     status = await _wait(backend, "render_one")
     assert status.status == "completed" and status.progress == 100
     path = settings.output_dir / "render_one.mp4"
-    assert status.url == path.resolve().as_uri()
+    assert status.url == path.resolve().as_uri() and status.file_path == str(path)
     assert status.size_bytes == path.stat().st_size and status.duration_s == pytest.approx(1.0, abs=1 / 30)
     info = probe_video(path)
     assert (info.width, info.height, info.codec) == (1080, 1080, "h264") and count_frames(path) == 30

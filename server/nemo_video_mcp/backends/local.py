@@ -252,6 +252,7 @@ class LocalBackend:
                 job_id,
                 "completed",
                 url=file_url(output),
+                file_path=str(output),
                 duration_s=info.duration_s,
                 size_bytes=info.size_bytes,
             )
@@ -280,7 +281,7 @@ class LocalBackend:
             return self._launch(job_id, orphan.get("draft") or {})
         else:
             status = RenderStatus.model_validate({k: v for k, v in job.items() if k in RenderStatus.model_fields})
-        if status.status == "completed" and status.url and not path_of_file_url(status.url).is_file():
+        if status.status == "completed" and not _video_of(status, self._settings.output_dir).is_file():
             return RenderStatus(
                 job_id=job_id, status="failed", error="the rendered file was moved or deleted; export again"
             )
@@ -378,6 +379,13 @@ def _owner(job: dict[str, Any]) -> Lease | None:
         return Lease.model_validate(job["owner"]) if job.get("owner") else None
     except ValueError:
         return None
+
+
+def _video_of(status: RenderStatus, output_dir: Path) -> Path:
+    """Where a finished local render's video is (a job file from before `file_path` has only its URL)."""
+    if status.file_path:
+        return Path(status.file_path)
+    return path_of_file_url(status.url) if status.url else output_dir / f"{status.job_id}.mp4"
 
 
 def _uploaded(record: dict[str, Any]) -> UploadedFile:
