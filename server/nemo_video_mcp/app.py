@@ -13,16 +13,23 @@ from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
 from mcp.server.mcpserver import Context, MCPServer
-from mcp.server.mcpserver.exceptions import ToolError, UnexpectedToolError
-from mcp.types import CallToolResult, InputRequiredResult, TextContent, ToolAnnotations
-from pydantic import Field, ValidationError
+from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError, ToolError, UnexpectedToolError
+from mcp.types import (
+    CallToolResult,
+    InputRequiredResult,
+    SubscribeRequestParams,
+    TextContent,
+    ToolAnnotations,
+    UnsubscribeRequestParams,
+)
+from pydantic import BaseModel, Field, ValidationError
 
-from nemo_video_mcp import __version__, notices
+from nemo_video_mcp import __version__, notices, prompts
 from nemo_video_mcp.arguments import invalid_arguments
 from nemo_video_mcp.asking import ask_user, can_ask
 from nemo_video_mcp.budget import call_budget
 from nemo_video_mcp.config import Settings
-from nemo_video_mcp.errors import NemoError
+from nemo_video_mcp.errors import InputError, NemoError
 from nemo_video_mcp.media import check_music_file
 from nemo_video_mcp.models import (
     MAX_INSTRUCTION_CHARS,
@@ -47,9 +54,14 @@ from nemo_video_mcp.results import (
     UploadResult,
 )
 from nemo_video_mcp.service import MAX_IMAGES_PER_CALL, VideoService
+from nemo_video_mcp.watch import ResourceWatch
 
 log = logging.getLogger(__name__)
 DRAFT_RESOURCE = "nemo://project/draft"
+TIMELINE_RESOURCE = "nemo://session/timeline"
+JOBS_RESOURCE = "nemo://jobs"
+JOB_RESOURCE = "nemo://jobs/{job_id}"
+VIDEO_RESOURCE = "nemo://videos/latest"
 BUDGET_GRACE_S = 0.5
 """How far past the budget the safety net lets a call run (the work should have answered by itself)."""
 
@@ -197,6 +209,11 @@ async def _respond(
     )
 
 
+def _now(read: Callable[[], BaseModel]) -> Callable[[], Awaitable[BaseModel]]:
+    """A synchronous read (the cache's ledgers) as the awaitable `_read_resource` takes, run off the event loop."""
+    return lambda: asyncio.to_thread(read)
+
+
 def _error_result(gathered: list[str], message: str) -> CallToolResult:
     text = "\n".join([*(f"Note: {notice}" for notice in gathered), message])
     return CallToolResult(content=[TextContent(type="text", text=redact(text))], is_error=True)
@@ -225,10 +242,28 @@ class _NemoMCPServer(MCPServer):
     The SDK checks a call's arguments against the tool's signature (the same types that make its
     input schema) and raises a `ToolError` caused by pydantic's `ValidationError`; that one is
     answered here from the tool's schema, before any tool code runs. Every other failure is the SDK's.
+    After each call the resource watch looks for what changed (in the background).
     """
+
+    watch: ResourceWatch | None = None
+
+    def serve_resource_subscriptions(self, watch: ResourceWatch) -> None:
+        """Answer `resources/subscribe` (protocol versions before 2026-07-28; `subscriptions/listen` is the SDK's)."""
+        self.watch = watch
+        self._lowlevel_server.add_request_handler("resources/subscribe", SubscribeRequestParams, watch.subscribe)
+        self._lowlevel_server.add_request_handler("resources/unsubscribe", UnsubscribeRequestParams, watch.unsubscribe)
 
     async def call_tool(
         self, name: str, arguments: dict[str, Any], context: Context[Any, Any] | None = None
+    ) -> CallToolResult | InputRequiredResult:
+        try:
+            return await self._call_tool_checked(name, arguments, context)
+        finally:
+            if self.watch is not None:
+                self.watch.after_call(name)
+
+    async def _call_tool_checked(
+        self, name: str, arguments: dict[str, Any], context: Context[Any, Any] | None
     ) -> CallToolResult | InputRequiredResult:
         try:
             return await super().call_tool(name, arguments, context)
@@ -243,25 +278,57 @@ class _NemoMCPServer(MCPServer):
             return _error_result([], refused.agent_message)
 
 
+async def _read_resource(budget_s: float, read: Callable[[], Awaitable[BaseModel | dict[str, Any]]]) -> str:
+    """A resource's JSON, read within the call budget; a failure is our message (with its next step) as the error."""
+    with notices.collecting(), call_budget(budget_s):
+        try:
+            document = await asyncio.wait_for(read(), budget_s + BUDGET_GRACE_S)
+        except asyncio.TimeoutError:
+            raise ResourceError(_over_budget(budget_s)) from None
+        except InputError as exc:
+            raise ResourceNotFoundError(redact(exc.agent_message)) from None
+        except NemoError as exc:
+            raise ResourceError(redact(exc.agent_message)) from None
+        except OSError as exc:
+            raise ResourceError(_disk_problem(exc)) from None
+    text = document.model_dump_json() if isinstance(document, BaseModel) else json.dumps(document, ensure_ascii=False)
+    return redact(text)
+
+
+def _uris_of(mark: str) -> list[str]:
+    """The resources a change mark of `VideoService.change_marks` stands for."""
+    if mark.startswith("job:"):
+        return [JOB_RESOURCE.replace("{job_id}", mark.removeprefix("job:"))]
+    return {
+        "jobs": [JOBS_RESOURCE],
+        "video": [VIDEO_RESOURCE],
+        "timeline": [TIMELINE_RESOURCE, DRAFT_RESOURCE],
+    }.get(mark, [])
+
+
 def build_app(settings: Settings | None = None, *, service: VideoService | None = None) -> MCPServer:
-    """The MCP server with the six NemoVideo tools."""
+    """The MCP server with the NemoVideo tools, resources and prompts."""
     runtime = _Runtime(settings, service)
     _install_log_forwarding()
+    watch = ResourceWatch(lambda timeline: runtime.service().change_marks(timeline), _uris_of, runtime.budget_s)
 
     @asynccontextmanager
     async def lifespan(_: MCPServer) -> AsyncIterator[None]:
         try:
             yield None
         finally:
+            await watch.aclose()
             await runtime.aclose()
 
-    app: MCPServer = _NemoMCPServer(
+    app = _NemoMCPServer(
         "nemo-video-mcp",
         title="NemoVideo: images to video",
         instructions=INSTRUCTIONS,
         version=__version__,
         lifespan=lifespan,
+        subscriptions=watch.bus,
     )
+    app.serve_resource_subscriptions(watch)
 
     @app.tool(
         annotations=ToolAnnotations(
@@ -366,8 +433,72 @@ def build_app(settings: Settings | None = None, *, service: VideoService | None 
         mime_type="application/json",
     )
     async def full_draft() -> str:
-        state = await runtime.service().full_draft()
-        return json.dumps(state, ensure_ascii=False)
+        return await _read_resource(runtime.budget_s(), lambda: runtime.service().full_draft())
+
+    @app.resource(
+        TIMELINE_RESOURCE,
+        name="timeline",
+        title="The current timeline",
+        description="get_state as a document: the summary line, the tracks, and the draft (cut to 256 KB).",
+        mime_type="application/json",
+    )
+    async def timeline() -> str:
+        return await _read_resource(runtime.budget_s(), lambda: runtime.service().get_state())
+
+    @app.resource(
+        JOBS_RESOURCE,
+        name="jobs",
+        title="Edits and renders",
+        description="Every edit and render job of this backend, newest first, as the cache holds it (no waiting).",
+        mime_type="application/json",
+    )
+    async def jobs() -> str:
+        return await _read_resource(runtime.budget_s(), _now(lambda: runtime.service().list_jobs()))
+
+    @app.resource(
+        JOB_RESOURCE,
+        name="job",
+        title="One job",
+        description="One edit or render job by id: status, progress, and its outcome once it has ended.",
+        mime_type="application/json",
+    )
+    async def job(job_id: str) -> str:
+        return await _read_resource(runtime.budget_s(), _now(lambda: runtime.service().peek_job(job_id)))
+
+    @app.resource(
+        VIDEO_RESOURCE,
+        name="latest-video",
+        title="The latest video",
+        description="The newest finished render: its file on this machine or its URL, and whether the timeline "
+        "changed since.",
+        mime_type="application/json",
+    )
+    async def latest_video() -> str:
+        return await _read_resource(runtime.budget_s(), lambda: runtime.service().latest_video())
+
+    @app.prompt(
+        name="image-to-video",
+        title="Make a video from images",
+        description="Upload the images, describe the video, check the storyboard, export it (get_job for long work).",
+    )
+    def image_to_video(images: str, wish: str = "") -> str:
+        """images: paths or URLs, one per line or comma (or a JSON list); wish: the video in plain words."""
+        return prompts.image_to_video(images, wish)
+
+    @app.prompt(
+        name="refine",
+        title="Refine the current video",
+        description="Change the current timeline one step at a time, looking at the storyboard, then export.",
+    )
+    async def refine(change: str = "") -> str:
+        """change: what to change, in plain words (optional: else the agent asks the user)."""
+        try:
+            state = await asyncio.wait_for(runtime.service().get_state(), runtime.budget_s())
+            summary = state.summary
+        except (NemoError, OSError, asyncio.TimeoutError) as exc:
+            log.info("the refine prompt could not read the timeline: %s", type(exc).__name__)
+            summary = "(could not be read just now; call get_state first)"
+        return prompts.refine(summary, change)
 
     @app.tool(
         annotations=ToolAnnotations(

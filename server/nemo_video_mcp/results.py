@@ -114,3 +114,48 @@ class CancelResult(ToolResult):
     credits_released: float | None = Field(
         None, description="Credits no longer held for the render (balance read before and after); None if unknown."
     )
+
+
+# --- Resources: what the agent can read without calling a tool ---------------------------------
+
+
+class JobEntry(BaseModel):
+    """One edit or render as the cache holds it: a look, never a wait (get_job waits and follows)."""
+
+    job_id: str
+    kind: Literal["edit", "render"]
+    status: JobStatus
+    progress: float = Field(description="Render: percent done. Edit: steps seen so far.")
+    progress_text: str
+    started_at: str = Field(description="ISO 8601, UTC.")
+    finished_at: str | None = None
+    read: bool = Field(description="The agent has had this finished job's outcome from a tool.")
+    instruction: str | None = Field(None, description="Edit jobs: the instruction as sent.")
+    reply: str | None = Field(None, description="Edit jobs: the editor's reply, once it has ended.")
+    question: str | None = None
+    timeline: str | None = None
+    url: str | None = Field(None, description="Render jobs: the video's URL.")
+    file_path: str | None = Field(None, description="Render jobs: the video on this machine, when it is here.")
+    error: str | None = None
+
+
+class JobsListing(BaseModel):
+    """The jobs of this backend, newest first."""
+
+    message: str
+    backend: Literal["cloud", "local"]
+    jobs: list[JobEntry]
+
+
+class LatestVideo(BaseModel):
+    """The newest finished render of this backend, or what to do when there is none."""
+
+    message: str
+    backend: Literal["cloud", "local"]
+    job_id: str | None = None
+    url: str | None = Field(None, description="Download URL (https:// for cloud, file:// for local renders).")
+    file_path: str | None = Field(None, description="The video on this machine, when it is here.")
+    saved_path: str | None = Field(None, description="Where export_video(save_to=…) put a checked copy.")
+    size_bytes: int | None = None
+    finished_at: str | None = None
+    earlier_version: bool | None = Field(None, description="The timeline changed after this render.")

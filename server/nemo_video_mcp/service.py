@@ -9,7 +9,9 @@ outcome, or with the job id and how far it got. A host that gives up ends the wa
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
+import hashlib
 import logging
 import time
 from collections.abc import Callable
@@ -41,7 +43,11 @@ from nemo_video_mcp.results import (
     CreditsResult,
     ExportResult,
     GenerateResult,
+    JobEntry,
     JobResult,
+    JobsListing,
+    JobStatus,
+    LatestVideo,
     ProjectLinkResult,
     StateResult,
     ToolResult,
@@ -574,6 +580,75 @@ class VideoService:
             return None
         return draft_fingerprint(state.draft) if is_exportable(state.draft) else None
 
+    # --- Resources: the jobs and the latest video, read from the cache without waiting --------------
+
+    def list_jobs(self) -> JobsListing:
+        """This backend's edits and renders, newest first (a look at the ledgers: nothing waits or is marked read)."""
+        name = self._backend.name
+        records: list[EditJob | RenderJob] = [job for job in self._edits.all() if job.backend == name]
+        records += [self._as_seen(job) for job in self._renders.all() if job.backend == name]
+        jobs = [_job_entry(job) for job in sorted(records, key=lambda job: job.created_at, reverse=True)]
+        running = sum(entry.status == "running" for entry in jobs)
+        if not jobs:
+            message = "No edit or render has been started yet. Next step: call generate_video."
+        else:
+            message = f"{len(jobs)} job(s), {running} running. Next step: call get_job(job_id) to follow one."
+        return JobsListing(message=message, backend=name, jobs=jobs)
+
+    def peek_job(self, job_id: str) -> JobEntry:
+        """One job as the cache holds it; `InputError` when there is none under this id."""
+        edit, render = self._find_job(job_id.strip())
+        if edit is not None:
+            return _job_entry(edit)
+        assert render is not None
+        return _job_entry(self._as_seen(render))
+
+    async def latest_video(self) -> LatestVideo:
+        """The newest finished render of this backend, and whether the timeline changed since."""
+        name = self._backend.name
+        done = [job for job in self._renders.all() if job.backend == name and job.status == "completed"]
+        job = max(done, key=lambda job: job.finished_at or job.updated_at, default=None)
+        if job is None:
+            return LatestVideo(message="No video has been rendered yet. Next step: call export_video.", backend=name)
+        file_path = _local_file(job)
+        size = None
+        if file_path is not None:
+            with contextlib.suppress(OSError):
+                size = Path(file_path).stat().st_size
+        earlier = None
+        if job.draft_fingerprint:
+            current = await self._current_fingerprint()
+            earlier = None if current is None else current != job.draft_fingerprint
+        message = f"The latest video (render {job.job_id}): {file_path or job.url}"
+        if earlier:
+            message += "\nThe timeline was edited since. Next step: call export_video to render the current one."
+        return LatestVideo(
+            message=message,
+            backend=name,
+            job_id=job.job_id,
+            url=job.url,
+            file_path=file_path,
+            saved_path=job.saved_path,
+            size_bytes=size,
+            finished_at=_iso(job.finished_at) if job.finished_at else None,
+            earlier_version=earlier,
+        )
+
+    async def change_marks(self, with_timeline: bool) -> dict[str, str]:
+        """A short mark per thing a client may watch ("jobs", "job:<id>", "edits", "video", "timeline");
+        a mark that differs from the last one read means the thing changed. The timeline's needs a
+        backend read, so it is only made when asked for."""
+        listing = self.list_jobs()
+        marks = {f"job:{entry.job_id}": _mark(entry.model_dump_json()) for entry in listing.jobs}
+        marks["jobs"] = _mark(",".join(sorted(marks.values())))
+        marks["edits"] = _mark(",".join(marks[f"job:{e.job_id}"] for e in listing.jobs if e.kind == "edit"))
+        video = [e for e in listing.jobs if e.kind == "render" and e.status == "completed"]
+        marks["video"] = max((f"{e.finished_at or e.started_at} {e.job_id}" for e in video), default="none")
+        if with_timeline:
+            state = await self._backend.get_state()
+            marks["timeline"] = draft_fingerprint(state.draft)
+        return marks
+
 
 def _still_running(job: EditJob) -> str:
     started = max(0.0, time.time() - job.created_at)
@@ -602,3 +677,55 @@ def _iso(timestamp: float) -> str:
 def _local_file(job: RenderJob) -> str | None:
     """The video on this machine, when it is here (the backend or a download put it there)."""
     return job.file_path
+
+
+def _job_entry(job: EditJob | RenderJob) -> JobEntry:
+    """What the jobs resources show of one job."""
+    return _edit_entry(job) if isinstance(job, EditJob) else _render_entry(job)
+
+
+def _job_status(job: EditJob | RenderJob) -> JobStatus:
+    if not job.finished:
+        return "running"
+    if isinstance(job, EditJob):
+        return "completed" if job.phase == "completed" else "failed"
+    return "completed" if job.status == "completed" else "cancelled" if job.status == "cancelled" else "failed"
+
+
+def _edit_entry(job: EditJob) -> JobEntry:
+    outcome = job.outcome
+    return JobEntry(
+        job_id=job.job_id,
+        kind="edit",
+        status=_job_status(job),
+        progress=job.events,
+        progress_text=job.last_step or "Starting",
+        started_at=_iso(job.created_at),
+        finished_at=_iso(job.finished_at) if job.finished_at else None,
+        read=job.delivered,
+        instruction=job.instruction,
+        reply=outcome.reply if outcome else None,
+        question=outcome.question if outcome else None,
+        timeline=outcome.timeline if outcome else None,
+        error=f"{job.failure.message} Next step: {job.failure.next_step}" if job.failure else None,
+    )
+
+
+def _render_entry(job: RenderJob) -> JobEntry:
+    return JobEntry(
+        job_id=job.job_id,
+        kind="render",
+        status=_job_status(job),
+        progress=job.progress,
+        progress_text=f"Rendering: {job.status} ({job.progress}%)",
+        started_at=_iso(job.created_at),
+        finished_at=_iso(job.finished_at) if job.finished_at else None,
+        read=job.delivered,
+        url=job.url,
+        file_path=_local_file(job),
+        error=job.error if job.status in ("failed", "cancelled") else None,
+    )
+
+
+def _mark(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:16]
