@@ -14,9 +14,8 @@ import pytest
 from pydantic import SecretStr
 from pytest_httpx import HTTPXMock, IteratorStream
 
-from nemo_video_mcp.backends import cloud
 from nemo_video_mcp.backends.base import RenderIdTakenError, StreamCutError
-from nemo_video_mcp.backends.cloud import CloudBackend
+from nemo_video_mcp.backends.cloud import CloudBackend, auth
 from nemo_video_mcp.budget import call_budget
 from nemo_video_mcp.config import Settings
 from nemo_video_mcp.errors import (
@@ -178,7 +177,7 @@ async def test_renewals_resume_after_the_pause(
     httpx_mock.add_response(url=CREDITS_URL, json={"code": 1001, "message": "invalid token"})
     with pytest.raises(TokenRenewalRefusedError):
         await backend.get_credits()
-    monkeypatch.setattr(cloud, "TOKEN_REFUSAL_PAUSE_S", 0.0)
+    monkeypatch.setattr(auth, "TOKEN_REFUSAL_PAUSE_S", 0.0)
     httpx_mock.add_response(url=CREDITS_URL, json={"code": 1001, "message": "expired"})
     httpx_mock.add_response(url=CREDITS_URL, json={"code": 0, "data": {"available": 7}})
     assert (await backend.get_credits()).available == 7

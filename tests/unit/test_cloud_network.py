@@ -18,9 +18,8 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from nemo_video_mcp.backends import cloud
 from nemo_video_mcp.backends.base import StreamCutError
-from nemo_video_mcp.backends.cloud import BUDGET_MARGIN_S, CloudBackend
+from nemo_video_mcp.backends.cloud import BUDGET_MARGIN_S, DEFAULT_TIMEOUT, CloudBackend, edits
 from nemo_video_mcp.budget import call_budget
 from nemo_video_mcp.config import Settings
 from nemo_video_mcp.errors import BackendUnavailableError, NemoError, RateLimitedError
@@ -49,7 +48,7 @@ def sim(running: RunningSimulator) -> RunningSimulator:
 
 
 def backend_at(
-    base_url: str, settings: Settings, store: Store, *, timeout: httpx.Timeout = cloud.DEFAULT_TIMEOUT, **changes: Any
+    base_url: str, settings: Settings, store: Store, *, timeout: httpx.Timeout = DEFAULT_TIMEOUT, **changes: Any
 ) -> CloudBackend:
     """A cloud backend talking to `base_url`, with `changes` to the settings."""
     return CloudBackend(settings.model_copy(update={"api_base": base_url, **changes}), store, timeout=timeout)
@@ -152,7 +151,7 @@ async def test_a_request_is_not_sent_when_the_budget_is_already_used_up(settings
 async def test_an_edit_stream_that_sends_nothing_says_so_not_cut(
     sim: RunningSimulator, settings: Settings, store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(cloud, "STREAM_TIMEOUT", httpx.Timeout(30.0, read=0.5))
+    monkeypatch.setattr(edits, "STREAM_TIMEOUT", httpx.Timeout(30.0, read=0.5))
     sim.configure(stall_paths=["/run_sse"])
     backend = backend_at(sim.base_url, settings, store)
     started = time.monotonic()
