@@ -169,14 +169,30 @@ def test_install_refuses_a_broken_file_and_says_where(tmp_path: Path) -> None:
     assert cursor.read_text() == '{"mcpServers": {,}}'
 
 
-def test_install_print_is_the_example_config_with_this_machines_path(tmp_path: Path) -> None:
-    result = run("install", "--print", home=tmp_path)
+EXAMPLE_PATH = "/ABSOLUTE/PATH/TO/nemo-video-mcp/.venv/bin/nemo-video-mcp"
+
+
+@pytest.mark.parametrize(("backend", "example_name"), [(None, "nemo-video"), ("local", "nemo-video-offline")])
+def test_install_print_is_the_example_config_with_this_machines_path(
+    tmp_path: Path, backend: str | None, example_name: str
+) -> None:
+    result = run("install", "--print", *(["--backend", backend] if backend else []), home=tmp_path)
     assert result.returncode == 0, result.stderr
-    printed = json.loads(result.stdout)
-    example = json.loads((Path(__file__).resolve().parents[2] / "mcp.json.example").read_text())
-    assert printed["mcpServers"]["nemo-video"] == {"command": str(SCRIPT), "args": []}
-    assert set(example["mcpServers"]) >= {"nemo-video"}
-    assert example["mcpServers"]["nemo-video"]["args"] == []
+    printed = json.loads(result.stdout)["mcpServers"]["nemo-video"]
+    example = json.loads((Path(__file__).resolve().parents[2] / "mcp.json.example").read_text())["mcpServers"]
+    expected = {**example[example_name], "command": str(SCRIPT)}
+    if backend is None:  # the example shows where a token would go; empty means anonymous, so install leaves it out
+        assert expected.pop("env") == {"NEMO_TOKEN": ""}
+    assert printed == expected
+    assert example[example_name]["command"] == EXAMPLE_PATH
+    started = subprocess.run([printed["command"], *printed["args"], "--version"], capture_output=True, text=True)
+    assert started.returncode == 0
+
+
+def test_an_empty_token_in_the_example_means_anonymous() -> None:
+    from nemo_video_mcp.config import Settings
+
+    assert Settings.from_env({"NEMO_TOKEN": "", "NEMO_CACHE_DIR": "/tmp/x"}).token is None
 
 
 def test_install_without_a_host_prints_installs_usage(tmp_path: Path) -> None:
