@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 
@@ -107,6 +108,53 @@ def test_business_payloads() -> None:
         wire.parse_token_grant({"user_id": "anon"})
     with pytest.raises(ApiFailure):
         wire.parse_balance({"frozen": 1})
+
+
+@pytest.mark.parametrize(
+    ("read", "reply", "expected"),
+    [
+        (wire.parse_token_grant, {"access_token": "t", "userId": 7, "expiresAt": "z"}, ("t", "7", "z")),
+        (wire.parse_session, {"sessionId": "s", "taskId": 12, "userId": "u"}, ("s", "12", "u")),
+        (wire.parse_claim, {"claimToken": " clm_1 ", "expiresIn": "604800"}, ("clm_1", 604800.0)),
+        (wire.parse_claim, {"claim_token": "clm_1", "expires_in": 1e12}, ("clm_1", None)),
+        (wire.parse_balance, {"available": "5", "frozen": None}, (5.0, 0.0, 5.0)),
+        (wire.parse_balance, {"available": 5, "frozen": 1, "total": 9}, (5.0, 1.0, 9.0)),
+    ],
+)
+def test_every_spelling_of_a_business_payload_is_read(read: Any, reply: dict, expected: tuple) -> None:
+    """The contract's variants (snake_case and camelCase, ids as numbers, numbers as text), one model each."""
+    parsed = read(reply)
+    assert tuple(parsed.model_dump().values()) == expected
+
+
+@pytest.mark.parametrize(
+    ("read", "reply", "message"),
+    [
+        (wire.parse_token_grant, {"token": ""}, "has no token"),
+        (wire.parse_session, {"session_id": True}, "no usable session_id"),
+        (wire.parse_session, {"session_id": ""}, "no usable session_id"),
+        (wire.parse_claim, {"claim_token": "   "}, "has no claim_token"),
+        (wire.parse_uploaded_files, {"files": "x"}, "has no file list"),
+        (wire.parse_balance, [], "is not an object"),
+    ],
+)
+def test_a_business_payload_without_its_key_is_our_failure(read: Any, reply: Any, message: str) -> None:
+    with pytest.raises(ApiFailure, match=message) as caught:
+        read(reply) if read is not wire.parse_uploaded_files else read(reply, [])
+    assert caught.value.reason is Reason.MALFORMED
+
+
+def test_an_upload_reply_in_its_other_spelling_skips_what_is_not_a_file() -> None:
+    files = wire.parse_uploaded_files(
+        {"files": [{"filename": "b.png", "type": "image", "url": "https://cdn/b", "hash": "h"}, "junk"]}, []
+    )
+    assert [(f.source, f.filename, f.file_type, f.url, f.content_hash) for f in files] == [
+        ("b.png", "b.png", "image", "https://cdn/b", "h")
+    ]
+
+
+def test_the_claim_token_is_not_in_its_repr() -> None:
+    assert "clm_secret" not in repr(wire.parse_claim({"claim_token": "clm_secret"}))
 
 
 def test_state_keeps_unknown_draft_keys() -> None:
@@ -371,3 +419,11 @@ def test_a_reply_of_too_many_values_is_refused_before_it_is_parsed() -> None:
     with pytest.raises(ApiFailure, match=r"too large: it holds about [0-9,]+ JSON values \(at most 900,000 are read\)"):
         wire.parse_envelope(200, f'{{"code":0,"data":{lists}}}')
     assert len(wire.parse_envelope(200, "[" + ",".join(["1"] * 800_000) + "]")) == 800_000
+
+
+def test_a_render_reply_s_fields_fall_back_from_its_data_to_its_top_level() -> None:
+    payload = {"progress": 40, "outputUrl": "https://cdn/top.mp4", "data": {"status": "rendering", "progress": None}}
+    assert wire.parse_render_status(payload, "r").progress == 0  # data's own progress wins, even when null
+    payload = {"progress": 0.4, "error": "x" * 5000, "data": {"status": "rendering"}}
+    status = wire.parse_render_status(payload, "r")
+    assert (status.progress, len(status.error or "")) == (40, wire.MAX_MESSAGE_CHARS + 1)

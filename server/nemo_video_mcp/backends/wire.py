@@ -16,9 +16,21 @@ import json
 import logging
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import Enum
-from typing import Any
+from typing import Annotated, Any, TypeVar
+
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 
 from nemo_video_mcp.models import (
     EditEvent,
@@ -312,105 +324,173 @@ def _lenient_number(value: Any, what: str, *, whole: bool = False) -> float | in
         return None
 
 
+# --- Field types: every number the backend sends goes through parse_number ------------------------
+
+
+def _text_or_none(value: Any) -> str | None:
+    return str(value) if value not in (None, "") else None
+
+
+def _object_or_none(value: Any) -> Any:
+    """A nested object the reply may lack or garble: anything but an object reads as absent."""
+    return value if isinstance(value, dict) else None
+
+
+def _sane(what: str, *, absent: float | None = None) -> BeforeValidator:
+    """A number that matters (a balance): absent is `absent`, unreadable is our `ApiFailure`."""
+
+    def read(value: Any) -> float | int | None:
+        number = parse_number(value, what)
+        return absent if number is None else number
+
+    return BeforeValidator(read)
+
+
+def _descriptive(what: str, *, whole: bool = False) -> BeforeValidator:
+    """A number that only describes (a width, a size): unreadable means unknown, logged."""
+    return BeforeValidator(lambda value: _lenient_number(value, what, whole=whole))
+
+
+Text = Annotated[str | None, BeforeValidator(_text_or_none)]
+"""Any scalar as text (ids arrive as numbers too); empty or absent is None."""
+
+
+class _Reply(BaseModel):
+    """A backend object: known keys read in any of their spellings, unknown keys ignored."""
+
+    model_config = ConfigDict(frozen=True, populate_by_name=True)
+
+
+M = TypeVar("M", bound=_Reply)
+
+
+def _read(model: type[M], data: Any, what: str, missing: str) -> M:
+    """`data` as `model`; `ApiFailure` (malformed) saying `missing` when a required field is absent or unusable."""
+    record = _require_dict(data, what)
+    try:
+        return model.model_validate(record)
+    except ValidationError:
+        raise ApiFailure(Reason.MALFORMED, None, 200, missing) from None
+
+
 # --- Business payloads --------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class TokenGrant:
-    token: str
-    user_id: str | None
-    expires_at: str | None
+class TokenGrant(_Reply):
+    token: Annotated[str, Field(min_length=1, validation_alias=AliasChoices("token", "access_token"))]
+    user_id: Annotated[Text, Field(validation_alias=AliasChoices("user_id", "userId"))] = None
+    expires_at: Annotated[Text, Field(validation_alias=AliasChoices("expires_at", "expiresAt"))] = None
 
 
 def parse_token_grant(data: Any) -> TokenGrant:
-    record = _require_dict(data, "anonymous token")
-    token = record.get("token") or record.get("access_token")
-    if not isinstance(token, str) or not token:
-        raise ApiFailure(Reason.MALFORMED, None, 200, "anonymous-token reply has no token")
-    return TokenGrant(
-        token=token,
-        user_id=_str_or_none(record.get("user_id") or record.get("userId")),
-        expires_at=_str_or_none(record.get("expires_at") or record.get("expiresAt")),
-    )
+    return _read(TokenGrant, data, "anonymous token", "anonymous-token reply has no token")
 
 
-@dataclass(frozen=True)
-class SessionGrant:
-    session_id: str
-    task_id: str | None
-    user_id: str | None
+def _session_text(value: Any) -> Any:
+    """A session id is text or a (large) integer; a boolean or an empty id is no id."""
+    return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
+class SessionGrant(_Reply):
+    session_id: Annotated[
+        str,
+        BeforeValidator(_session_text),
+        Field(min_length=1, validation_alias=AliasChoices("session_id", "sessionId")),
+    ]
+    task_id: Annotated[Text, Field(validation_alias=AliasChoices("task_id", "taskId"))] = None
+    user_id: Annotated[Text, Field(validation_alias=AliasChoices("user_id", "userId"))] = None
 
 
 def parse_session(data: Any) -> SessionGrant:
-    record = _require_dict(data, "session")
-    session_id = record.get("session_id") or record.get("sessionId")
-    if isinstance(session_id, bool) or not isinstance(session_id, str | int) or session_id == "":
-        raise ApiFailure(Reason.MALFORMED, None, 200, "session reply has no usable session_id")
-    return SessionGrant(
-        session_id=str(session_id),
-        task_id=_str_or_none(record.get("task_id") or record.get("taskId")),
-        user_id=_str_or_none(record.get("user_id") or record.get("userId")),
-    )
+    return _read(SessionGrant, data, "session", "session reply has no usable session_id")
 
 
-@dataclass(frozen=True)
-class ClaimGrant:
-    claim_token: str = field(repr=False)
-    expires_in_s: float | None
+MAX_CLAIM_EXPIRY_S = 1e9
+
+
+def _claim_expiry(value: Any) -> float | None:
+    """Seconds until the claim link expires; an absurd or non-positive figure reads as unknown."""
+    seconds = _lenient_number(value, "claim expiry")
+    return float(seconds) if seconds and 0 < seconds < MAX_CLAIM_EXPIRY_S else None
+
+
+class ClaimGrant(_Reply):
+    """The claim-token reply: `{"claim_token": "clm_…", "expires_in": 604800}` (camelCase accepted)."""
+
+    claim_token: Annotated[
+        str,
+        StringConstraints(strip_whitespace=True, min_length=1),
+        Field(repr=False, validation_alias=AliasChoices("claim_token", "claimToken")),
+    ]
+    expires_in_s: Annotated[
+        float | None, BeforeValidator(_claim_expiry), Field(validation_alias=AliasChoices("expires_in", "expiresIn"))
+    ] = None
 
 
 def parse_claim(data: Any) -> ClaimGrant:
-    """The claim-token reply: `{"claim_token": "clm_…", "expires_in": 604800}` (camelCase accepted)."""
-    record = _require_dict(data, "claim")
-    token = record.get("claim_token") or record.get("claimToken")
-    if not isinstance(token, str) or not token.strip():
-        raise ApiFailure(Reason.MALFORMED, None, 200, "claim reply has no claim_token")
-    expires = _float_or_none(record.get("expires_in") or record.get("expiresIn"), "claim expiry")
-    return ClaimGrant(claim_token=token.strip(), expires_in_s=expires if expires and 0 < expires < 1e9 else None)
+    return _read(ClaimGrant, data, "claim", "claim reply has no claim_token")
+
+
+class _UploadedItem(_Reply):
+    filename: Text = None
+    file_type: Annotated[Text, Field(validation_alias=AliasChoices("file_type", "type"))] = None
+    url: Annotated[Text, Field(validation_alias=AliasChoices("cdn_url", "url"))] = None
+    size: Annotated[int | None, _descriptive("upload size", whole=True)] = None
+    width: Annotated[int | None, _descriptive("upload width", whole=True)] = None
+    height: Annotated[int | None, _descriptive("upload height", whole=True)] = None
+    duration: Annotated[float | None, _descriptive("upload duration")] = None
+    fps: Annotated[float | None, _descriptive("upload fps")] = None
+    hash: Text = None
+
+    def as_uploaded(self, source: str | None) -> UploadedFile:
+        """The domain record; `source` is the path or URL the agent gave for it (its name if unknown)."""
+        source = source if source is not None else self.filename or ""
+        return UploadedFile(
+            source=source,
+            filename=self.filename or source.rsplit("/", 1)[-1],
+            file_type=self.file_type or "unknown",
+            url=self.url,
+            size_bytes=self.size,
+            width=self.width,
+            height=self.height,
+            duration=self.duration,
+            fps=self.fps,
+            content_hash=self.hash,
+        )
+
+
+class _UploadReply(_Reply):
+    files: list[Annotated[_UploadedItem | None, BeforeValidator(_object_or_none)]]
 
 
 def parse_uploaded_files(data: Any, sources: list[str]) -> list[UploadedFile]:
-    record = _require_dict(data, "upload")
-    files = record.get("files")
-    if not isinstance(files, list):
-        raise ApiFailure(Reason.MALFORMED, None, 200, "upload reply has no file list")
-    uploaded = []
-    for index, item in enumerate(files):
-        if not isinstance(item, dict):
-            continue
-        source = sources[index] if index < len(sources) else str(item.get("filename", ""))
-        uploaded.append(
-            UploadedFile(
-                source=source,
-                filename=str(item.get("filename") or source.rsplit("/", 1)[-1]),
-                file_type=str(item.get("file_type") or item.get("type") or "unknown"),
-                url=_str_or_none(item.get("cdn_url") or item.get("url")),
-                size_bytes=_whole_or_none(item.get("size"), "upload size"),
-                width=_whole_or_none(item.get("width"), "upload width"),
-                height=_whole_or_none(item.get("height"), "upload height"),
-                duration=_float_or_none(item.get("duration"), "upload duration"),
-                fps=_float_or_none(item.get("fps"), "upload fps"),
-                content_hash=_str_or_none(item.get("hash")),
-            )
-        )
-    return uploaded
+    reply = _read(_UploadReply, data, "upload", "upload reply has no file list")
+    return [
+        item.as_uploaded(sources[index] if index < len(sources) else None)
+        for index, item in enumerate(reply.files)
+        if item is not None
+    ]
 
 
-@dataclass(frozen=True)
-class Balance:
-    available: float
-    frozen: float
-    total: float
+class Balance(_Reply):
+    available: Annotated[float, _sane("the available credit balance")]
+    frozen: Annotated[float, _sane("the frozen credit balance", absent=0.0)] = 0.0
+    total: float = Field(None, validate_default=True)
+    """Absent: available plus frozen."""
+
+    @field_validator("total", mode="before")
+    @classmethod
+    def _sum_when_absent(cls, value: Any, info: ValidationInfo) -> Any:
+        total = parse_number(value, "the total credit balance")
+        if total is not None:
+            return total
+        if "available" not in info.data:
+            raise ValueError("no available balance to add up")
+        return info.data["available"] + info.data.get("frozen", 0.0)
 
 
 def parse_balance(data: Any) -> Balance:
-    record = _require_dict(data, "credits")
-    available = parse_number(record.get("available"), "the available credit balance")
-    if available is None:
-        raise ApiFailure(Reason.MALFORMED, None, 200, "credits reply has no available balance")
-    frozen = parse_number(record.get("frozen"), "the frozen credit balance") or 0
-    total = parse_number(record.get("total"), "the total credit balance")
-    return Balance(float(available), float(frozen), float(total if total is not None else available + frozen))
+    return _read(Balance, data, "credits", "credits reply has no available balance")
 
 
 def parse_state(data: Any, session_id: str) -> ProjectState:
@@ -463,42 +543,67 @@ _RENDER_STATES: dict[str, RenderState] = {
 }
 
 
+def _render_error(value: Any) -> str | None:
+    """A render's failure: text (cut to MAX_MESSAGE_CHARS), or an object with a message."""
+    if isinstance(value, dict):
+        return _message_of(value)
+    text = _text_or_none(value)
+    return text[:MAX_MESSAGE_CHARS] + "…" if text and len(text) > MAX_MESSAGE_CHARS else text
+
+
+def _render_progress(value: Any) -> float | None:
+    """0-100; a float strictly between 0 and 1 is a fraction. Unreadable is a bad reading, never a guess."""
+    progress = parse_number(value, "render progress")
+    if progress is not None and 0 < progress < 1 and isinstance(value, float):
+        return progress * 100
+    return progress
+
+
+class _RenderOutput(_Reply):
+    url: Text = None
+    duration: Annotated[float | None, _descriptive("render duration")] = None
+    size: Annotated[int | None, _descriptive("render size", whole=True)] = None
+
+
+class _RenderBody(_Reply):
+    status: Text = None
+    progress: Annotated[float | None, BeforeValidator(_render_progress)] = None
+    output_url: Annotated[Text, Field(validation_alias="outputUrl")] = None
+    output: Annotated[_RenderOutput | None, BeforeValidator(_object_or_none)] = None
+    error: Annotated[str | None, BeforeValidator(_render_error)] = None
+
+
+class _RenderReply(_RenderBody):
+    """Shape A (`outputUrl`) or B (`output.url`), at the top or under `data` (the envelope's payload)."""
+
+    data: Annotated[_RenderBody | None, BeforeValidator(_object_or_none)] = None
+
+
 def parse_render_status(payload: Any, job_id: str) -> RenderStatus:
     """Read a render reply in shape A (`data.outputUrl`) or B (`output.url`), enveloped or bare.
 
     An unknown status word is read as "processing" (logged): failing on it would lose track of a
     job that is running and paid for.
     """
-    outer = _require_dict(payload, "render status")
-    inner = _dict_or(outer.get("data"), outer)
-    raw_status = str(inner.get("status") or outer.get("status") or "").strip().lower()
+    outer = _read(_RenderReply, payload, "render status", "render reply is not readable")
+    inner = outer.data or outer
+    raw_status = (inner.status or outer.status or "").strip().lower()
     if not raw_status:
         raise ApiFailure(Reason.MALFORMED, None, 200, "render reply has no status")
     status = _RENDER_STATES.get(raw_status)
     if status is None:
         log.warning("unknown render status %r; treating it as processing", raw_status)
         status = "processing"
-    output = _dict_or(inner.get("output"), _dict_or(outer.get("output"), {}))
-    url = inner.get("outputUrl") or outer.get("outputUrl") or output.get("url")
-    error = inner.get("error") or outer.get("error")
-    if isinstance(error, dict):
-        error = _message_of(error)
-    elif isinstance(error, str) and len(error) > MAX_MESSAGE_CHARS:
-        error = error[:MAX_MESSAGE_CHARS] + "…"
-    raw_progress = inner.get("progress", outer.get("progress"))
-    progress = parse_number(raw_progress, "render progress") or 0  # unreadable: a bad reading, not a guess
-    if 0 < progress < 1 and isinstance(raw_progress, float):
-        progress *= 100
-    if status == "completed":
-        progress = 100
+    output = inner.output or outer.output or _RenderOutput()
+    progress = inner.progress if "progress" in inner.model_fields_set else outer.progress
     return RenderStatus(
         job_id=job_id,  # the client chose it; a backend-side alias (taskId) is not ours to follow
         status=status,
-        progress=max(0, min(100, round(progress))),
-        url=_str_or_none(url),
-        error=_str_or_none(error),
-        duration_s=_float_or_none(output.get("duration"), "render duration"),
-        size_bytes=_whole_or_none(output.get("size"), "render size"),
+        progress=100 if status == "completed" else max(0, min(100, round(progress or 0))),
+        url=inner.output_url or outer.output_url or output.url,
+        error=inner.error or outer.error,
+        duration_s=output.duration,
+        size_bytes=output.size,
     )
 
 
@@ -547,7 +652,7 @@ def _adk_event(event: dict[str, Any]) -> list[EditEvent]:
     events: list[EditEvent] = []
     if event.get("errorCode") or event.get("errorMessage") or event.get("error_code"):
         message = event.get("errorMessage") or event.get("error_message") or str(event.get("errorCode"))
-        events.append(StreamErrorEvent(message=str(message), code=_str_or_none(event.get("errorCode"))))
+        events.append(StreamErrorEvent(message=str(message), code=_text_or_none(event.get("errorCode"))))
     elif "error" in event and "content" not in event:
         error = event["error"]
         message = error if isinstance(error, str) else _message_of(error if isinstance(error, dict) else {})
@@ -579,21 +684,3 @@ def _require_dict(data: Any, what: str) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise ApiFailure(Reason.MALFORMED, None, 200, f"{what} reply is not an object")
     return data
-
-
-def _dict_or(value: Any, fallback: dict[str, Any]) -> dict[str, Any]:
-    return value if isinstance(value, dict) else fallback
-
-
-def _str_or_none(value: Any) -> str | None:
-    return str(value) if value not in (None, "") else None
-
-
-def _float_or_none(value: Any, what: str) -> float | None:
-    number = _lenient_number(value, what)
-    return None if number is None else float(number)
-
-
-def _whole_or_none(value: Any, what: str) -> int | None:
-    number = _lenient_number(value, what, whole=True)
-    return None if number is None else int(number)
