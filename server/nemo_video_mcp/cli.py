@@ -62,6 +62,9 @@ def _parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParse
 
     serve = subcommands.add_parser("serve", parents=[verbose], help="run the MCP server (stdio by default)")
     _backend_option(serve)
+    serve.add_argument("--transport", choices=("stdio", "streamable-http"), default="stdio")
+    serve.add_argument("--host", default="127.0.0.1", help="streamable-http: the address to listen on (loopback)")
+    serve.add_argument("--port", type=int, default=8000, help="streamable-http: the port (default 8000)")
 
     render = subcommands.add_parser(
         "render",
@@ -118,6 +121,10 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 def _serve(args: argparse.Namespace) -> int:
     settings = _settings(args)
+    if getattr(args, "transport", "stdio") == "streamable-http":  # a bare `nemo-video-mcp` has no serve options
+        from nemo_video_mcp.http_serve import serve_http
+
+        return serve_http(settings, host=args.host, port=args.port)
     from nemo_video_mcp.app import build_app
 
     build_app(settings).run("stdio")
