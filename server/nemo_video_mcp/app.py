@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import contextvars
 import json
@@ -16,6 +17,7 @@ from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError, ToolError, UnexpectedToolError
 from mcp.types import (
     CallToolResult,
+    ImageContent,
     InputRequiredResult,
     SubscribeRequestParams,
     TextContent,
@@ -50,6 +52,7 @@ from nemo_video_mcp.results import (
     JobResult,
     ProjectLinkResult,
     StateResult,
+    StoryboardResult,
     ToolResult,
     UploadResult,
 )
@@ -508,6 +511,29 @@ def build_app(settings: Settings | None = None, *, service: VideoService | None 
     async def get_state(ctx: Context) -> Annotated[CallToolResult, StateResult]:
         """Show the project's timeline: a one-line summary, the tracks, and whether it can be exported."""
         return await _respond(ctx, runtime.budget_s(), lambda r: runtime.service().get_state())
+
+    @app.tool(
+        annotations=ToolAnnotations(
+            title="Preview the storyboard", read_only_hint=True, idempotent_hint=True, open_world_hint=True
+        )
+    )
+    async def preview_storyboard(ctx: Context) -> Annotated[CallToolResult, StoryboardResult]:
+        """One picture of the timeline before export: its shots in order, each with its time range, the title and
+        captions. Show it to the user; say what to change with generate_video.
+        """
+        drawn: list[StoryboardResult] = []
+
+        async def draw(reporter: _McpReporter) -> ToolResult:
+            drawn.append(await runtime.service().preview_storyboard())
+            return drawn[-1]
+
+        answer = await _respond(ctx, runtime.budget_s(), draw)
+        if drawn and not answer.is_error:
+            sheet = ImageContent(
+                type="image", data=base64.b64encode(drawn[-1].image).decode(), mime_type=drawn[-1].image_type
+            )
+            answer.content.insert(1, sheet)
+        return answer
 
     @app.tool(
         annotations=ToolAnnotations(

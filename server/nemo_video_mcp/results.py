@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, PrivateAttr
 
 from nemo_video_mcp.draft import TrackSummary
 from nemo_video_mcp.gui import NextAction
@@ -159,3 +159,27 @@ class LatestVideo(BaseModel):
     size_bytes: int | None = None
     finished_at: str | None = None
     earlier_version: bool | None = Field(None, description="The timeline changed after this render.")
+
+
+class StoryboardShot(BaseModel):
+    index: int
+    start_s: float
+    end_s: float
+    label: str
+    captions: list[str] = Field(default_factory=list, description="Title and caption texts shown during this shot.")
+    picture: str | None = Field(None, description="Where its picture came from; None when it is missing.")
+    missing: str | None = Field(None, description="Why its picture is missing.")
+
+
+class StoryboardResult(ToolResult):
+    shots: list[StoryboardShot] = Field(description="The shots drawn, in order.")
+    total_shots: int = Field(description="All visual segments of the timeline (the sheet shows at most 24).")
+    duration_s: float
+    image_type: str = Field(description="The contact sheet's MIME type (image/png or image/jpeg).")
+    image_bytes: int = Field(description="The contact sheet's size; the image itself is in the tool's content.")
+    _image: bytes = PrivateAttr(b"")
+
+    @property
+    def image(self) -> bytes:
+        """The contact sheet (not in the JSON: it goes to the client as image content)."""
+        return self._image

@@ -23,6 +23,7 @@ from nemo_video_mcp.backends.base import Backend, RenderNotFoundError
 from nemo_video_mcp.config import Settings
 from nemo_video_mcp.draft import (
     draft_fingerprint,
+    format_seconds,
     is_exportable,
     summarize_tracks,
     timeline_duration_s,
@@ -50,12 +51,17 @@ from nemo_video_mcp.results import (
     LatestVideo,
     ProjectLinkResult,
     StateResult,
+    StoryboardResult,
+    StoryboardShot,
     ToolResult,
     UploadResult,
 )
 from nemo_video_mcp.running_jobs import RunningJobs, wait_time
 from nemo_video_mcp.saving import check_save_place, check_writable_folder, target_for
+from nemo_video_mcp.shots import shots_of
 from nemo_video_mcp.store import Store
+from nemo_video_mcp.storyboard import Panel, draw_storyboard
+from nemo_video_mcp.storyboard_pictures import pictures_for
 
 log = logging.getLogger(__name__)
 R = TypeVar("R", bound=ToolResult)
@@ -649,6 +655,68 @@ class VideoService:
             marks["timeline"] = draft_fingerprint(state.draft)
         return marks
 
+    # --- preview_storyboard ----------------------------------------------------------------------
+
+    async def preview_storyboard(self) -> StoryboardResult:
+        """The timeline's pictures in order on one contact sheet, with their times, the title and captions."""
+        state = await self._backend.get_state()
+        shots = shots_of(state.draft)
+        if not shots:
+            raise InputError(
+                "The timeline has no pictures yet, so there is no storyboard to show.",
+                "Call upload_images, then generate_video; then call preview_storyboard again.",
+            )
+        shown = shots[:MAX_STORYBOARD_SHOTS]
+        recorded = getattr(self._backend, "uploads", None)  # the cloud's uploads, as its cache recorded them
+        uploads = await asyncio.to_thread(recorded) if callable(recorded) else []
+        pictures = await pictures_for([shot.source for shot in shown], uploads)
+        tracks = summarize_tracks(state.draft)
+        summary = timeline_summary(state.draft, tracks)
+        duration = timeline_duration_s(state.draft)
+        panels = [
+            Panel(shot.index, shot.start_s, shot.end_s, shot.label, shot.captions, picture.image, picture.missing)
+            for shot, picture in zip(shown, pictures, strict=True)
+        ]
+        missing = [f"shot {shot.index} ({p.missing})" for shot, p in zip(shown, pictures, strict=True) if p.missing]
+        notes = []
+        if len(shots) > len(shown):
+            notes.append(f"Shots {len(shown) + 1}-{len(shots)} are not drawn ({len(shots)} in all).")
+        if missing:
+            notes.append(f"No picture for {'; '.join(missing[:6])}{' and more' if len(missing) > 6 else ''}.")
+        heading = [f"Storyboard: {len(shots)} shot(s), {format_seconds(duration)} s"]
+        heading += [track.describe() for track in tracks if track.kind != "Video"]
+        sheet = await asyncio.to_thread(draw_storyboard, heading, panels, _frame_aspect(state.draft), " ".join(notes))
+        listed = " · ".join(
+            f"{s.index}. {format_seconds(s.start_s)}-{format_seconds(s.end_s)}s {s.label}" for s in shown[:8]
+        )
+        message = f"Storyboard ({sheet.width}x{sheet.height}, in the image above): {listed}"
+        message += " · …" if len(shown) > 8 else ""
+        message += f"\n{summary}\n{' '.join(notes)}".rstrip()
+        message += "\nNext step: show the user the storyboard; call export_video to render it, or generate_video to "
+        message += "change it."
+        result = self._result(
+            StoryboardResult,
+            message,
+            shots=[
+                StoryboardShot(
+                    index=shot.index,
+                    start_s=shot.start_s,
+                    end_s=shot.end_s,
+                    label=shot.label,
+                    captions=list(shot.captions),
+                    picture=picture.origin,
+                    missing=picture.missing,
+                )
+                for shot, picture in zip(shown, pictures, strict=True)
+            ],
+            total_shots=len(shots),
+            duration_s=duration,
+            image_type=sheet.mime_type,
+            image_bytes=len(sheet.data),
+        )
+        result._image = sheet.data
+        return result
+
 
 def _still_running(job: EditJob) -> str:
     started = max(0.0, time.time() - job.created_at)
@@ -729,3 +797,17 @@ def _render_entry(job: RenderJob) -> JobEntry:
 
 def _mark(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+
+
+MAX_STORYBOARD_SHOTS = 24
+"""A contact sheet shows at most this many shots (a 100,000-segment draft still answers at once)."""
+_ASPECTS = {"16:9": 16 / 9, "9:16": 9 / 16, "1:1": 1.0}
+
+
+def _frame_aspect(draft: dict[str, Any]) -> float:
+    """The video's width/height from the draft's metadata (the local engine writes it), else 16:9."""
+    meta: dict[str, Any] = draft["m"] if isinstance(draft.get("m"), dict) else {}
+    width, height = meta.get("width"), meta.get("height")
+    if isinstance(width, (int, float)) and isinstance(height, (int, float)) and width > 0 and height > 0:
+        return float(width) / float(height)
+    return _ASPECTS.get(str(meta.get("aspect") or draft.get("ratio") or ""), 16 / 9)

@@ -40,6 +40,7 @@ TOOLS = {
     "get_job",
     "get_project_link",
     "cancel_export",
+    "preview_storyboard",
 }
 INSTRUCTION = "turn these photos into a smooth 15-second video with transitions"
 LONG_RENDER = "a 10-second video with ken burns motion"  # offline: about 9 s of ffmpeg on two cores

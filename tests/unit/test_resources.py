@@ -12,6 +12,7 @@ import httpx
 import pytest
 from mcp import Client
 from mcp.shared.exceptions import MCPError
+from mcp.types import INVALID_PARAMS
 from pytest_httpx import HTTPXMock
 
 from nemo_video_mcp.app import build_app
@@ -80,7 +81,8 @@ async def test_an_unknown_job_is_our_message_with_the_next_step(local_settings: 
     async with Client(build_app(local_settings)) as client:
         with pytest.raises(MCPError) as failure:
             await client.read_resource("nemo://jobs/render_nope")
-    assert "no job 'render_nope'" in str(failure.value) and "Next step:" in str(failure.value)
+    assert "no job 'render_nope'" in failure.value.message and "Next step:" in failure.value.message
+    assert failure.value.code == INVALID_PARAMS  # "no such resource", not a server fault
 
 
 async def test_a_backend_that_does_not_answer_is_our_message(settings: Settings, httpx_mock: HTTPXMock) -> None:
@@ -88,7 +90,7 @@ async def test_a_backend_that_does_not_answer_is_our_message(settings: Settings,
     async with Client(build_app(settings)) as client:
         with pytest.raises(MCPError) as failure:
             await client.read_resource("nemo://session/timeline")
-    assert "Next step:" in str(failure.value) and "Error reading resource" not in str(failure.value)
+    assert "Next step:" in failure.value.message and "Error reading resource" not in failure.value.message
 
 
 async def test_a_subscribed_legacy_client_hears_of_the_changed_timeline_and_jobs(local_settings: Settings) -> None:
