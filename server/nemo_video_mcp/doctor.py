@@ -264,9 +264,9 @@ def backend_check(settings: Settings) -> Check:
         return skip("backend", "local (renders on this machine; no network, no account)")
     import httpx
 
-    started = time.monotonic()
     try:
         with httpx.Client(timeout=PROBE_TIMEOUT_S, follow_redirects=False) as client:
+            started = time.monotonic()
             response = client.get(settings.api_base + "/")
     except httpx.HTTPError as exc:
         return fail(
