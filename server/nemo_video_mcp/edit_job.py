@@ -34,10 +34,10 @@ from nemo_video_mcp.models import (
     HeartbeatEvent,
     ProgressEvent,
     ProjectState,
+    QuestionEvent,
+    StepEvent,
     StreamErrorEvent,
     TextEvent,
-    ToolCallEvent,
-    ToolResultEvent,
 )
 from nemo_video_mcp.progress import Reporter
 
@@ -49,8 +49,6 @@ STREAM_TOTAL_LIMIT_S = 900.0
 MAX_REPLY_CHARS = 32_000
 """The editor's reply reaches the agent whole up to this length, then cut with a note."""
 MAX_ERRORS_KEPT = 10
-MAX_CHOICES = 10
-MAX_CHOICE_CHARS = 100
 MAX_ERROR_CHARS = 2_000
 LEDGER_SAVE_EVERY_S = 2.0
 """The job's event count reaches the ledger at most this often (other processes read it there)."""
@@ -60,13 +58,6 @@ INTERNAL_FAILURE = JobFailure(
     next_step="Call get_state to see whether the change is there before calling generate_video again.",
 )
 
-_BACKEND_STEPS = {
-    "generate_video_with_seedance": "generating video clips",
-    "edit_multitrack": "editing the timeline",
-    "generate_music": "composing music",
-    "ask_question": "preparing a question for you",
-}
-
 
 @dataclass
 class _Turn:
@@ -75,7 +66,9 @@ class _Turn:
     texts: list[str] = field(default_factory=list)
     partials: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
-    questions: list[str] = field(default_factory=list)
+    out_of_credits: bool = False
+    question: str | None = None
+    """The editor's latest question (a later one replaces it), with the answers it offers."""
     choices: list[str] = field(default_factory=list)
     cut: str | None = None
     texts_cut: int = 0
@@ -93,9 +86,10 @@ class _Turn:
         if text:
             kept.append(text)
 
-    def add_error(self, message: str) -> None:
+    def add_error(self, error: StreamErrorEvent) -> None:
+        self.out_of_credits = self.out_of_credits or error.reason == "no_credits"
         if len(self.errors) < MAX_ERRORS_KEPT:
-            self.errors.append(message[:MAX_ERROR_CHARS])
+            self.errors.append(error.message[:MAX_ERROR_CHARS])
 
     @property
     def reply(self) -> str:
@@ -103,37 +97,6 @@ class _Turn:
             ("\n\n".join(self.texts), self.texts_cut) if self.texts else ("".join(self.partials), self.partials_cut)
         )
         return f"{text}… ({cut} characters cut)" if cut else text
-
-
-def _mentions_credits(errors: list[str]) -> bool:
-    return any("credit" in error.lower() or "2001" in error for error in errors)
-
-
-def _choices_of(event: ToolCallEvent) -> list[str]:
-    """The answers the editor offers with its question, if it lists any (strings, or labelled items)."""
-    for key in ("options", "choices", "answers"):
-        items = event.args.get(key)
-        if not isinstance(items, list):
-            continue
-        labels = []
-        for item in items[:MAX_CHOICES]:
-            if isinstance(item, dict):
-                item = next((item[k] for k in ("label", "text", "value") if isinstance(item.get(k), str)), None)
-            if isinstance(item, str) and item.strip():
-                labels.append(" ".join(item.split())[:MAX_CHOICE_CHARS])
-        return list(dict.fromkeys(labels))
-    return []
-
-
-def _question_of(event: ToolCallEvent) -> str | None:
-    """The question text when the backend's agent asks the user something (its `ask_question` tool)."""
-    if event.name != "ask_question":
-        return None
-    for key in ("question", "text", "prompt", "message"):
-        value = event.args.get(key)
-        if isinstance(value, str) and value.strip():
-            return value.strip()
-    return None
 
 
 class _Steps:
@@ -225,8 +188,8 @@ class EditRunner:
             message=_message(translation.text, changes, timeline, turn, recovered),
             reply=translation.text,
             next_actions=translation.actions,
-            question=turn.questions[-1] if turn.questions else None,
-            choices=turn.choices if turn.questions else [],
+            question=turn.question,
+            choices=turn.choices,
             changes=changes,
             timeline=timeline,
             recovered_after_cut=recovered,
@@ -237,7 +200,7 @@ class EditRunner:
     ) -> None:
         """The editor reported errors and no reply: say so, without inviting a second paid edit if one landed."""
         reported = "; ".join(turn.errors)
-        if _mentions_credits(turn.errors):
+        if turn.out_of_credits:
             credits = await self._backend.get_credits()
             raise NoCreditsError(credits.register_url if credits.anonymous else None)
         if before is None or after is None:
@@ -307,16 +270,13 @@ class EditRunner:
         if isinstance(event, TextEvent):
             turn.add_text(event.text, partial=event.partial)
             await steps.tick("The editor replied")
-        elif isinstance(event, ToolCallEvent):
-            question = _question_of(event)
-            if question:
-                turn.questions.append(question[:MAX_ERROR_CHARS])
-                turn.choices = _choices_of(event)
-            await steps.tick(f"The editor is {_BACKEND_STEPS.get(event.name, 'working on the timeline')}")
-        elif isinstance(event, ToolResultEvent):
-            await steps.tick("The editor finished a step")
+        elif isinstance(event, QuestionEvent):
+            turn.question, turn.choices = event.question, event.choices
+            await steps.tick("The editor has a question for you")
+        elif isinstance(event, StepEvent):
+            await steps.tick(f"The editor {'finished' if event.finished else 'is'} {event.label}")
         elif isinstance(event, StreamErrorEvent):
-            turn.add_error(event.message)
+            turn.add_error(event)
             await steps.tick("The editor reported a problem")
         elif isinstance(event, ProgressEvent):
             await steps.tick(event.message)
@@ -379,11 +339,11 @@ def _message(reply: str, changes: str | None, timeline: str | None, turn: _Turn,
         parts.append(timeline)
     if turn.errors:
         parts.append(f"The editor also reported: {'; '.join(turn.errors)}")
-    if turn.questions and turn.questions[-1] not in reply:
-        parts.append(f"The editor asks: {turn.questions[-1]}")
-    if turn.questions and turn.choices:
+    if turn.question and turn.question not in reply:
+        parts.append(f"The editor asks: {turn.question}")
+    if turn.question and turn.choices:
         parts.append("Choices: " + "; ".join(turn.choices))
-    if turn.questions:
+    if turn.question:
         parts.append("Next step: ask the user, then call generate_video with their answer.")
         return "\n".join(parts)
     if not reply.strip() and timeline is None:

@@ -155,23 +155,28 @@ class TextEvent(BaseModel):
     partial: bool = False
 
 
-class ToolCallEvent(BaseModel):
-    """The backend agent called one of its own tools. Internal: never shown to the agent."""
+class StepEvent(BaseModel):
+    """The editor started or finished a step of its work, named in words a person reads (progress only)."""
 
-    kind: Literal["tool_call"] = "tool_call"
-    name: str
-    args: dict[str, Any] = Field(default_factory=dict)
+    kind: Literal["step"] = "step"
+    label: str = Field(description="What the editor is doing, e.g. 'generating video clips'.")
+    finished: bool = False
 
 
-class ToolResultEvent(BaseModel):
-    """One of the backend agent's tools returned. Internal: never shown to the agent."""
+class QuestionEvent(BaseModel):
+    """The editor asks the user something before it goes on; `choices` are the answers it offers, if any."""
 
-    kind: Literal["tool_result"] = "tool_result"
-    name: str
+    kind: Literal["question"] = "question"
+    question: str
+    choices: list[str] = Field(default_factory=list)
 
 
 class HeartbeatEvent(BaseModel):
     kind: Literal["heartbeat"] = "heartbeat"
+
+
+StreamFailure = Literal["no_credits", "other"]
+"""Why the editor said it failed: the account has no credits left, or anything else (its message says)."""
 
 
 class StreamErrorEvent(BaseModel):
@@ -179,7 +184,7 @@ class StreamErrorEvent(BaseModel):
 
     kind: Literal["error"] = "error"
     message: str
-    code: str | None = None
+    reason: StreamFailure = "other"
 
 
 class ProgressEvent(BaseModel):
@@ -190,4 +195,21 @@ class ProgressEvent(BaseModel):
     message: str
 
 
-EditEvent = TextEvent | ToolCallEvent | ToolResultEvent | HeartbeatEvent | StreamErrorEvent | ProgressEvent
+EditEvent = TextEvent | StepEvent | QuestionEvent | HeartbeatEvent | StreamErrorEvent | ProgressEvent
+
+
+# --- Transitional: remove once no test scripts the backend agent's raw tool calls ---------------
+
+
+def ToolCallEvent(name: str, args: dict[str, Any] | None = None) -> StepEvent | QuestionEvent:
+    """The typed event a raw tool call of the backend's agent becomes, read as `backends/wire.py` reads it."""
+    from nemo_video_mcp.backends.wire import tool_call_event
+
+    return tool_call_event(name, args)
+
+
+def ToolResultEvent(name: str) -> StepEvent:
+    """The typed event a raw tool result of the backend's agent becomes."""
+    from nemo_video_mcp.backends.wire import tool_result_event
+
+    return tool_result_event(name)

@@ -10,12 +10,12 @@ from mcp.server.mcpserver import MCPServer
 
 from nemo_video_mcp.app import build_app
 from nemo_video_mcp.config import Settings
-from nemo_video_mcp.models import EditEvent, EditOptions, TextEvent, ToolCallEvent
+from nemo_video_mcp.models import EditEvent, EditOptions, QuestionEvent, TextEvent
 from nemo_video_mcp.service import VideoService
 from nemo_video_mcp.store import Store
 from tests.unit.test_service import ScriptedBackend
 
-QUESTION = ToolCallEvent(name="ask_question", args={"question": "Which photo first?", "options": ["beach", "city"]})
+QUESTION = QuestionEvent(question="Which photo first?", choices=["beach", "city"])
 
 
 class Asking(ScriptedBackend):

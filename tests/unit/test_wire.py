@@ -9,7 +9,7 @@ import pytest
 
 from nemo_video_mcp.backends import wire
 from nemo_video_mcp.backends.wire import ApiFailure, Reason
-from nemo_video_mcp.models import HeartbeatEvent, StreamErrorEvent, TextEvent, ToolCallEvent, ToolResultEvent
+from nemo_video_mcp.models import HeartbeatEvent, QuestionEvent, StepEvent, StreamErrorEvent, TextEvent
 
 
 def body(obj: object) -> bytes:
@@ -227,6 +227,9 @@ def test_render_poll_shape_b_carries_output_details() -> None:
         wire.parse_render_status({"progress": 5}, "x")
 
 
+ASKING = "preparing a question for you"
+NO_CREDITS = "Insufficient credits for this operation"
+
 ADK_TEXT = {
     "content": {"role": "model", "parts": [{"text": "Done! Click Export."}]},
     "author": "nemo_agent",
@@ -257,20 +260,49 @@ ADK_MIXED = {
         (
             json.dumps(ADK_MIXED),
             [
-                ToolCallEvent(name="generate_video_with_seedance", args={"prompt": "p"}),
-                ToolResultEvent(name="generate_video_with_seedance"),
+                StepEvent(label="generating video clips"),
+                StepEvent(label="generating video clips", finished=True),
             ],
         ),
         (json.dumps({**ADK_TEXT, "partial": True}), [TextEvent(text="Done! Click Export.", partial=True)]),
         ('{"type":"text","content":"Hello"}', [TextEvent(text="Hello")]),
         (
             '{"type":"tool_call","name":"edit_multitrack","args":{"a":1}}',
-            [ToolCallEvent(name="edit_multitrack", args={"a": 1})],
+            [StepEvent(label="editing the timeline")],
         ),
-        ('{"type":"tool_result","name":"edit_multitrack","result":{}}', [ToolResultEvent(name="edit_multitrack")]),
+        (
+            '{"type":"tool_result","name":"edit_multitrack","result":{}}',
+            [StepEvent(label="editing the timeline", finished=True)],
+        ),
         ('{"error": "model overloaded"}', [StreamErrorEvent(message="model overloaded")]),
-        ('{"errorCode": "QUOTA", "errorMessage": "quota hit"}', [StreamErrorEvent(message="quota hit", code="QUOTA")]),
+        ('{"errorCode": "QUOTA", "errorMessage": "quota hit"}', [StreamErrorEvent(message="quota hit")]),
         ('{"type":"error","message":"bad"}', [StreamErrorEvent(message="bad")]),
+        ('{"type":"tool_call","name":"new_tool_v2"}', [StepEvent(label="working on the timeline")]),
+        ('{"type":"tool_call","name":"ask_question","args":{"question":"  "}}', [StepEvent(label=ASKING)]),
+        (
+            '{"type":"tool_call","name":"ask_question","args":{"prompt":" Which? ","choices":["a",{"text":"b"}]}}',
+            [QuestionEvent(question="Which?", choices=["a", "b"])],
+        ),
+        (
+            json.dumps(
+                {"content": {"parts": [{"functionCall": {"name": "ask_question", "args": {"question": "Q?"}}}]}}
+            ),
+            [QuestionEvent(question="Q?")],
+        ),
+        ('{"type":"text","content":"x","name":"ask_question"}', [TextEvent(text="x")]),
+        ('{"type":"tool_call","name":"generate_music","args":{"question":"Q?"}}', [StepEvent(label="composing music")]),
+        (
+            '{"error": "Insufficient credits for this operation"}',
+            [StreamErrorEvent(message=NO_CREDITS, reason="no_credits")],
+        ),
+        ('{"errorCode": 2001, "errorMessage": "quota"}', [StreamErrorEvent(message="quota", reason="no_credits")]),
+        (
+            '{"type":"error","code":"2001","message":"denied"}',
+            [StreamErrorEvent(message="denied", reason="no_credits")],
+        ),
+        ('{"error": {"code": 2001, "message": "denied"}}', [StreamErrorEvent(message="denied", reason="no_credits")]),
+        ('{"error": "code 2001"}', [StreamErrorEvent(message="code 2001", reason="no_credits")]),
+        ('{"errorCode": 2002, "errorMessage": "quota"}', [StreamErrorEvent(message="quota")]),
         ('{"turnComplete": true}', []),
         ("not json at all", []),
         ("[1,2]", []),
@@ -427,3 +459,23 @@ def test_a_render_reply_s_fields_fall_back_from_its_data_to_its_top_level() -> N
     payload = {"progress": 0.4, "error": "x" * 5000, "data": {"status": "rendering"}}
     status = wire.parse_render_status(payload, "r")
     assert (status.progress, len(status.error or "")) == (40, wire.MAX_MESSAGE_CHARS + 1)
+
+
+def test_the_editor_s_offered_answers_are_labels_each_once_and_capped() -> None:
+    offered = [
+        "beach",
+        {"label": "city"},
+        {"value": 3},
+        "beach",
+        "  forest  ",
+        *[f"x{i}" for i in range(20)],
+        "y" * 500,
+    ]
+    data = json.dumps(
+        {"type": "tool_call", "name": "ask_question", "args": {"question": "q" * 5000, "options": offered}}
+    )
+    (event,) = wire.parse_stream_event(data)
+    assert isinstance(event, QuestionEvent) and len(event.question) == wire.MAX_QUESTION_CHARS
+    assert event.choices == ["beach", "city", "forest", *[f"x{i}" for i in range(5)]]  # of the first ten offered
+    long = json.dumps({"type": "tool_call", "name": "ask_question", "args": {"question": "q", "answers": ["y" * 500]}})
+    assert wire.parse_stream_event(long)[0].choices == ["y" * wire.MAX_CHOICE_CHARS]  # type: ignore[union-attr]

@@ -36,12 +36,12 @@ from nemo_video_mcp.models import (
     EditEvent,
     HeartbeatEvent,
     ProjectState,
+    QuestionEvent,
     RenderState,
     RenderStatus,
+    StepEvent,
     StreamErrorEvent,
     TextEvent,
-    ToolCallEvent,
-    ToolResultEvent,
     UploadedFile,
 )
 
@@ -609,6 +609,23 @@ def parse_render_status(payload: Any, job_id: str) -> RenderStatus:
 
 # --- SSE events ---------------------------------------------------------------------------------
 
+BACKEND_STEPS = {
+    "generate_video_with_seedance": "generating video clips",
+    "edit_multitrack": "editing the timeline",
+    "generate_music": "composing music",
+    "ask_question": "preparing a question for you",
+}
+"""The backend agent's own tools (docs/backend.md), as the step a person would name; others are 'working'."""
+OTHER_STEP = "working on the timeline"
+QUESTION_TOOL = "ask_question"
+MAX_QUESTION_CHARS = 2_000
+MAX_CHOICES = 10
+MAX_CHOICE_CHARS = 100
+_QUESTION_KEYS = ("question", "text", "prompt", "message")
+_CHOICE_LISTS = ("options", "choices", "answers")
+_CHOICE_LABELS = ("label", "text", "value")
+NO_CREDITS_CODE = 2001
+
 
 def parse_stream_event(data: str) -> list[EditEvent]:
     """Turn one SSE `data:` payload into domain events (ADK camelCase or `{"type":…}` shape).
@@ -637,26 +654,24 @@ def _typed_event(event: dict[str, Any]) -> list[EditEvent]:
         text = event.get("content") or event.get("text") or ""
         return [TextEvent(text=str(text))] if text else []
     if kind in ("tool_call", "function_call"):
-        args = event.get("args")
-        return [ToolCallEvent(name=str(event.get("name", "")), args=args if isinstance(args, dict) else {})]
+        return [tool_call_event(event.get("name"), event.get("args"))]
     if kind in ("tool_result", "function_response"):
-        return [ToolResultEvent(name=str(event.get("name", "")))]
-    if kind == "error":
-        return [StreamErrorEvent(message=_message_of(event))]
-    if "error" in event:
-        return [StreamErrorEvent(message=_message_of(event))]
+        return [tool_result_event(event.get("name"))]
+    if kind == "error" or "error" in event:
+        return [_stream_error(_message_of(event), event.get("code"))]
     return []
 
 
 def _adk_event(event: dict[str, Any]) -> list[EditEvent]:
     events: list[EditEvent] = []
     if event.get("errorCode") or event.get("errorMessage") or event.get("error_code"):
-        message = event.get("errorMessage") or event.get("error_message") or str(event.get("errorCode"))
-        events.append(StreamErrorEvent(message=str(message), code=_text_or_none(event.get("errorCode"))))
+        code = event.get("errorCode") or event.get("error_code")
+        message = event.get("errorMessage") or event.get("error_message") or str(code)
+        events.append(_stream_error(str(message), code))
     elif "error" in event and "content" not in event:
         error = event["error"]
         message = error if isinstance(error, str) else _message_of(error if isinstance(error, dict) else {})
-        return [StreamErrorEvent(message=message)]
+        return [_stream_error(message, error.get("code") if isinstance(error, dict) else None)]
     content = event.get("content")
     parts = content.get("parts") if isinstance(content, dict) else None
     partial = bool(event.get("partial"))
@@ -666,15 +681,56 @@ def _adk_event(event: dict[str, Any]) -> list[EditEvent]:
         call = part.get("functionCall") or part.get("function_call")
         response = part.get("functionResponse") or part.get("function_response")
         if isinstance(call, dict):
-            args = call.get("args")
-            events.append(ToolCallEvent(name=str(call.get("name", "")), args=args if isinstance(args, dict) else {}))
+            events.append(tool_call_event(call.get("name"), call.get("args")))
         elif isinstance(response, dict):
-            events.append(ToolResultEvent(name=str(response.get("name", ""))))
+            events.append(tool_result_event(response.get("name")))
         elif isinstance(part.get("text"), str) and part["text"] and not part.get("thought"):
             events.append(TextEvent(text=part["text"], partial=partial))
     if not events and event.get("type") == "heartbeat":
         events.append(HeartbeatEvent())
     return events
+
+
+def tool_call_event(name: Any, args: Any) -> StepEvent | QuestionEvent:
+    """A call of one of the backend agent's tools: its question for the user, or the step it names."""
+    args = _object_or_none(args) or {}
+    if name == QUESTION_TOOL and (question := _question_in(args)):
+        return QuestionEvent(question=question, choices=_choices_in(args))
+    return StepEvent(label=BACKEND_STEPS.get(str(name), OTHER_STEP))
+
+
+def tool_result_event(name: Any) -> StepEvent:
+    return StepEvent(label=BACKEND_STEPS.get(str(name), OTHER_STEP), finished=True)
+
+
+def _question_in(args: dict[str, Any]) -> str | None:
+    for key in _QUESTION_KEYS:
+        value = args.get(key)
+        if isinstance(value, str) and value.strip():
+            return value.strip()[:MAX_QUESTION_CHARS]
+    return None
+
+
+def _choices_in(args: dict[str, Any]) -> list[str]:
+    """The answers offered with a question, if it lists any (strings, or labelled items), each once."""
+    for key in _CHOICE_LISTS:
+        items = args.get(key)
+        if not isinstance(items, list):
+            continue
+        labels = []
+        for item in items[:MAX_CHOICES]:
+            if isinstance(item, dict):
+                item = next((item[k] for k in _CHOICE_LABELS if isinstance(item.get(k), str)), None)
+            if isinstance(item, str) and item.strip():
+                labels.append(" ".join(item.split())[:MAX_CHOICE_CHARS])
+        return list(dict.fromkeys(labels))
+    return []
+
+
+def _stream_error(message: str, code: Any = None) -> StreamErrorEvent:
+    """A failure the editor reported; out of credits when its code is 2001 or its text says so."""
+    no_credits = _code_or_none(code) == NO_CREDITS_CODE or "credit" in message.lower() or "2001" in message
+    return StreamErrorEvent(message=message, reason="no_credits" if no_credits else "other")
 
 
 # --- Small readers ------------------------------------------------------------------------------
