@@ -7,13 +7,48 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+
+from nemo_video_mcp.errors import NemoError
 
 DEFAULT_API_BASE = "https://mega-api-prod.nemovideo.ai"
 DEFAULT_WEB_BASE = "https://nemovideo.com"
 APP_NAME = "nemo-video-mcp"
 
 BackendName = Literal["cloud", "local"]
+
+ENV_NAMES: dict[str, str] = {
+    "token": "NEMO_TOKEN",
+    "api_base": "NEMO_API_BASE",
+    "web_base": "NEMO_WEB_BASE",
+    "cache_dir": "NEMO_CACHE_DIR",
+    "client_id": "NEMO_CLIENT_ID",
+    "poll_interval": "NEMO_POLL_INTERVAL",
+    "language": "NEMO_LANGUAGE",
+    "backend": "NEMO_BACKEND",
+    "output_dir": "NEMO_OUTPUT_DIR",
+    "save_dir": "NEMO_OUTPUT_DIR",
+    "wait_scale": "NEMO_WAIT_SCALE",
+    "skill_source": "SKILL_SOURCE",
+    "call_budget_s": "NEMO_CALL_BUDGET_S",
+    "allowed_dirs": "NEMO_ALLOWED_DIRS",
+}
+"""The environment variable each setting is read from (README's Settings table)."""
+
+
+class SettingsError(NemoError, ValueError):
+    """A setting that cannot be used: names its environment variable and how to fix it."""
+
+    code = "bad_setting"
+
+    def __init__(self, variable: str, problem: str, next_step: str | None = None) -> None:
+        super().__init__(
+            f"The setting {variable} {problem}.",
+            next_step
+            or f"Fix or unset {variable} in the server's environment (the host's MCP configuration, or the shell), "
+            "then restart the server; README's Settings table gives each variable's allowed values.",
+        )
+        self.variable = variable
 
 
 class Settings(BaseModel):
@@ -57,7 +92,10 @@ class Settings(BaseModel):
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
-        """Read the settings from `env` (default: the process environment)."""
+        """Read the settings from `env` (default: the process environment).
+
+        A value that cannot be used raises `SettingsError`, which names its variable (never the token's value).
+        """
         env = os.environ if env is None else env
 
         def get(*names: str) -> str | None:
@@ -71,25 +109,41 @@ class Settings(BaseModel):
         token = get("NEMO_TOKEN")
         output_dir = get("NEMO_OUTPUT_DIR")
         if token and any(c.isspace() for c in token):
-            raise ValueError("NEMO_TOKEN contains whitespace: copy the token again, without spaces or line breaks")
+            raise SettingsError(
+                "NEMO_TOKEN", "contains whitespace: copy the token again, without spaces or line breaks"
+            )
         values: dict[str, object] = {
             "token": SecretStr(token) if token else None,
             "api_base": (get("NEMO_API_BASE", "NEMO_API_URL") or DEFAULT_API_BASE).rstrip("/"),
             "web_base": (get("NEMO_WEB_BASE") or DEFAULT_WEB_BASE).rstrip("/"),
             "cache_dir": cache_dir,
             "client_id": get("NEMO_CLIENT_ID"),
-            "poll_interval": float(get("NEMO_POLL_INTERVAL") or 10.0),
+            "poll_interval": get("NEMO_POLL_INTERVAL") or 10.0,
             "language": get("NEMO_LANGUAGE"),
             "backend": choose_backend(get("NEMO_BACKEND"), token=token, env=env),
             "output_dir": Path(output_dir or cache_dir / "videos").expanduser(),
             "save_dir": Path(output_dir).expanduser() if output_dir else _user_videos_dir(),
-            "wait_scale": float(get("NEMO_WAIT_SCALE") or 1.0),
+            "wait_scale": get("NEMO_WAIT_SCALE") or 1.0,
             "skill_source": get("SKILL_SOURCE"),
-            "call_budget_s": float(get("NEMO_CALL_BUDGET_S") or 45.0),
+            "call_budget_s": get("NEMO_CALL_BUDGET_S") or 45.0,
             "allowed_dirs": folder_list(get("NEMO_ALLOWED_DIRS") or ""),
         }
         values.update(overrides)
-        return cls.model_validate(values)
+        try:
+            return cls.model_validate(values)
+        except ValidationError as exc:
+            raise _named(exc, overrides) from None
+
+
+def _named(exc: ValidationError, overrides: Mapping[str, object]) -> SettingsError:
+    """The first problem of `exc`, named by its environment variable (or by the option that set it)."""
+    error = exc.errors()[0]
+    field = str(error["loc"][0]) if error["loc"] else ""
+    shown = "" if field == "token" else f" ({error['input']!r})"
+    problem = f"cannot be used{shown}: {error['msg'][:1].lower()}{error['msg'][1:]}"
+    if field in overrides:  # set by a command-line option, not the environment
+        return SettingsError(field, problem, f"Give {field} an allowed value and run the command again.")
+    return SettingsError(ENV_NAMES.get(field, field), problem)
 
 
 def choose_backend(requested: str | None, *, token: str | None, env: Mapping[str, str]) -> BackendName:
@@ -101,7 +155,7 @@ def choose_backend(requested: str | None, *, token: str | None, env: Mapping[str
     if requested:
         name = requested.lower()
         if name not in ("cloud", "local"):
-            raise ValueError(f"NEMO_BACKEND must be 'cloud' or 'local', not {requested!r}")
+            raise SettingsError("NEMO_BACKEND", f"must be 'cloud' or 'local', not {requested!r}")
         return name  # type: ignore[return-value]
     if env.get("NEMO_OFFLINE", "").strip().lower() in ("1", "true", "yes"):
         return "local"
@@ -120,7 +174,7 @@ def folder_list(text: str) -> tuple[Path, ...]:
             continue
         folder = Path(part).expanduser()
         if not folder.is_absolute():
-            raise ValueError(f"NEMO_ALLOWED_DIRS must list absolute folders, not {part!r}")
+            raise SettingsError("NEMO_ALLOWED_DIRS", f"must list absolute folders, not {part!r}")
         folders.append(folder.resolve())
     return tuple(dict.fromkeys(folders))
 

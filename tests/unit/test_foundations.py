@@ -13,7 +13,7 @@ import pytest
 
 from nemo_video_mcp import attribution
 from nemo_video_mcp.config import DEFAULT_API_BASE, DEFAULT_WEB_BASE, Settings
-from nemo_video_mcp.errors import BackendRequestError
+from nemo_video_mcp.errors import BackendRequestError, NemoError
 from nemo_video_mcp.redact import RedactingFormatter, redact, register_secret
 from nemo_video_mcp.store import Store
 
@@ -27,10 +27,17 @@ def test_settings_defaults(tmp_path: Path) -> None:
     assert settings.output_dir == tmp_path / "videos"
 
 
-def test_settings_default_cache_dir_is_the_platform_user_cache() -> None:
-    from platformdirs import user_cache_dir
-
-    assert Settings.from_env({}).cache_dir == Path(user_cache_dir("nemo-video-mcp", appauthor=False))
+def test_without_nemo_cache_dir_the_cache_is_the_user_s_cache_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
+    user_cache = {"darwin": tmp_path / "Library" / "Caches"}.get(sys.platform, tmp_path / ".cache")
+    assert Settings.from_env({}).cache_dir == user_cache / "nemo-video-mcp"
+    if sys.platform.startswith("linux"):  # the XDG base directory spec moves it
+        monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+        assert Settings.from_env({}).cache_dir == tmp_path / "xdg" / "nemo-video-mcp"
+    assert Settings.from_env({"NEMO_CACHE_DIR": "~/elsewhere"}).cache_dir == tmp_path / "elsewhere"
 
 
 @pytest.mark.parametrize(
@@ -59,18 +66,36 @@ def test_token_setting_is_secret(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    "env",
+    ("variable", "value", "says"),
     [
-        {"NEMO_BACKEND": "gpu"},
-        {"NEMO_POLL_INTERVAL": "0"},
-        {"NEMO_POLL_INTERVAL": "x"},
-        {"NEMO_WAIT_SCALE": "0"},
-        {"NEMO_TOKEN": "nmv_usr_abc def"},
+        ("NEMO_BACKEND", "gpu", "must be 'cloud' or 'local', not 'gpu'"),
+        ("NEMO_POLL_INTERVAL", "0", "('0'): input should be greater than 0"),
+        ("NEMO_POLL_INTERVAL", "x", "('x'): input should be a valid number"),
+        ("NEMO_WAIT_SCALE", "0", "('0'): input should be greater than 0"),
+        ("NEMO_WAIT_SCALE", "2", "('2'): input should be less than or equal to 1"),
+        ("NEMO_CALL_BUDGET_S", "soon", "('soon'): input should be a valid number"),
+        ("NEMO_ALLOWED_DIRS", "photos", "must list absolute folders, not 'photos'"),
+        ("NEMO_TOKEN", "nmv_usr_abc def", "contains whitespace"),
     ],
 )
-def test_bad_settings_are_refused(tmp_path: Path, env: dict) -> None:
-    with pytest.raises(ValueError):
-        Settings.from_env({"NEMO_CACHE_DIR": str(tmp_path), **env})
+def test_a_bad_setting_names_its_variable_and_how_to_fix_it(
+    tmp_path: Path, variable: str, value: str, says: str
+) -> None:
+    with pytest.raises(ValueError) as caught:  # the CLI turns a ValueError into exit code 2
+        Settings.from_env({"NEMO_CACHE_DIR": str(tmp_path), variable: value})
+    assert isinstance(caught.value, NemoError)  # a tool call shows it like any other error
+    assert caught.value.message.startswith(f"The setting {variable} ") and says in caught.value.message
+    assert caught.value.next_step.startswith(f"Fix or unset {variable} in the server's environment")
+    assert "restart the server" in caught.value.next_step
+    assert "nmv_usr_abc" not in str(caught.value)
+
+
+def test_a_bad_option_from_the_command_line_is_named_as_the_option(tmp_path: Path) -> None:
+    with pytest.raises(ValueError) as caught:
+        Settings.from_env({"NEMO_CACHE_DIR": str(tmp_path)}, backend="gpu")
+    assert isinstance(caught.value, NemoError)
+    assert caught.value.message.startswith("The setting backend cannot be used ('gpu')")
+    assert caught.value.next_step == "Give backend an allowed value and run the command again."
 
 
 def test_importing_the_package_reads_no_settings(tmp_path: Path) -> None:
@@ -86,7 +111,7 @@ def test_store_writes_owner_only_atomically_and_survives_a_corrupt_file(tmp_path
     assert store.read("doc") == {"a": 1}
     assert (tmp_path / "c" / "doc.json").stat().st_mode & 0o777 == 0o600
     assert (tmp_path / "c").stat().st_mode & 0o777 == 0o700
-    assert not [p for p in (tmp_path / "c").iterdir() if p.name.endswith(".tmp")]
+    assert [p.name for p in (tmp_path / "c").iterdir() if p.name.startswith(".")] == []
     (tmp_path / "c" / "doc.json").write_text("{half", encoding="utf-8")
     assert store.read("doc") is None
     assert (tmp_path / "c" / "doc.corrupt").exists()
