@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+
+import pytest
 
 from nemo_video_mcp import notices
 
@@ -20,6 +23,21 @@ async def test_concurrent_calls_keep_their_own_notices() -> None:
     assert first == ["a started", "a done"] and second == ["b started", "b done"]
 
 
-def test_outside_a_call_a_notice_only_reaches_the_log() -> None:
-    notices.note("nobody listens")
+def test_outside_a_call_a_notice_only_reaches_the_log(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.INFO, logger="nemo_video_mcp.notices"):
+        notices.note("nobody listens")
+    assert [record.getMessage() for record in caplog.records] == ["notice: nobody listens"]
     assert notices.current() == []
+    with notices.collecting() as gathered:  # a later call does not inherit it
+        notices.note("heard")
+        assert notices.current() == ["heard"]
+    assert gathered == ["heard"] and notices.current() == []
+
+
+def test_a_nested_call_shares_the_outer_call_s_notices() -> None:
+    with notices.collecting() as outer:
+        notices.note("outer")
+        with notices.collecting() as inner:
+            notices.note("inner")
+        assert inner is outer
+    assert outer == ["outer", "inner"]
