@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
@@ -23,29 +24,79 @@ ANSWER_MARGIN_S = 1.0
 """What a call keeps of its budget to build and send its answer after it stops waiting."""
 
 
+PROGRESS_EVERY_S = 0.2
+"""A job's progress reaches each watching call at most this often (an edit stream can bring thousands of
+events a second; one notification each would cost the client more than the work). The newest value is
+always delivered: what arrives in between is held and sent when the interval ends."""
+
+
+class _Watcher:
+    """One call watching a job, and the last value it was sent (its notifications must only increase)."""
+
+    def __init__(self, reporter: Reporter) -> None:
+        self.reporter = reporter
+        self.sent: float | None = None
+
+    async def send(self, done: float, total: float | None, message: str) -> None:
+        if self.sent is not None and done <= self.sent:
+            return
+        self.sent = done
+        await self.reporter.progress(done, total, message)
+
+
 class JobProgress:
-    """A reporter that passes one job's progress to whichever calls watch it right now."""
+    """A reporter that passes one job's progress, coalesced, to whichever calls watch it right now."""
 
     def __init__(self) -> None:
-        self._watchers: list[Reporter] = []
+        self._watchers: list[_Watcher] = []
         self.last: tuple[float, float | None, str] | None = None
+        self._sent_at = -PROGRESS_EVERY_S
+        self._held: asyncio.TimerHandle | None = None
 
     async def progress(self, done: float, total: float | None, message: str) -> None:
         self.last = (done, total, message)
-        for watcher in list(self._watchers):
-            await watcher.progress(done, total, message)
+        wait = self._sent_at + PROGRESS_EVERY_S - time.monotonic()
+        if wait <= 0:
+            await self._send_last()
+        elif self._held is None:
+            self._held = asyncio.get_running_loop().call_later(wait, self._send_held)
+
+    async def flush(self) -> None:
+        """Send the newest value now, to whoever has not had it (the job ended: its last step is not
+        left held, nor left to a held send that might run after the call has stopped watching)."""
+        await self._send_last()
+
+    def _send_held(self) -> None:
+        self._held = None
+        task = asyncio.get_running_loop().create_task(self._send_last())
+        _held_sends.add(task)
+        task.add_done_callback(_held_sends.discard)
+
+    async def _send_last(self) -> None:
+        if self._held is not None:
+            self._held.cancel()
+            self._held = None
+        self._sent_at = time.monotonic()
+        if self.last is not None:
+            for watcher in list(self._watchers):
+                await watcher.send(*self.last)
 
     async def log(self, level: str, message: str) -> None:
         for watcher in list(self._watchers):
-            await watcher.log(level, message)
+            await watcher.reporter.log(level, message)
 
     @contextlib.contextmanager
-    def watched_by(self, reporter: Reporter) -> Iterator[None]:
-        self._watchers.append(reporter)
+    def watched_by(self, reporter: Reporter) -> Iterator[_Watcher]:
+        watcher = _Watcher(reporter)
+        self._watchers.append(watcher)
         try:
-            yield
+            yield watcher
         finally:
-            self._watchers.remove(reporter)
+            self._watchers.remove(watcher)
+
+
+_held_sends: set[asyncio.Task[None]] = set()
+"""Held progress being sent (kept referenced until done, as asyncio asks)."""
 
 
 class RunningJobs:
@@ -99,10 +150,12 @@ class RunningJobs:
         if task is None:
             return None
         progress = self._progress[job_id]
-        with progress.watched_by(reporter):
+        with progress.watched_by(reporter) as watcher:
             if progress.last is not None and not task.done():
-                await reporter.progress(*progress.last)
+                await watcher.send(*progress.last)
             await asyncio.wait({task}, timeout=wait_time())
+            if task.done():
+                await progress.flush()
         return task
 
     async def stop(self, job_id: str) -> None:
