@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import wave
 from pathlib import Path
 
 import httpx
@@ -354,3 +355,29 @@ async def test_a_large_draft_is_whole_in_the_draft_resource(app, httpx_mock: HTT
     assert "nemo://project/draft" in listed
     assert cut.structured_content["draft_trimmed"] is True and "nemo://project/draft" in text_of(cut)
     assert json.loads(whole.contents[0].text) == big
+
+
+async def test_a_render_refused_by_the_local_plan_carries_the_plan_s_next_step(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """A PlanError (here: the music file left the local store) reaches the agent with its own next step."""
+    photo = tmp_path / "beach.jpg"
+    Image.new("RGB", (320, 240), "orange").save(photo)
+    music = tmp_path / "lofi.wav"
+    with wave.open(str(music), "wb") as sound:
+        sound.setnchannels(1)
+        sound.setsampwidth(2)
+        sound.setframerate(8000)
+        sound.writeframes(b"\0\0" * 8000)
+    local = settings.model_copy(update={"backend": "local"})
+    async with Client(build_app(local)) as client:
+        assert not (await client.call_tool("upload_images", {"paths": [str(photo)]})).is_error
+        edit = await client.call_tool("generate_video", {"instruction": "a 5-second video", "music_path": str(music)})
+        assert not edit.is_error, text_of(edit)
+        (stored,) = [p for p in local.cache_dir.rglob("*.wav") if p != music]
+        stored.unlink()
+        result = await client.call_tool("export_video", {})
+    assert result.is_error
+    what, _, step = text_of(result).partition("\nNext step: ")
+    assert f"The music file {stored.name} is missing" in what
+    assert step == "Call generate_video again with an existing music_path (or none)."
