@@ -4,7 +4,9 @@ Starts the backend simulator on a free loopback port, then runs, non-interactive
   npx -y @modelcontextprotocol/inspector@2.12.0 --cli <server> --method tools/list
   npx -y @modelcontextprotocol/inspector@2.12.0 --cli <server> --method tools/call --tool-name get_credits
   npx -y mcporter@0.12.3 call --stdio <server> get_credits --output json
-and checks their JSON: the eight tools are listed, and get_credits reports the simulator's balance.
+and checks their JSON: the tools are listed, and get_credits reports the simulator's balance. Then it
+runs every command skill/SKILL.md shows: its install commands (into a scratch folder, each one whose
+installer is on this machine) and each `$M …` mcporter line in order, checking what each answers.
 Exits 1 with a message saying what went wrong. Run with the venv's python from the repository root.
 """
 
@@ -13,11 +15,13 @@ from __future__ import annotations
 import json
 import os
 import shlex
+import shutil
 import socket
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -63,10 +67,12 @@ def start_simulator(port: int) -> subprocess.Popen[bytes]:
     raise CheckFailed("the simulator did not answer within 20 s")
 
 
-def npx(package: str, *args: str) -> Any:
-    """Run one pinned npm package through npx, non-interactively, and parse its JSON output."""
+def npx(package: str, *args: str, path: str | None = None) -> Any:
+    """Run one pinned npm package through npx, non-interactively, and parse its JSON output (`path`: PATH for it)."""
     command = ["npx", "-y", package, *args]
     env = os.environ | {"npm_config_update_notifier": "false", "npm_config_fund": "false"}
+    if path is not None:
+        env["PATH"] = path
     try:
         run = subprocess.run(
             command, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=NPX_TIMEOUT_S, env=env
@@ -85,7 +91,10 @@ def npx(package: str, *args: str) -> Any:
 
 
 def _without_npm_noise(stderr: str) -> str:
-    return "\n".join(line for line in stderr.splitlines() if not line.startswith("npm warn"))
+    """stderr without npm's warnings (on Node 20 the pinned packages print EBADENGINE ones; they still work)."""
+    return "\n".join(
+        line for line in stderr.splitlines() if not line.startswith("npm warn") and "EBADENGINE" not in line
+    )
 
 
 def check_tools_list(listing: Any) -> None:
@@ -108,28 +117,99 @@ def check_credits(credits: Any, expected: float, client: str) -> None:
 
 SKILL = REPO / "skill" / "SKILL.md"
 SKILL_PHOTOS = ("/absolute/path/photo1.jpg", "/absolute/path/photo2.jpg")
+SKILL_M = f"npx -y {MCPORTER} call --stdio nemo-video-mcp"
+"""What the skill's `$M` stands for: the pinned mcporter, and the server by the name the install puts on PATH."""
 
 
-def skill_calls() -> list[list[str]]:
-    """The `$M TOOL k=v …` lines of the skill's mcporter block, as argument lists (after `call --stdio SERVER`)."""
+def skill_blocks() -> tuple[list[str], list[list[str]]]:
+    """The skill's install commands (its `## Install` block) and its `$M …` calls, as argument lists after `$M`."""
+    text = SKILL.read_text(encoding="utf-8")
+    install_section = text.split("## Install", 1)[1].split("## ", 1)[0] if "## Install" in text else ""
+    installs = [
+        line.strip() for line in install_section.split("```bash", 1)[-1].split("```", 1)[0].splitlines() if line.strip()
+    ]
+    definitions = [line for line in text.splitlines() if line.startswith("M=")]
+    if definitions != [f'M="{SKILL_M}"']:
+        raise CheckFailed(f"skill/SKILL.md must define M once as {SKILL_M!r}; it has {definitions}")
     calls = []
-    for line in SKILL.read_text(encoding="utf-8").splitlines():
+    for line in text.splitlines():
         if line.startswith("$M "):
             for placeholder, photo in zip(SKILL_PHOTOS, ("dawn.jpg", "noon.jpg"), strict=True):
                 line = line.replace(placeholder, str(REPO / "samples" / photo))
             calls.append(shlex.split(line)[1:])
-    if len(calls) < 5:
-        raise CheckFailed(f"skill/SKILL.md has {len(calls)} mcporter lines; expected the whole story")
-    return calls
+    if not installs or len(calls) < 8:
+        raise CheckFailed(f"skill/SKILL.md has {len(installs)} install and {len(calls)} mcporter lines; expected more")
+    return installs, calls
+
+
+INSTALLERS = {
+    "uv": lambda home: {"UV_TOOL_DIR": f"{home}/tools", "UV_TOOL_BIN_DIR": f"{home}/bin"},
+    "pipx": lambda home: {"PIPX_HOME": f"{home}/tools", "PIPX_BIN_DIR": f"{home}/bin"},
+}
+
+
+def run_skill_installs(installs: list[str], scratch: str) -> None:
+    """Each install command of the skill, from the repository, into a scratch folder: it must give a working server."""
+    for index, line in enumerate(installs):
+        tool = shlex.split(line)[0]
+        if tool not in INSTALLERS:
+            raise CheckFailed(f"skill/SKILL.md installs with {tool!r}, which this check does not know how to confine")
+        if shutil.which(tool) is None:
+            print(f"inspector check: skill install `{line}` skipped ({tool} is not on this machine)")
+            continue
+        home = f"{scratch}/install-{index}"
+        env = os.environ | INSTALLERS[tool](home)
+        run = subprocess.run(
+            shlex.split(line), cwd=REPO, env=env, capture_output=True, text=True, timeout=NPX_TIMEOUT_S
+        )
+        server = Path(home) / "bin" / "nemo-video-mcp"
+        if run.returncode != 0 or not server.exists():
+            raise CheckFailed(f"skill install `{line}` failed ({run.returncode}):\n{run.stdout}\n{run.stderr}"[-3000:])
+        version = subprocess.run([str(server), "--version"], capture_output=True, text=True, timeout=60)
+        if not version.stdout.startswith("nemo-video-mcp "):
+            raise CheckFailed(f"skill install `{line}` gave a server whose --version printed {version.stdout!r}")
+        print(f"inspector check: skill install `{line}` gave {version.stdout.strip()}")
+
+
+def _field(name: str, test: Callable[[Any], bool]) -> Callable[[dict[str, Any]], str | None]:
+    return lambda result: None if test(result.get(name)) else f"{name} = {result.get(name)!r}"
+
+
+SKILL_ANSWERS: dict[str, list[Callable[[dict[str, Any]], str | None]]] = {
+    "get_credits": [_field("total", lambda total: isinstance(total, (int, float)))],
+    "upload_images": [_field("files", lambda files: isinstance(files, list) and len(files) == 2)],
+    "generate_video": [_field("status", lambda status: status in ("running", "completed")), _field("job_id", bool)],
+    "get_job": [_field("kind", lambda kind: kind in ("edit", "render")), _field("status", bool)],
+    "get_state": [_field("summary", lambda summary: str(summary).startswith("Timeline ("))],
+    "preview_storyboard": [
+        _field("shots", lambda shots: isinstance(shots, list) and len(shots) >= 1),
+        _field("image_bytes", lambda size: isinstance(size, int) and 0 < size <= 200 * 1024),
+    ],
+    "export_video": [_field("job_id", bool), _field("status", bool)],
+    "get_project_link": [_field("kind", lambda kind: kind in ("claim", "workspace", "local"))],
+    "cancel_export": [_field("cancelled", lambda cancelled: isinstance(cancelled, bool))],
+}
+OFFLINE_ANSWERS = {"get_credits": [_field("needs_credits", lambda needs: needs is False)]}
 
 
 def run_skill_calls(server_flags: list[str]) -> None:
-    """Every mcporter line the skill shows, in order, against the simulator: each must answer without error."""
-    for arguments in skill_calls():
-        result = npx(MCPORTER, "call", "--stdio", str(SERVER), *server_flags, *arguments)
-        if result.get("isError") or not result.get("message"):
-            raise CheckFailed(f"mcporter {' '.join(arguments)} (a line of skill/SKILL.md) failed: {result}")
-        print(f"inspector check: skill line `{arguments[0]}` answered: {result['message'].splitlines()[0][:90]}")
+    """Every `$M` line of the skill, in order, against the simulator, with the server found on PATH as the install
+    puts it; each must answer without error and with what its tool promises."""
+    path = f"{SERVER.parent}{os.pathsep}{os.environ.get('PATH', '')}"
+    pinned = shlex.split(SKILL_M)
+    for arguments in skill_blocks()[1]:
+        tool = next(argument for argument in arguments if not argument.startswith("-") and "=" not in argument)
+        offline = "NEMO_BACKEND=local" in arguments
+        result = npx(pinned[2], *pinned[3:], *server_flags, *arguments, path=path)
+        problems = [] if result.get("message") else ["no message"]
+        if result.get("isError"):
+            problems.append("isError")
+        for check in (OFFLINE_ANSWERS if offline else SKILL_ANSWERS).get(tool, []):
+            problems += [problem for problem in [check(result)] if problem]
+        if problems:
+            raise CheckFailed(f"mcporter {' '.join(arguments)} (a line of skill/SKILL.md): {problems}: {result}")
+        answer = result["message"].splitlines()[0][:80]
+        print(f"inspector check: skill line `{' '.join(arguments)[:40]}` answered: {answer}")
 
 
 def main() -> int:
@@ -164,6 +244,7 @@ def main() -> int:
             credits = npx(MCPORTER, "call", "--stdio", str(SERVER), *mcporter_env, "get_credits", "--output", "json")
             check_credits(credits, credits_given, "mcporter")
             print(f"inspector check: get_credits via mcporter reports {credits_given:g} credits")
+            run_skill_installs(skill_blocks()[0], scratch)
             run_skill_calls(mcporter_env)
             print(f"inspector check: OK in {time.monotonic() - started:.1f} s")
         except CheckFailed as failure:

@@ -689,7 +689,7 @@ class VideoService:
         listed = " · ".join(
             f"{s.index}. {format_seconds(s.start_s)}-{format_seconds(s.end_s)}s {s.label}" for s in shown[:8]
         )
-        message = f"Storyboard ({sheet.width}x{sheet.height}, in the image above): {listed}"
+        message = f"Storyboard ({sheet.width}x{sheet.height}, the image with this answer): {listed}"
         message += " · …" if len(shown) > 8 else ""
         message += f"\n{summary}\n{' '.join(notes)}".rstrip()
         message += "\nNext step: show the user the storyboard; call export_video to render it, or generate_video to "
