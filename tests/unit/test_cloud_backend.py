@@ -6,6 +6,7 @@ import asyncio
 import json
 import re
 import time
+import tracemalloc
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from nemo_video_mcp.config import Settings
 from nemo_video_mcp.errors import (
     AnonymousTokenLimitError,
     BackendFileTooLargeError,
+    BackendRequestError,
     BackendUnavailableError,
     BackendUnsupportedFileError,
     BadResponseError,
@@ -30,6 +32,7 @@ from nemo_video_mcp.errors import (
     NemoError,
     NoCreditsError,
     RateLimitedError,
+    SessionLostError,
     TokenRejectedError,
     TokenRenewalRefusedError,
 )
@@ -136,9 +139,23 @@ async def test_token_rejected_twice_is_an_error(httpx_mock: HTTPXMock, backend: 
     url = f"{API}/api/credits/balance/simple"
     httpx_mock.add_response(url=url, status_code=401, json={"detail": "Unauthorized"}, is_reusable=True)
     httpx_mock.add_response(method="POST", url=f"{API}/api/auth/anonymous-token", json=token_reply(TOKEN_2))
-    with pytest.raises(TokenRejectedError) as caught:
+    with pytest.raises(TokenRenewalRefusedError) as caught:
         await backend.get_credits()
-    assert "Next step" in caught.value.agent_message
+    assert_names_the_ways_out(caught.value)
+
+
+async def test_a_rejected_nemo_token_is_not_renewed_and_says_to_set_a_fresh_one(
+    httpx_mock: HTTPXMock, settings: Settings, store: Store
+) -> None:
+    settings = settings.model_copy(update={"token": SecretStr("nmv_usr_fromenv999")})
+    httpx_mock.add_response(url=f"{API}/api/credits/balance/simple", json={"code": 1001, "message": "expired"})
+    with pytest.raises(TokenRejectedError) as caught:
+        await CloudBackend(settings, store).get_credits()
+    assert type(caught.value) is TokenRejectedError
+    assert caught.value.next_step == (
+        "NEMO_TOKEN is invalid or expired: set a fresh token in the server's environment, or unset it."
+    )
+    assert len(httpx_mock.get_requests()) == 1 and "nmv_usr_fromenv999" not in caught.value.agent_message
 
 
 TOKEN_URL = f"{API}/api/auth/anonymous-token"
@@ -150,10 +167,9 @@ def token_requests(httpx_mock: HTTPXMock) -> int:
 
 
 def assert_names_the_ways_out(error: TokenRenewalRefusedError) -> None:
-    text = error.agent_message
-    assert "keeps rejecting new tokens" in text
-    for way_out in ("NEMO_TOKEN", "wait 10 minutes", "nemo-video-mcp doctor", "Next step"):
-        assert way_out in text, text
+    assert "keeps rejecting new tokens" in error.message
+    for way_out in ("Set NEMO_TOKEN", f"register at {WEB}", "wait 10 minutes", "nemo-video-mcp doctor"):
+        assert way_out in error.next_step, error.next_step
 
 
 async def test_a_backend_that_rejects_every_new_token_is_told_once_and_not_asked_again(
@@ -220,9 +236,9 @@ async def test_a_token_lock_held_by_another_process_is_waited_for_within_the_bud
             await backend.get_credits()
         elapsed = time.monotonic() - started
     assert 0.4 < elapsed < 1.5
-    text = caught.value.agent_message
-    assert "another nemo-video-mcp process sharing its cache, is getting a NemoVideo token" in text
-    assert "Next step" in text and str(settings.cache_dir) in text
+    assert "another nemo-video-mcp process sharing its cache, is getting a NemoVideo token" in caught.value.message
+    assert caught.value.next_step.startswith("Call the tool again in a minute.")
+    assert str(settings.cache_dir) in caught.value.next_step
     assert not httpx_mock.get_requests()
 
 
@@ -261,6 +277,21 @@ async def test_lost_session_is_replaced_and_the_agent_told(httpx_mock: HTTPXMock
     assert await backend.session_id() == "999"
 
 
+async def test_a_session_lost_again_at_once_is_reported_not_replaced_again(
+    httpx_mock: HTTPXMock, backend: CloudBackend
+) -> None:
+    add_login(httpx_mock)
+    gone = {"code": 1002, "message": "gone"}
+    httpx_mock.add_response(url=f"{API}/api/state/nemo_agent/me/{SID}/latest", json=gone)
+    httpx_mock.add_response(method="POST", url=f"{API}/api/tasks/me/with-session/nemo_agent", json=session_reply("999"))
+    httpx_mock.add_response(url=f"{API}/api/state/nemo_agent/me/999/latest", json=gone)
+    with pytest.raises(SessionLostError) as caught:
+        await backend.get_state()
+    assert caught.value.next_step == "Call the tool again; a new session will be created (the timeline starts afresh)."
+    sessions = [r for r in httpx_mock.get_requests() if r.url.path == "/api/tasks/me/with-session/nemo_agent"]
+    assert len(sessions) == 2  # the first, and one replacement
+
+
 async def test_rate_limit_retried_once_then_reported(httpx_mock: HTTPXMock, backend: CloudBackend) -> None:
     add_login(httpx_mock)
     url = f"{API}/api/credits/balance/simple"
@@ -269,8 +300,10 @@ async def test_rate_limit_retried_once_then_reported(httpx_mock: HTTPXMock, back
     credits = await backend.get_credits()
     assert (credits.available, credits.total) == (7, 10)
     httpx_mock.add_response(url=url, status_code=429, json={"code": 429}, is_reusable=True)
-    with pytest.raises(RateLimitedError):
+    with pytest.raises(RateLimitedError) as caught:
         await backend.get_credits()
+    assert "refused a retry 30 s later" in caught.value.message
+    assert caught.value.next_step == "Wait a few minutes before calling the tool again; do not loop on it."
 
 
 async def test_missing_client_id_gets_a_new_id_and_one_retry(
@@ -286,23 +319,26 @@ async def test_missing_client_id_gets_a_new_id_and_one_retry(
     httpx_mock.reset()
     fresh_cache = Store(settings.cache_dir.parent / "fresh-cache")
     httpx_mock.add_response(method="POST", url=url, status_code=400, json={"message": "client id"}, is_reusable=True)
-    with pytest.raises(MissingClientIdError):
+    with pytest.raises(MissingClientIdError) as caught:
         await CloudBackend(settings, fresh_cache).get_credits()
+    assert caught.value.next_step == (
+        "Delete client.json in the cache directory (or set NEMO_CLIENT_ID to a UUID) and call the tool again."
+    )
 
 
 @pytest.mark.parametrize(
-    ("reply", "status", "error", "must_say"),
+    ("reply", "status", "error", "next_step_says"),
     [
         ({"code": 2001, "message": "no credits"}, 200, NoCreditsError, f"{WEB}?bind=anon_42"),
         ({"code": 4001, "message": "bad type"}, 200, BackendUnsupportedFileError, "jpg"),
-        ({"code": 4002, "message": "too big"}, 200, BackendFileTooLargeError, "200 MB"),
-        ({"message": "free plan"}, 402, ExportBlockedError, "not a lack of credits"),
+        ({"code": 4002, "message": "too big"}, 200, BackendFileTooLargeError, "under 200 MB"),
+        ({"message": "free plan"}, 402, ExportBlockedError, "register or upgrade"),
         ({"code": 402, "message": "free plan"}, 200, ExportBlockedError, "register or upgrade"),
         ({"message": "down"}, 503, BackendUnavailableError, "NEMO_BACKEND=local"),
     ],
 )
 async def test_error_codes_become_actionable_errors(
-    httpx_mock: HTTPXMock, backend: CloudBackend, reply: dict, status: int, error: type[NemoError], must_say: str
+    httpx_mock: HTTPXMock, backend: CloudBackend, reply: dict, status: int, error: type[NemoError], next_step_says: str
 ) -> None:
     add_login(httpx_mock)
     httpx_mock.add_response(
@@ -314,9 +350,8 @@ async def test_error_codes_become_actionable_errors(
     )
     with pytest.raises(error) as caught:
         await backend.start_render("render_x", {"t": [{"tt": 0, "sg": [{}]}]})
-    text = caught.value.agent_message
-    assert must_say in text and "Next step:" in text
-    assert TOKEN_1 not in text
+    assert next_step_says in caught.value.next_step
+    assert TOKEN_1 not in caught.value.agent_message
 
 
 async def test_malformed_json_is_a_clear_error(httpx_mock: HTTPXMock, backend: CloudBackend) -> None:
@@ -373,7 +408,7 @@ async def test_a_connection_closed_before_any_answer_says_so(httpx_mock: HTTPXMo
     assert "connected to api.test, but it closed the connection without an answer" in caught.value.agent_message
 
 
-async def test_upload_is_multipart_files_streamed_from_disk(
+async def test_upload_is_multipart_files_and_the_url_form(
     httpx_mock: HTTPXMock, backend: CloudBackend, tmp_path: Path
 ) -> None:
     add_login(httpx_mock)
@@ -399,6 +434,59 @@ async def test_upload_is_multipart_files_streamed_from_disk(
     assert image.read_bytes() in multipart.content
     assert json.loads(by_url.content) == {"urls": ["https://example.com/b.jpg"], "source_type": "url"}
     assert [u.source for u in backend.uploads()] == [str(image), "https://example.com/b.jpg"]
+
+
+class CountingBackend(httpx.AsyncBaseTransport):
+    """Answers login and upload, reading each upload body chunk by chunk and keeping none of it."""
+
+    def __init__(self) -> None:
+        self.upload_bytes = 0
+        self.largest_chunk = 0
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        path = request.url.path
+        if path == "/api/auth/anonymous-token":
+            return json_response(token_reply())
+        if path.startswith("/api/tasks/"):
+            return json_response(session_reply())
+        assert path.startswith("/api/upload-video/"), path
+        assert isinstance(request.stream, httpx.AsyncByteStream)
+        async for chunk in request.stream:
+            self.upload_bytes += len(chunk)
+            self.largest_chunk = max(self.largest_chunk, len(chunk))
+        files = [{"filename": "big.png", "file_type": "image", "cdn_url": "https://cdn/big"}]
+        return json_response({"code": 0, "data": {"files": files}})
+
+
+def json_response(doc: dict) -> httpx.Response:
+    """A reply as a transport gives it: a body still to be streamed."""
+    return httpx.Response(
+        200, headers={"content-type": "application/json"}, stream=httpx.ByteStream(json.dumps(doc).encode())
+    )
+
+
+async def test_a_large_upload_is_streamed_from_disk_not_read_into_memory(
+    settings: Settings, store: Store, tmp_path: Path
+) -> None:
+    size = 64 * 1024 * 1024
+    image = tmp_path / "big.png"
+    with image.open("wb") as handle:
+        handle.write(b"\x89PNG\r\n\x1a\n")
+        handle.truncate(size)  # sparse: 64 MB on the file system, next to nothing on disk
+    counting = CountingBackend()
+    backend = CloudBackend(settings, store, transport=counting)
+    media = MediaFile(path=image, kind="image", format="png", mime_type="image/png", size_bytes=size)
+    tracemalloc.start()
+    try:
+        (uploaded,) = await backend.upload([media], [])
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+        await backend.aclose()
+    assert uploaded.url == "https://cdn/big" and uploaded.size_bytes == size
+    assert counting.upload_bytes > size  # the whole file, and the multipart framing
+    assert counting.largest_chunk <= 1024 * 1024
+    assert peak < 8 * 1024 * 1024, f"{peak / 1024 / 1024:.0f} MB held while uploading a 64 MB file"
 
 
 def sse(*events: object, line_end: str = "\n") -> list[bytes]:
@@ -438,6 +526,80 @@ async def test_edit_streams_events_in_both_shapes(httpx_mock: HTTPXMock, backend
         "session_id": SID,
         "new_message": {"parts": [{"text": "make a video"}]},
     }
+
+
+def add_stream(httpx_mock: HTTPXMock) -> None:
+    httpx_mock.add_response(
+        method="POST",
+        url=f"{API}/run_sse",
+        stream=IteratorStream(sse({"type": "text", "content": "ok"})),
+        headers={"content-type": "text/event-stream"},
+    )
+
+
+def sent_edit_text(httpx_mock: HTTPXMock) -> str:
+    """The text of the one edit request, checked to be the contract's body exactly."""
+    (request,) = [r for r in httpx_mock.get_requests() if r.url.path == "/run_sse"]
+    body = json.loads(request.content)
+    assert body.keys() == {"app_name", "user_id", "session_id", "new_message"}
+    (part,) = body["new_message"]["parts"]
+    assert part.keys() == {"text"}
+    return part["text"]
+
+
+@pytest.mark.parametrize(
+    ("options", "setting"),
+    [
+        (EditOptions(duration_s=12), "total duration 12 seconds"),
+        (EditOptions(aspect="9:16"), "aspect ratio 9:16"),
+        (EditOptions(transition="dissolve"), "transitions: dissolve"),
+        (EditOptions(motion="static"), "motion: static"),
+        (EditOptions(title="Summer 2024"), 'title text "Summer 2024"'),
+        (EditOptions(fit="contain"), "black bars around photos"),
+    ],
+    ids=lambda value: next(iter(value.model_dump(exclude_none=True)), "") if isinstance(value, EditOptions) else "",
+)
+async def test_each_generate_video_option_is_spelled_out_in_the_edit_text(
+    httpx_mock: HTTPXMock, backend: CloudBackend, options: EditOptions, setting: str
+) -> None:
+    """The body has only a text part (docs/backend.md): an explicit option must reach the backend's agent there."""
+    add_login(httpx_mock)
+    add_stream(httpx_mock)
+    _ = [e async for e in backend.edit("make a video", options)]
+    assert sent_edit_text(httpx_mock) == f"make a video\n\n(Settings: {setting}.)"
+
+
+async def test_all_options_at_once_are_each_spelled_out(httpx_mock: HTTPXMock, backend: CloudBackend) -> None:
+    add_login(httpx_mock)
+    add_stream(httpx_mock)
+    options = EditOptions(duration_s=7.5, aspect="1:1", transition="wipe", motion="kenburns", title="Hi", fit="cover")
+    _ = [e async for e in backend.edit("go", options)]
+    assert sent_edit_text(httpx_mock) == (
+        "go\n\n(Settings: total duration 7.5 seconds; aspect ratio 1:1; transitions: wipe; motion: kenburns; "
+        'title text "Hi"; crop photos to fill the frame.)'
+    )
+
+
+async def test_the_music_option_is_uploaded_first_and_named_in_the_edit_text(
+    httpx_mock: HTTPXMock, backend: CloudBackend, tmp_path: Path
+) -> None:
+    add_login(httpx_mock)
+    song = tmp_path / "song.mp3"
+    song.write_bytes(b"ID3\x04\x00\x00\x00\x00\x00\x10" + b"\x00" * 30)
+    httpx_mock.add_response(
+        method="POST",
+        url=f"{API}/api/upload-video/nemo_agent/me/{SID}",
+        json={
+            "code": 0,
+            "data": {"files": [{"filename": "bg_1.mp3", "file_type": "audio", "cdn_url": "https://cdn/m"}]},
+        },
+    )
+    add_stream(httpx_mock)
+    _ = [e async for e in backend.edit("go", EditOptions(music_path=str(song)))]
+    upload, edit = [r for r in httpx_mock.get_requests() if r.method == "POST"][-2:]
+    assert upload.url.path.startswith("/api/upload-video/") and b'filename="song.mp3"' in upload.content
+    assert edit.url.path == "/run_sse"
+    assert sent_edit_text(httpx_mock) == "go\n\n(Settings: use the uploaded audio bg_1.mp3 as background music.)"
 
 
 async def test_cut_stream_raises_stream_cut_and_is_not_resent(httpx_mock: HTTPXMock, backend: CloudBackend) -> None:
@@ -536,9 +698,12 @@ async def test_render_duplicate_id_of_someone_else_is_reported_for_a_new_id(
 async def test_a_404_outside_renders_is_a_clear_error_not_a_crash(httpx_mock: HTTPXMock, backend: CloudBackend) -> None:
     add_login(httpx_mock)
     httpx_mock.add_response(url=f"{API}/api/credits/balance/simple", status_code=404, json={"detail": "Not Found"})
-    with pytest.raises(NemoError) as caught:
+    with pytest.raises(BackendRequestError) as caught:
         await backend.get_credits()
-    assert "Next step" in caught.value.agent_message
+    assert "Not Found" in caught.value.message
+    assert caught.value.next_step == (
+        "Call get_state to check the project, then retry once; if it repeats, report the code."
+    )
 
 
 async def test_code_400_off_the_token_endpoint_is_not_a_client_id_problem(
@@ -548,9 +713,9 @@ async def test_code_400_off_the_token_endpoint_is_not_a_client_id_problem(
     httpx_mock.add_response(
         method="POST", url=f"{API}/api/render/proxy/lambda", json={"code": 400, "message": "invalid draft"}
     )
-    with pytest.raises(NemoError) as caught:
+    with pytest.raises(BackendRequestError) as caught:
         await backend.start_render("render_9", {"t": []})
-    assert not isinstance(caught.value, MissingClientIdError) and "invalid draft" in caught.value.agent_message
+    assert caught.value.code == 400 and "invalid draft" in caught.value.message
 
 
 async def test_a_malformed_state_reply_is_a_bad_response_error(httpx_mock: HTTPXMock, backend: CloudBackend) -> None:
