@@ -77,7 +77,10 @@ async def test_a_silent_backend_is_given_up_on_within_the_budget(
     assert 1.0 < elapsed < 3.0
     text = error.agent_message
     assert "connected to 127.0.0.1, but the backend sent no answer within" in text and "no byte received" in text
-    assert "Next step" in text and "NEMO_BACKEND=local" in text
+    assert error.next_step == (
+        "Check the network (NEMO_API_BASE) and call the tool again in a minute; "
+        "or set NEMO_BACKEND=local to render offline."
+    )
     assert len(sim.world.requests_to("/api/auth/anonymous-token")) == 1
     await backend.aclose()
 
@@ -88,8 +91,8 @@ async def test_a_retry_that_does_not_fit_in_the_budget_is_not_sent(
     sim.configure(stall_paths=["/api/state/"])  # the token and the session come back at once
     backend = backend_at(sim.base_url, settings, store)
     error, elapsed = await failure_of(backend.get_state(), budget_s=2)
-    assert elapsed < 3.0
-    assert "(no byte received) (tried once; a retry did not fit" in error.agent_message
+    assert isinstance(error, BackendUnavailableError) and elapsed < 3.0
+    assert "(no byte received) (tried once; a retry did not fit" in error.message
     assert len(sim.world.requests_to("/api/state/")) == 1
     await backend.aclose()
 
@@ -99,9 +102,9 @@ async def test_a_back_off_that_does_not_fit_is_skipped_and_the_cause_reported_at
 ) -> None:
     sim.configure(fail_next_n=10)
     backend = backend_at(sim.base_url, settings, store, token=TOKEN, wait_scale=1.0)
-    error, elapsed = await failure_of(backend.get_credits(), budget_s=2.5)  # the first back-off is 2 s
-    assert elapsed < 1.0
-    assert "answered HTTP 503 (tried once; a retry did not fit" in error.agent_message
+    error, elapsed = await failure_of(backend.get_credits(), budget_s=2.5)  # the first back-off is 2 s or more
+    assert isinstance(error, BackendUnavailableError) and elapsed < 1.0
+    assert "answered HTTP 503 (tried once; a retry did not fit" in error.message
     assert len(sim.world.requests_to("/api/credits/")) == 1
     await backend.aclose()
 
@@ -113,7 +116,36 @@ async def test_a_rate_limit_wait_that_does_not_fit_is_not_waited(
     backend = backend_at(sim.base_url, settings, store, token=TOKEN, wait_scale=1.0)
     error, elapsed = await failure_of(backend.get_credits(), budget_s=5)  # the wait would be 30 s
     assert isinstance(error, RateLimitedError) and elapsed < 1.0
-    assert "did not fit in this call's time budget" in error.agent_message
+    assert "(30 s) did not fit in this call's time budget" in error.message
+    assert re.fullmatch(
+        r"Call the tool again after \d\d:\d\d:\d\d UTC \(in about 30 s\), not before; .*", error.next_step
+    )
+    assert len(sim.world.requests_to("/api/credits/")) == 1
+    await backend.aclose()
+
+
+async def test_a_retry_after_header_that_does_not_fit_fails_at_once_saying_when(
+    sim: RunningSimulator, settings: Settings, store: Store
+) -> None:
+    sim.configure(rate_limit_once=True, retry_after_s=45)
+    backend = backend_at(sim.base_url, settings, store, token=TOKEN, wait_scale=1.0)
+    error, elapsed = await failure_of(backend.get_credits(), budget_s=20)  # 30 s would not fit either
+    assert isinstance(error, RateLimitedError) and elapsed < 1.0
+    assert "(in about 45 s)" in error.next_step
+    await backend.aclose()
+
+
+async def test_a_retry_after_header_that_fits_is_waited_for(
+    sim: RunningSimulator, settings: Settings, store: Store
+) -> None:
+    backend = backend_at(sim.base_url, settings, store, wait_scale=1.0)
+    await backend.get_credits()  # signed in
+    sim.configure(rate_limit_once=True, retry_after_s=1)
+    started = time.monotonic()
+    with call_budget(5):  # the default 30 s would not fit: only the header's 1 s does
+        await backend.get_credits()
+    assert 0.9 <= time.monotonic() - started < 3.0
+    assert len(sim.world.requests_to("/api/credits/")) == 3
     await backend.aclose()
 
 
@@ -123,8 +155,8 @@ async def test_outside_a_call_the_configured_timeouts_and_every_retry_apply(
     sim.configure(stall_paths=["/api/"])
     backend = backend_at(sim.base_url, settings, store, token=TOKEN, timeout=httpx.Timeout(0.3))
     error, elapsed = await failure_of(backend.get_credits())
-    assert 4 * 0.3 <= elapsed < 4.0
-    assert "sent no answer within 0.3 s (no byte received) (tried 4 times)" in error.agent_message
+    assert isinstance(error, BackendUnavailableError) and 4 * 0.3 <= elapsed < 4.0
+    assert "sent no answer within 0.3 s (no byte received) (tried 4 times)" in error.message
     assert len(sim.world.requests_to("/api/credits/")) == 4
     await backend.aclose()
 
