@@ -224,7 +224,7 @@ async def test_heartbeats_only_until_the_idle_limit_count_as_a_cut(
 ) -> None:
     import nemo_video_mcp.edit_job as edit_job
 
-    monkeypatch.setattr(edit_job, "STREAM_IDLE_LIMIT_S", 0.05)
+    monkeypatch.setattr(edit_job, "STREAM_IDLE_LIMIT_S", 0.5)  # past the 0.2 s progress throttle
     monkeypatch.setattr(edit_job, "HEARTBEAT_REPORT_S", 0.01)
     settings = settings.model_copy(update={"wait_scale": 1.0})
 
@@ -369,7 +369,7 @@ async def test_a_credits_error_inside_the_stream_names_the_registration_link(
             return Credits(available=0, frozen=0, total=0, anonymous=True, register_url="https://web.test?bind=anon_1")
 
     anonymous = Anonymous()
-    anonymous.edit_script = [StreamErrorEvent(message="Insufficient credits for this operation")]
+    anonymous.edit_script = [StreamErrorEvent(message="Insufficient credits for this operation", reason="no_credits")]
     with pytest.raises(JobFailedError) as caught:
         await service_for(settings, anonymous).generate_video("make it")
     assert caught.value.code == NoCreditsError.code
