@@ -12,6 +12,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from PIL import Image
 from pydantic import SecretStr
 from pytest_httpx import HTTPXMock, IteratorStream
 
@@ -275,6 +276,33 @@ async def test_lost_session_is_replaced_and_the_agent_told(httpx_mock: HTTPXMock
     assert httpx_mock.get_requests()[-1].url.path == "/api/state/nemo_agent/me/999/latest"
     assert len(notices) == 1 and "starts afresh" in notices[0]
     assert await backend.session_id() == "999"
+
+
+async def test_a_replaced_session_gets_the_uploads_that_still_exist(
+    httpx_mock: HTTPXMock, backend: CloudBackend, tmp_path: Path
+) -> None:
+    add_login(httpx_mock)
+    kept, gone = tmp_path / "kept.png", tmp_path / "gone.png"
+    for image in (kept, gone):
+        Image.new("RGB", (8, 8)).save(image)
+    files = [{"filename": p.name, "file_type": "image", "cdn_url": f"https://cdn/{p.name}"} for p in (kept, gone)]
+    httpx_mock.add_response(
+        method="POST", url=f"{API}/api/upload-video/nemo_agent/me/{SID}", json={"code": 0, "data": {"files": files}}
+    )
+    media = [MediaFile(path=p, kind="image", format="png", mime_type="image/png", size_bytes=108) for p in (kept, gone)]
+    await backend.upload(media, [])
+    gone.unlink()
+    httpx_mock.add_response(url=f"{API}/api/state/nemo_agent/me/{SID}/latest", json={"code": 1002, "message": "gone"})
+    httpx_mock.add_response(method="POST", url=f"{API}/api/tasks/me/with-session/nemo_agent", json=session_reply("999"))
+    httpx_mock.add_response(
+        method="POST", url=f"{API}/api/upload-video/nemo_agent/me/999", json={"code": 0, "data": {"files": files[:1]}}
+    )
+    httpx_mock.add_response(url=f"{API}/api/state/nemo_agent/me/999/latest", json=state_reply({}))
+    with collecting() as notices:
+        await backend.get_state()
+    restored = httpx_mock.get_requests()[-2]
+    assert b'filename="kept.png"' in restored.content and b"gone.png" not in restored.content
+    assert "1 earlier upload(s) were sent again" in notices[0]
 
 
 async def test_a_session_lost_again_at_once_is_reported_not_replaced_again(

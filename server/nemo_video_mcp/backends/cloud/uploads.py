@@ -14,7 +14,7 @@ from nemo_video_mcp.backends import wire
 from nemo_video_mcp.backends.cloud.cache import CloudCache
 from nemo_video_mcp.backends.cloud.calls import AGENT_APP, Api
 from nemo_video_mcp.config import Settings
-from nemo_video_mcp.errors import BackendError
+from nemo_video_mcp.errors import BackendError, MediaFileError
 from nemo_video_mcp.media import check_media_file, is_remote_url, upload_name
 from nemo_video_mcp.models import MediaFile, UploadedFile
 
@@ -87,7 +87,7 @@ class Uploads:
         files: list[MediaFile] = []
         for source in sources:
             if source and not is_remote_url(source):
-                with contextlib.suppress(BackendError, ValueError, OSError):
+                with contextlib.suppress(MediaFileError, ValueError, OSError):  # gone or changed since
                     files.append(check_media_file(source, self._settings.allowed_dirs))
         if not files and not urls:
             return 0
