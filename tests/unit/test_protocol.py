@@ -185,7 +185,8 @@ async def test_upload_then_generate_then_export(app, httpx_mock: HTTPXMock, tmp_
         assert "export_video" in reply and "Click" not in reply and "button" not in reply
         assert [a["tool"] for a in generated.structured_content["next_actions"]] == ["export_video"]
         assert "edit_multitrack" not in text_of(generated)
-        assert len(progress) >= 3
+        # a stream this quick is coalesced to its first and its last step (at most one per 0.2 s)
+        assert len(progress) >= 2 and [p[0] for p in progress] == sorted({p[0] for p in progress})
 
         progress.clear()
         exported = await client.call_tool("export_video", {}, progress_callback=on_progress)
