@@ -5,11 +5,13 @@ The backend's agent writes for a person in front of NemoVideo's editor; our agen
 tool, and lists the tools it points to. The phrases are data (`GUI_RULES`, `TARGET_TOOLS`), tried in
 order; English and Chinese; case-insensitive. What follows a step get_state stands for ("to review",
 "to fine-tune it") decides its clause (`FOLLOW_UPS`, `TOPICS`): get_state shows tracks, it neither
-plays them nor edits them.
+plays them nor edits them. Each pattern is compiled when first used, not at import: compiling all ~40
+took ~20 ms of the server's start-up, before any reply had been read.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from typing import Literal
@@ -26,6 +28,11 @@ TOOL_PURPOSES: dict[ToolName, str] = {
     "get_credits": "get_credits shows the credit balance",
     "get_job": "get_job follows an edit or a render still running on the server",
 }
+
+
+@functools.cache
+def _regex(source: str) -> re.Pattern[str]:
+    return re.compile(source, re.IGNORECASE)
 
 
 class NextAction(BaseModel):
@@ -53,11 +60,15 @@ class GuiRule:
     """
 
     step: str
-    pattern: re.Pattern[str]
+    source: str
     tool: ToolName
     replacement: str | None = "{call}"
     by_target: bool = False
     chinese: bool = False
+
+    @property
+    def pattern(self) -> re.Pattern[str]:
+        return _regex(self.source)
 
 
 def _rule(
@@ -69,7 +80,7 @@ def _rule(
     by_target: bool = False,
     chinese: bool = False,
 ) -> GuiRule:
-    return GuiRule(step, re.compile(pattern, re.IGNORECASE), tool, replacement, by_target, chinese)
+    return GuiRule(step, pattern, tool, replacement, by_target, chinese)
 
 
 # --- Pattern pieces -----------------------------------------------------------------------------
@@ -271,15 +282,13 @@ _TARGET_PATTERNS: tuple[tuple[str, ToolName], ...] = (
         "get_state",
     ),
 )
-TARGET_TOOLS: tuple[tuple[re.Pattern[str], ToolName], ...] = tuple(
-    (re.compile(pattern, re.IGNORECASE), tool) for pattern, tool in _TARGET_PATTERNS
-)
+TARGET_TOOLS: tuple[tuple[str, ToolName], ...] = _TARGET_PATTERNS
 """What a button or panel is about (its label, in the `target` group) -> the closest tool."""
 
-INSTRUCTION_WORDS: tuple[tuple[re.Pattern[str], str], ...] = (
-    (re.compile(rf"\b{_DRAG}\b|\bdrop(?:ping)?\b", re.IGNORECASE), "move"),
-    (re.compile(r"拖拽|拖动|拖放|拖曳"), "移动"),
-    (re.compile(r"拖(?=入|到|至)"), "移"),
+INSTRUCTION_WORDS: tuple[tuple[str, str], ...] = (
+    (rf"\b{_DRAG}\b|\bdrop(?:ping)?\b", "move"),
+    (r"拖拽|拖动|拖放|拖曳", "移动"),
+    (r"拖(?=入|到|至)", "移"),
 )
 """GUI verbs rewritten inside a generate_video instruction ("drag the clip" -> "move the clip")."""
 
@@ -288,30 +297,34 @@ INSTRUCTION_WORDS: tuple[tuple[re.Pattern[str], str], ...] = (
 class Topic:
     """What an opened panel is about, named as the part of the timeline get_state shows for it."""
 
-    pattern: re.Pattern[str]
+    source: str
     thing: str
     track: str
     thing_zh: str
     track_zh: str
 
+    @property
+    def pattern(self) -> re.Pattern[str]:
+        return _regex(self.source)
+
 
 TOPICS: tuple[Topic, ...] = (
     Topic(
-        re.compile(r"\b(?:audio|music|sound|bgm)\b|音频|音乐|声音|配乐", re.I),
+        r"\b(?:audio|music|sound|bgm)\b|音频|音乐|声音|配乐",
         "the music",
         "the music track",
         "音乐",
         "音乐轨道",
     ),
     Topic(
-        re.compile(r"\b(?:text|titles?|captions?|subtitles?)\b|文字|字幕|标题|文本", re.I),
+        r"\b(?:text|titles?|captions?|subtitles?)\b|文字|字幕|标题|文本",
         "the title",
         "the title track",
         "标题",
         "标题轨道",
     ),
     Topic(
-        re.compile(r"\b(?:video|clips?|photos?|images?)\b|视频|片段|图片|照片", re.I),
+        r"\b(?:video|clips?|photos?|images?)\b|视频|片段|图片|照片",
         "the video",
         "the video track",
         "视频",
@@ -320,7 +333,7 @@ TOPICS: tuple[Topic, ...] = (
 )
 """A panel's label (the `target` group) -> its topic; any other panel shows the whole timeline."""
 
-WHOLE_TIMELINE = Topic(re.compile(""), "the timeline", "the track summary", "时间线", "轨道摘要")
+WHOLE_TIMELINE = Topic("", "the timeline", "the track summary", "时间线", "轨道摘要")
 
 
 @dataclass(frozen=True)
@@ -332,10 +345,14 @@ class FollowUp:
     and `{edit}`: the `edit` group, an edit get_state cannot make, as a generate_video call.
     """
 
-    pattern: re.Pattern[str]
+    source: str
     replacement: str
     consumes: bool = True
     chinese: bool = False
+
+    @property
+    def pattern(self) -> re.Pattern[str]:
+        return _regex(self.source)
 
 
 _VIEW = r"(?:review|check|see|view|inspect|look\s+at|confirm|verify|compare|find|read)"
@@ -343,7 +360,7 @@ _ZH_VIEW = r"(?:查看|检查|确认|浏览|看看|核对|对比)"
 _ZH_EDIT = r"(?:微调|调整|修改|编辑|设置|更改|替换|删除|添加|选择)"
 
 FOLLOW_UPS: tuple[FollowUp, ...] = tuple(
-    FollowUp(re.compile(pattern, re.IGNORECASE), replacement, consumes, chinese)
+    FollowUp(pattern, replacement, consumes, chinese)
     for pattern, replacement, consumes, chinese in (
         # get_state shows the tracks; it does not play them.
         (
@@ -369,8 +386,8 @@ FOLLOW_UPS: tuple[FollowUp, ...] = tuple(
 )
 """Tried in this order, in the reply's language; the last of each language always matches."""
 
-_BARE_ZH_EDIT = re.compile(rf"{_ZH_EDIT}")
-_IT = re.compile(r"\b(?:it|them)\b", re.IGNORECASE)
+_BARE_ZH_EDIT = _ZH_EDIT
+_IT = r"\b(?:it|them)\b"
 
 
 def translate_reply(text: str) -> Translation:
@@ -445,7 +462,7 @@ def _action_for(rule: GuiRule, match: re.Match[str]) -> NextAction:
     target = _target(match)
     tool = rule.tool
     if rule.by_target and target:
-        tool = next((tool for pattern, tool in TARGET_TOOLS if pattern.search(target)), rule.tool)
+        tool = next((tool for pattern, tool in TARGET_TOOLS if _regex(pattern).search(target)), rule.tool)
     arguments: dict[str, str] = {}
     if tool == "generate_video" and target:
         arguments["instruction"] = _instruction(target)
@@ -457,7 +474,9 @@ def _edit_action(rule: GuiRule, edit: str, topic: Topic) -> NextAction:
     """The edit a reply sends the user to a panel for ("to fine-tune it"), as an instruction."""
     edit = " ".join(edit.split())
     if topic is not WHOLE_TIMELINE:
-        edit = f"{edit}{topic.thing_zh}" if _BARE_ZH_EDIT.fullmatch(edit) else _IT.sub(topic.thing, edit)
+        edit = (
+            f"{edit}{topic.thing_zh}" if _regex(_BARE_ZH_EDIT).fullmatch(edit) else _regex(_IT).sub(topic.thing, edit)
+        )
     step = rule.step.format(target="a button")
     return NextAction(
         tool="generate_video", reason=_reason(step, "generate_video"), arguments={"instruction": _instruction(edit)}
@@ -466,7 +485,7 @@ def _edit_action(rule: GuiRule, edit: str, topic: Topic) -> NextAction:
 
 def _instruction(words: str) -> str:
     for pattern, word in INSTRUCTION_WORDS:
-        words = pattern.sub(word, words)
+        words = _regex(pattern).sub(word, words)
     return words
 
 
