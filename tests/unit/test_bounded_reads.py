@@ -20,7 +20,7 @@ from nemo_video_mcp.backends.base import StreamCutError
 from nemo_video_mcp.backends.cloud import CloudBackend
 from nemo_video_mcp.config import Settings
 from nemo_video_mcp.errors import BackendUnavailableError, BadResponseError, ReplyTooLargeError
-from nemo_video_mcp.models import EditOptions, HeartbeatEvent, TextEvent, ToolCallEvent
+from nemo_video_mcp.models import EditOptions, HeartbeatEvent, StepEvent, TextEvent
 from nemo_video_mcp.notices import collecting
 from nemo_video_mcp.store import Store
 
@@ -233,7 +233,7 @@ async def test_an_sse_line_over_the_cap_is_skipped_counted_and_told(
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
-    assert [type(e) for e in events] == [ToolCallEvent, TextEvent]
+    assert [type(e) for e in events] == [StepEvent, TextEvent]
     assert events[1].text == "Short and readable."
     assert peak < 8 * MB, f"peak {peak / MB:.0f} MB"
     assert any("1 message(s) too large to read (over 1 MB)" in n for n in notices), notices

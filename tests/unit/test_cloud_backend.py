@@ -37,7 +37,7 @@ from nemo_video_mcp.errors import (
     TokenRejectedError,
     TokenRenewalRefusedError,
 )
-from nemo_video_mcp.models import EditOptions, HeartbeatEvent, MediaFile, TextEvent, ToolCallEvent
+from nemo_video_mcp.models import EditOptions, HeartbeatEvent, MediaFile, StepEvent, TextEvent
 from nemo_video_mcp.notices import collecting
 from nemo_video_mcp.store import Store
 
@@ -545,7 +545,7 @@ async def test_edit_streams_events_in_both_shapes(httpx_mock: HTTPXMock, backend
         headers={"content-type": "text/event-stream"},
     )
     events = [e async for e in backend.edit("make a video", EditOptions())]
-    assert [type(e) for e in events] == [HeartbeatEvent] * 3 + [ToolCallEvent, TextEvent, TextEvent]
+    assert [type(e) for e in events] == [HeartbeatEvent] * 3 + [StepEvent, TextEvent, TextEvent]
     request = httpx_mock.get_requests()[-1]
     assert request.headers["accept"] == "text/event-stream"
     assert json.loads(request.content) == {
