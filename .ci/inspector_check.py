@@ -148,20 +148,33 @@ INSTALLERS = {
 }
 
 
+def installer_for(tool: str, scratch: str) -> str:
+    """The installer the skill names: the machine's own, else one put into a scratch venv from PyPI (CI machines
+    have neither uv nor pipx, and the skill's install lines must still run there)."""
+    found = shutil.which(tool)
+    if found:
+        return found
+    venv = Path(scratch) / f"{tool}-venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=NPX_TIMEOUT_S)
+    pip = subprocess.run(
+        [str(venv / "bin" / "pip"), "install", "-q", tool], capture_output=True, text=True, timeout=NPX_TIMEOUT_S
+    )
+    if pip.returncode != 0:
+        raise CheckFailed(f"could not install {tool} to run the skill's install line:\n{pip.stderr}"[-3000:])
+    print(f"inspector check: {tool} is not on this machine; installed it into a scratch venv")
+    return str(venv / "bin" / tool)
+
+
 def run_skill_installs(installs: list[str], scratch: str) -> None:
     """Each install command of the skill, from the repository, into a scratch folder: it must give a working server."""
     for index, line in enumerate(installs):
         tool = shlex.split(line)[0]
         if tool not in INSTALLERS:
             raise CheckFailed(f"skill/SKILL.md installs with {tool!r}, which this check does not know how to confine")
-        if shutil.which(tool) is None:
-            print(f"inspector check: skill install `{line}` skipped ({tool} is not on this machine)")
-            continue
         home = f"{scratch}/install-{index}"
         env = os.environ | INSTALLERS[tool](home)
-        run = subprocess.run(
-            shlex.split(line), cwd=REPO, env=env, capture_output=True, text=True, timeout=NPX_TIMEOUT_S
-        )
+        argv = [installer_for(tool, scratch), *shlex.split(line)[1:]]
+        run = subprocess.run(argv, cwd=REPO, env=env, capture_output=True, text=True, timeout=NPX_TIMEOUT_S)
         server = Path(home) / "bin" / "nemo-video-mcp"
         if run.returncode != 0 or not server.exists():
             raise CheckFailed(f"skill install `{line}` failed ({run.returncode}):\n{run.stdout}\n{run.stderr}"[-3000:])
