@@ -122,7 +122,8 @@ def test_hard_cuts_list_only_the_holds():
 
 def test_kenburns_fade_graph_converts_only_transition_pieces_to_444():
     graph = build_filtergraph(_plan(3, motion="kenburns"))
-    assert graph.count("xfade=transition=fade:duration=0.500000:offset=0") == 2
+    # 16 frames long from one frame early: the 15 frames show 1/16 .. 15/16 of the way (see xfade_timing)
+    assert graph.count("xfade=transition=fade:duration=0.533333:offset=-0.033333,") == 2
     assert "[h0][t1][h1][t2][h2]concat=n=5:v=1:a=0[joined]" in graph
     assert graph.count("format=yuv444p") == 4
 

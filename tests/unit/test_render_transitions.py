@@ -1,4 +1,5 @@
-"""Transition frames made in Pillow on the yuv420p planes: count, layout and shape of each kind."""
+"""Transition frames: made in Pillow on the yuv420p planes (count, layout and shape of each kind), and
+through a whole render, static or ken burns, each step the same size."""
 
 from __future__ import annotations
 
@@ -8,7 +9,11 @@ import pytest
 from PIL import Image
 
 from nemo_video_mcp.render.images import Y4M_FRAME, normalize_image, read_y4m_planes
+from nemo_video_mcp.render.plan import build_plan
+from nemo_video_mcp.render.slideshow import render_slideshow
 from nemo_video_mcp.render.transitions import write_transition
+
+from .small_frames import flat_image, luma_frames, mean, shrink_frames
 
 SIZE = (64, 32)
 
@@ -65,3 +70,24 @@ def test_dissolve_switches_a_growing_share_of_pixels(tmp_path, black_to_white):
     assert shares == sorted(shares) and 0.1 < shares[0] < 0.4 and 0.6 < shares[2] < 0.9
     y, u, v = read_y4m_planes(tmp_path / "white.y4m")
     assert (y.size, u.size, v.size) == (SIZE, (32, 16), (32, 16))
+
+
+# --- Through a whole render: no frame held or skipped at or inside a transition -----------------------
+
+
+@pytest.mark.parametrize("motion", ["kenburns", "static"])
+async def test_a_fade_steps_evenly_from_the_last_held_frame_to_the_first(tmp_path, monkeypatch, motion):
+    """Black into white over 15 frames: 16 equal steps of brightness, from the last black frame of the
+    first hold to the first white frame of the next, and no step of zero (a repeated frame)."""
+    size = shrink_frames(monkeypatch)["16:9"]
+    images = [flat_image(tmp_path / f"{c}.png", size, c) for c in ("black", "white")]
+    plan = build_plan(range(2), duration_s=3.0, transition_s=0.5, motion=motion).with_images(images)
+    path = tmp_path / "fade.mp4"
+    await render_slideshow(plan, path)
+    brightness = [mean(frame) for frame in luma_frames(path, size)]
+    assert len(brightness) == 90
+    start, n = plan.images[1].start_frame, plan.transition_frames
+    assert (start, n) == (45, 15)
+    steps = [b - a for a, b in zip(brightness[start - 1 : start + n], brightness[start : start + n + 1], strict=True)]
+    assert all(abs(step - 255 / (n + 1)) < 3 for step in steps), steps
+    assert max(brightness[: start - 1]) < 2 and min(brightness[start + n + 1 :]) > 253

@@ -187,14 +187,28 @@ def _kenburns_timeline(plan: EditPlan, chains: list[str]) -> None:
         _image_pieces(plan, k, chains)
     if plan.transition_frames:
         name = XFADE_NAMES[plan.transition]
-        duration = plan.transition_frames / plan.fps
+        duration, offset = xfade_timing(plan.transition_frames, plan.fps)
         for k in range(1, len(plan.images)):
             chains.append(
-                f"[out{k - 1}][in{k}]xfade=transition={name}:duration={duration:.6f}:offset=0,format=yuv420p[t{k}]"
+                f"[out{k - 1}][in{k}]xfade=transition={name}:duration={duration:.6f}:offset={offset:.6f},"
+                f"format=yuv420p[t{k}]"
             )
     pieces = timeline_pieces(plan)
     labels = "".join(f"[{'t' if piece.kind == 'transition' else 'h'}{piece.image}]" for piece in pieces)
     chains.append(f"{labels}concat=n={len(pieces)}:v=1:a=0[joined]")
+
+
+def xfade_timing(frames: int, fps: int) -> tuple[float, float]:
+    """xfade's `duration` and `offset` (seconds) that give frame i of an n-frame transition progress
+    (i + 1) / (n + 1), as the static transitions have (`transitions.write_transition`).
+
+    xfade shows progress (t - offset) / duration on the frame at t, so with offset 0 and duration n
+    frames its first frame is the outgoing image untouched (a frame held still, then a jump at the
+    next) and its last is still 1/n short of the incoming one. A duration of n + 1 frames starting
+    one frame early puts every step inside the transition and the same size as the steps into and
+    out of it.
+    """
+    return (frames + 1) / fps, -1 / fps
 
 
 def _image_pieces(plan: EditPlan, k: int, chains: list[str]) -> None:
