@@ -1,4 +1,7 @@
-"""The offline story through MCP: the same five tools, a real MP4 rendered on this machine."""
+"""The offline story through MCP: the same five tools, a real MP4 rendered on this machine.
+
+The story itself runs once, in the `hidden_peaks` fixture (tests/unit/shared_render.py), whose render the
+engine's tests check too."""
 
 from __future__ import annotations
 
@@ -6,22 +9,13 @@ from pathlib import Path
 
 import pytest
 from mcp import Client
-from PIL import Image, ImageChops, ImageDraw
+from PIL import ImageChops
 
 from nemo_video_mcp.app import build_app
 from nemo_video_mcp.config import Settings
 from nemo_video_mcp.render.probe import count_frames, probe_video, read_frame
 
-INSTRUCTION = 'a vertical 12-second video with ken burns motion and the title "Hidden Peaks"'
-
-
-def photo(path: Path, color: str) -> str:
-    image = Image.new("RGB", (1200, 800), color)
-    draw = ImageDraw.Draw(image)
-    for x in range(0, 1200, 100):
-        draw.line([(x, 0), (x + 400, 800)], fill="white", width=12)
-    image.save(path, quality=90)
-    return str(path)
+from .shared_render import HiddenPeaks
 
 
 @pytest.fixture
@@ -29,32 +23,29 @@ def local_settings(settings: Settings) -> Settings:
     return settings.model_copy(update={"backend": "local"})
 
 
-async def test_upload_generate_export_renders_the_planned_video(local_settings: Settings, tmp_path: Path) -> None:
-    images = [photo(tmp_path / f"p{i}.jpg", c) for i, c in enumerate(["darkred", "darkgreen", "navy"])]
-    export_progress: list[float] = []
+@pytest.mark.xdist_group("hidden_peaks")
+def test_upload_generate_export_renders_the_planned_video(hidden_peaks: HiddenPeaks) -> None:
+    results, local_settings = hidden_peaks.results, hidden_peaks.settings
+    export_progress = hidden_peaks.export_progress
 
-    async def on_progress(done: float, total: float | None, message: str | None) -> None:
-        export_progress.append(done)
+    uploaded = results["upload_images"]
+    assert not uploaded.is_error, uploaded.content[0].text
+    assert [f["url"].startswith("file://") for f in uploaded.structured_content["files"]] == [True] * 3
 
-    async with Client(build_app(local_settings)) as client:
-        uploaded = await client.call_tool("upload_images", {"paths": images})
-        assert not uploaded.is_error, uploaded.content[0].text
-        assert [f["url"].startswith("file://") for f in uploaded.structured_content["files"]] == [True] * 3
+    generated = results["generate_video"]
+    assert not generated.is_error, generated.content[0].text
+    assert "12" in generated.structured_content["reply"] and "Hidden Peaks" in generated.structured_content["reply"]
 
-        generated = await client.call_tool("generate_video", {"instruction": INSTRUCTION})
-        assert not generated.is_error, generated.content[0].text
-        assert "12" in generated.structured_content["reply"] and "Hidden Peaks" in generated.structured_content["reply"]
+    state = results["get_state"]
+    summary = state.structured_content["summary"]
+    assert summary.startswith("Timeline (2 tracks): 1. Video:") and '"Hidden Peaks"' in summary
+    assert state.structured_content["duration_s"] == 12
 
-        state = await client.call_tool("get_state", {})
-        summary = state.structured_content["summary"]
-        assert summary.startswith("Timeline (2 tracks): 1. Video:") and '"Hidden Peaks"' in summary
-        assert state.structured_content["duration_s"] == 12
+    credits = results["get_credits"]
+    assert credits.structured_content["needs_credits"] is False and "no credits" in credits.content[0].text
 
-        credits = await client.call_tool("get_credits", {})
-        assert credits.structured_content["needs_credits"] is False and "no credits" in credits.content[0].text
-
-        exported = await client.call_tool("export_video", {}, progress_callback=on_progress)
-        assert not exported.is_error, exported.content[0].text
+    exported = results["export_video"]
+    assert not exported.is_error, exported.content[0].text
 
     result = exported.structured_content
     output = Path(result["file_path"])
@@ -65,7 +56,7 @@ async def test_upload_generate_export_renders_the_planned_video(local_settings: 
     assert len(export_progress) >= 3 and export_progress == sorted(export_progress) and export_progress[-1] == 100
     assert not [p for p in output.parent.iterdir() if p != output], "no temp files left beside the result"
     # Motion: two moments of the same picture differ (ken burns). The title's pixels are checked by the
-    # engine's own tests (tests/unit/test_render_*.py), against a render without a title.
+    # engine's own tests (tests/unit/test_render_output.py), on this same render.
     early, later = read_frame(output, 0.5), read_frame(output, 2.5)
     assert ImageChops.difference(early, later).getbbox() is not None
 

@@ -18,6 +18,8 @@ from nemo_video_mcp.render.runner import FfmpegError, ffmpeg_exe, run_ffmpeg
 from nemo_video_mcp.render.slideshow import render_slideshow
 
 from .conftest import assert_process_gone
+from .shared_render import INSTRUCTION as HIDDEN_PEAKS
+from .shared_render import HiddenPeaks
 from .test_render_images import striped_image
 
 COLORS = ["darkred", "darkgreen", "navy", "purple"]
@@ -33,20 +35,23 @@ def _white_share(image) -> float:
     return ImageStat.Stat(grey).mean[0] / 255
 
 
-async def test_vertical_kenburns_hidden_peaks(tmp_path):
-    plan = plan_from_instruction(
-        'a vertical 12-second video with ken burns motion and the title "Hidden Peaks"', 3, EditOptions()
-    ).with_images(_images(tmp_path, 3))
-    seen: list[float] = []
-    info = await render_slideshow(plan, tmp_path / "out" / "peaks.mp4", on_progress=seen.append)
-    path = tmp_path / "out" / "peaks.mp4"
+@pytest.mark.xdist_group("hidden_peaks")
+def test_vertical_kenburns_hidden_peaks(hidden_peaks: HiddenPeaks):
+    """The engine's one call of the shared render: the plan the instruction makes, rendered and read back."""
+    (call,) = hidden_peaks.engine
+    planned = plan_from_instruction(HIDDEN_PEAKS, 3, EditOptions()).with_images([i.path for i in call.plan.images])
+    assert call.plan.model_dump(exclude={"images": {"__all__": {"name"}}}) == planned.model_dump(
+        exclude={"images": {"__all__": {"name"}}}
+    )
+    info, seen, path = call.info, call.progress, call.output
+    assert info is not None
 
     assert (info.width, info.height, info.codec, info.pix_fmt) == (1080, 1920, "h264", "yuv420p")
     assert info.duration_s == pytest.approx(12.0, abs=1 / 30)
     assert count_frames(path) == 360
     assert info.faststart and is_faststart(path)
     assert seen[-1] == 100 and seen == sorted(seen)
-    assert sorted(os.listdir(path.parent)) == ["peaks.mp4"]  # no temp file left
+    assert sorted(os.listdir(path.parent)) == [path.name]  # no temp file left
 
     # Motion: on one still, the picture changes between the start and the end of its slot.
     early, late = read_frame(path, 0.3), read_frame(path, 3.4)
