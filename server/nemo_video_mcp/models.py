@@ -119,9 +119,16 @@ class ProjectState(BaseModel):
 Aspect = Literal["16:9", "9:16", "1:1"]
 Transition = Literal["fade", "slide", "wipe", "dissolve", "none"]
 Motion = Literal["kenburns", "static"]
-Fit = Literal["blur", "contain", "cover"]
+Fit = Literal["blur", "contain", "cover", "smart"]
 """How a picture whose shape differs from the frame's fills it: over a blurred, darkened copy of itself
-(what phone slideshow apps do), inside black bars, or cropped to fill."""
+(what phone slideshow apps do), inside black bars, cropped to fill, or `smart`: cropped to a window
+that keeps the photo's subject (chosen from the image by the renderer)."""
+Look = Literal["none", "bw", "sepia", "warm", "cool"]
+"""A colour look over a photo: none, black-and-white, sepia, warmer or cooler tones."""
+TextRole = Literal["title", "caption", "end_card"]
+"""What a text overlay is: the opening title, a caption over one photo, or the closing card."""
+TextPosition = Literal["top", "center", "bottom"]
+"""Where a text overlay sits in the frame (inside the safe margins)."""
 
 MIN_DURATION_S, MAX_DURATION_S = 1.0, 600.0
 MAX_TITLE_CHARS = 200

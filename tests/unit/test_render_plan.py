@@ -119,7 +119,7 @@ def test_draft_has_the_short_key_tracks():
     draft = plan.to_draft()
     assert draft["d"] == 4000
     assert draft["m"]["width"] == 1080 and draft["m"]["height"] == 1920 and draft["m"]["fps"] == 30
-    video, title, music = draft["t"]
+    video, music, title = draft["t"]
     assert video["tt"] == TRACK_VIDEO and title["tt"] == TRACK_TITLE and music["tt"] == TRACK_AUDIO
     assert [(s["start"], s["d"], s["m"]["name"]) for s in video["sg"]] == [(0, 2000, "b.png"), (2000, 2000, "a.jpg")]
     assert video["sg"][0]["m"]["src"] == "file:///img/b.png"

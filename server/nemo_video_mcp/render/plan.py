@@ -7,27 +7,43 @@ draft form (`t` tracks, `tt` track type, `sg` segments, `d` ms, `m` metadata) th
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, Field, computed_field
 
+from nemo_video_mcp.draft_view import Crop, DraftView, read_draft
 from nemo_video_mcp.errors import InputError, NothingToExportError
-from nemo_video_mcp.models import MAX_DURATION_S, MIN_DURATION_S, Aspect, EditOptions, Fit, Motion, Transition
+from nemo_video_mcp.models import (
+    MAX_DURATION_S,
+    MIN_DURATION_S,
+    Aspect,
+    EditOptions,
+    Fit,
+    Look,
+    Motion,
+    TextPosition,
+    TextRole,
+    Transition,
+)
 from nemo_video_mcp.paths import file_url, is_file_url, path_of_file_url
 
 T = TypeVar("T", bound=str)
 
 FRAME_SIZES: dict[str, tuple[int, int]] = {"16:9": (1920, 1080), "9:16": (1080, 1920), "1:1": (1080, 1080)}
 FPS = 30
+MAX_FPS = 120
 SECONDS_PER_IMAGE = 3.0
 DEFAULT_MIN_S, DEFAULT_MAX_S = 5.0, 60.0
 TRANSITION_S = 0.5
 TITLE_S = 4.0
+END_CARD_S = 3.0
 MUSIC_VOLUME = 0.8
+MUSIC_FADE_OUT_S = 1.5
 
-TRACK_VIDEO, TRACK_AUDIO, TRACK_TITLE = 0, 1, 7
+TRACK_VIDEO, TRACK_AUDIO, TRACK_TEXT = 0, 1, 7
+TRACK_TITLE = TRACK_TEXT
 
 
 class PlanError(InputError):
@@ -35,17 +51,44 @@ class PlanError(InputError):
 
 
 class PlannedImage(BaseModel):
-    """One still on the timeline. `path` is empty until the plan is bound to uploaded files."""
+    """One photo on the timeline. `path` is empty until the plan is bound to uploaded files."""
 
     index: int = Field(description="Position in the uploaded image list.")
     name: str
     path: str | None = None
     start_frame: int = Field(ge=0)
     frames: int = Field(gt=0)
+    fit: Fit | None = Field(None, description="This photo's own fit; None: the plan's `fit`.")
+    look: Look = Field("none", description="The colour look drawn over this photo.")
+    crop: Crop = Field(None, description="A crop window [left, top, right, bottom], fractions 0-1 of the photo.")
+
+    @property
+    def end_frame(self) -> int:
+        return self.start_frame + self.frames
+
+
+class PlannedText(BaseModel):
+    """One text overlay (title, caption or end card) and the frames it is shown over."""
+
+    text: str
+    role: TextRole
+    start_frame: int = Field(ge=0)
+    frames: int = Field(gt=0)
+    position: TextPosition = "center"
+    on: int | None = Field(None, description="A caption's photo (its `PlannedImage.index`); it follows that photo.")
+
+    @property
+    def end_frame(self) -> int:
+        return self.start_frame + self.frames
 
 
 class EditPlan(BaseModel):
-    """Everything the renderer needs, in frames so that the total is exact."""
+    """Everything the renderer needs, in frames so that the total is exact.
+
+    Texts: `texts` holds every overlay in drawing order (title, captions by time, end card);
+    `title`/`title_frames` read the title among them. Music: trimmed to the video, or looped when
+    `music_loop` and shorter; faded in and out over the given seconds.
+    """
 
     images: list[PlannedImage]
     aspect: Aspect = "16:9"
@@ -54,11 +97,24 @@ class EditPlan(BaseModel):
     transition_frames: int = Field(0, ge=0)
     motion: Motion = "kenburns"
     fit: Fit = "blur"
-    title: str | None = None
-    title_frames: int = Field(0, ge=0)
+    texts: list[PlannedText] = Field(default_factory=list)
     music_path: str | None = None
+    music_name: str | None = Field(None, description="The audio file's name as the user knows it.")
     music_volume: float = Field(MUSIC_VOLUME, ge=0, le=1)
+    music_fade_in_s: float = Field(0.0, ge=0)
+    music_fade_out_s: float = Field(MUSIC_FADE_OUT_S, ge=0)
+    music_loop: bool = True
     unknown_wishes: list[str] = Field(default_factory=list)
+    shuffle_seed: int | None = Field(None, description="The seed of the last shuffle, kept so it can be told.")
+    uploads_seen: int | None = Field(None, description="How many uploaded images the timeline was made from.")
+
+    @property
+    def title(self) -> str | None:
+        return next((text.text for text in self.texts if text.role == "title"), None)
+
+    @property
+    def title_frames(self) -> int:
+        return next((text.frames for text in self.texts if text.role == "title"), 0)
 
     @property
     def total_frames(self) -> int:
@@ -77,6 +133,10 @@ class EditPlan(BaseModel):
     def size(self) -> tuple[int, int]:
         return FRAME_SIZES[self.aspect]
 
+    def fit_of(self, image: PlannedImage) -> Fit:
+        """The fit a photo is drawn with: its own, else the plan's."""
+        return image.fit or self.fit
+
     def with_images(self, paths: Sequence[str | Path], names: Sequence[str] | None = None) -> EditPlan:
         """Bind each planned image to the file at its `index` in `paths` (the uploaded order)."""
         images = []
@@ -91,31 +151,38 @@ class EditPlan(BaseModel):
         return self.model_copy(update={"images": images})
 
     def to_draft(self) -> dict[str, Any]:
-        """The short-key draft: a video track (tt 0), then a title (tt 7) and a BGM (tt 1) if any."""
+        """The short-key draft, in the shape `draft_view` documents: video, BGM, then one text track each."""
         ms = self._ms
         video = {
             "tt": TRACK_VIDEO,
             "m": {"name": "Images"},
             "sg": [
-                {
-                    "start": ms(image.start_frame),
-                    "d": ms(image.frames),
-                    "m": {"name": image.name, "index": image.index, **_src(image.path)},
-                }
+                {"start": ms(image.start_frame), "d": ms(image.frames), "m": _image_meta(image)}
                 for image in self.images
             ],
         }
         tracks: list[dict[str, Any]] = [video]
-        if self.title:
-            title_segment = {"start": 0, "d": ms(self.title_frames), "m": {"text": self.title}}
-            tracks.append({"tt": TRACK_TITLE, "m": {"name": "Title"}, "sg": [title_segment]})
         if self.music_path:
-            music = {"name": Path(self.music_path).name, "volume": self.music_volume, **_src(self.music_path)}
+            music = {
+                "name": self.music_name or Path(self.music_path).name,
+                **_src(self.music_path),
+                "volume": self.music_volume,
+                "fade_in_ms": round(self.music_fade_in_s * 1000),
+                "fade_out_ms": round(self.music_fade_out_s * 1000),
+                "loop": self.music_loop,
+            }
             tracks.append(
                 {"tt": TRACK_AUDIO, "m": {"name": "BGM"}, "sg": [{"start": 0, "d": ms(self.total_frames), "m": music}]}
             )
+        for text in self.texts:
+            meta: dict[str, Any] = {"text": text.text, "role": text.role, "position": text.position}
+            if text.on is not None:
+                meta["on"] = text.on
+            segment = {"start": ms(text.start_frame), "d": ms(text.frames), "m": meta}
+            name = "Title" if text.role == "title" else "Text"
+            tracks.append({"tt": TRACK_TEXT, "m": {"name": name, "role": text.role}, "sg": [segment]})
         width, height = self.size
-        meta: dict[str, Any] = {
+        draft_meta: dict[str, Any] = {
             "width": width,
             "height": height,
             "aspect": self.aspect,
@@ -127,11 +194,26 @@ class EditPlan(BaseModel):
             "engine": "local",
         }
         if self.unknown_wishes:
-            meta["unknown_wishes"] = list(self.unknown_wishes)
-        return {"d": ms(self.total_frames), "m": meta, "t": tracks}
+            draft_meta["unknown_wishes"] = list(self.unknown_wishes)
+        if self.shuffle_seed is not None:
+            draft_meta["shuffle_seed"] = self.shuffle_seed
+        if self.uploads_seen is not None:
+            draft_meta["uploads_seen"] = self.uploads_seen
+        return {"d": ms(self.total_frames), "m": draft_meta, "t": tracks}
 
     def _ms(self, frames: int) -> int:
         return round(frames * 1000 / self.fps)
+
+
+def _image_meta(image: PlannedImage) -> dict[str, Any]:
+    meta: dict[str, Any] = {"name": image.name, "index": image.index, **_src(image.path)}
+    if image.fit:
+        meta["fit"] = image.fit
+    if image.look != "none":
+        meta["look"] = image.look
+    if image.crop:
+        meta["crop"] = list(image.crop)
+    return meta
 
 
 def describe_plan(plan: EditPlan) -> str:
@@ -323,8 +405,9 @@ def build_plan(
         transition_frames=transition_frames,
         motion=motion,
         fit=fit,
-        title=title,
-        title_frames=min(round(title_s * fps), total) if title else 0,
+        texts=[PlannedText(text=title, role="title", start_frame=0, frames=min(round(title_s * fps), total))]
+        if title
+        else [],
         music_path=music_path,
         music_volume=music_volume,
         unknown_wishes=list(unknown_wishes),
@@ -406,117 +489,103 @@ def _unknown_wishes(text: str) -> list[str]:
 # --- Draft -> plan -------------------------------------------------------------------------------
 
 
-def plan_from_draft(draft: dict[str, Any]) -> EditPlan:
-    """Read a short-key draft back into a plan, tolerantly (labels, starts and volumes in any known form)."""
-    tracks = draft.get("t") if isinstance(draft, dict) else None
-    if not isinstance(tracks, list):
-        raise NothingToExportError()
-    meta = _meta(draft)
-    fps = int(meta.get("fps") or FPS)
-    video = [seg for track in tracks if _track_type(track) == TRACK_VIDEO for seg in _segments(track)]
+def plan_from_draft(draft: Mapping[str, Any] | DraftView) -> EditPlan:
+    """Read a short-key draft (either backend's) back into a plan, through the one draft reader."""
+    view = draft if isinstance(draft, DraftView) else read_draft(draft)
+    meta = view.meta
+    fps = int(meta.fps) if meta.fps is not None and 1 <= meta.fps <= MAX_FPS else FPS
+    video = [segment for track in view.of_type(TRACK_VIDEO) for segment in track.segments]
     if not video:
         raise NothingToExportError()
 
+    def frames_of(ms: float | None, default_s: float) -> int:
+        return round((default_s * 1000 if ms is None else ms) * fps / 1000)
+
     cursor, images = 0, []
     for slot, segment in enumerate(video):
-        seg_meta = _meta(segment)
-        start_ms = _number(segment.get("start", segment.get("st", segment.get("s"))))
-        start = round(start_ms * fps / 1000) if start_ms is not None else cursor
-        frames = max(1, _frames(segment.get("d", segment.get("dur")), 0, fps))
-        path = _local_path(seg_meta.get("src") or seg_meta.get("path") or seg_meta.get("url") or segment.get("src"))
+        start = round(segment.start_ms * fps / 1000) if segment.start_ms is not None else cursor
+        frames = max(1, frames_of(segment.duration_ms, 0))
         images.append(
             PlannedImage(
-                index=int(seg_meta.get("index", slot)),
-                name=str(_label(seg_meta) or f"image {slot + 1}"),
-                path=path,
-                start_frame=start,
+                index=segment.index if segment.index is not None and segment.index >= 0 else slot,
+                name=segment.label or f"image {slot + 1}",
+                path=_local_path(segment.src),
+                start_frame=max(0, start),
                 frames=frames,
+                fit=segment.fit,
+                look=segment.look or "none",
+                crop=segment.crop,
             )
         )
-        cursor = start + frames
-
-    title, title_frames = None, 0
-    for track in tracks:
-        if _track_type(track) == TRACK_TITLE:
-            for segment in _segments(track):
-                label = _label(segment.get("m") or {})
-                if label:
-                    title = str(label)
-                    title_frames = _frames(segment.get("d"), TITLE_S, fps)
-                    break
-        if title:
-            break
-
-    music_path, volume = None, MUSIC_VOLUME
-    for track in tracks:
-        if _track_type(track) == TRACK_AUDIO:
-            for segment in _segments(track):
-                seg_meta = segment.get("m") or {}
-                music_path = _local_path(seg_meta.get("src") or seg_meta.get("path") or seg_meta.get("url"))
-                raw_volume = _number(seg_meta.get("volume", segment.get("volume")))
-                if raw_volume is not None:
-                    volume = raw_volume / 100 if raw_volume > 1 else raw_volume
-                if music_path:
-                    break
-        if music_path:
-            break
-
-    aspect = _parse_aspect(str(meta.get("aspect", ""))) or _aspect_of(meta.get("width"), meta.get("height"))
-    transition = _parse_transition(str(meta.get("transition", "fade"))) or "fade"
+        cursor = max(0, start) + frames
     total = sum(image.frames for image in images)
-    transition_frames = min(_frames(meta.get("transition_ms"), TRANSITION_S, fps), _max_transition(images))
-    if transition == "none" or len(images) < 2 or transition_frames == 0:
+
+    texts: list[PlannedText] = []
+    for track in view.of_type(TRACK_TEXT):
+        role = track.text_role or ("title" if not texts else "caption")
+        for segment in track.segments:
+            if segment.label:
+                start = min(max(0, frames_of(segment.start_ms, 0)), total - 1)
+                default_s = TITLE_S if role == "title" else (total - start) / fps
+                frames = min(max(1, frames_of(segment.duration_ms, default_s)), total - start)
+                position = segment.position or ("bottom" if role == "caption" else "center")
+                texts.append(
+                    PlannedText(
+                        text=segment.label,
+                        role=role,
+                        start_frame=start,
+                        frames=frames,
+                        position=position,
+                        on=segment.on,
+                    )
+                )
+    texts = _one_title(texts)
+
+    music = next(
+        (segment for track in view.of_type(TRACK_AUDIO) for segment in track.segments if _local_path(segment.src)),
+        None,
+    )
+    volume = music.volume if music is not None and music.volume is not None and music.volume >= 0 else None
+    aspect = _parse_aspect(meta.aspect or "") or _aspect_of(meta.width, meta.height)
+    transition = _parse_transition(meta.transition or "fade") or "fade"
+    transition_frames = min(frames_of(meta.transition_ms, TRANSITION_S), _max_transition(images))
+    if transition == "none" or len(images) < 2 or transition_frames <= 0:
         transition, transition_frames = "none", 0
-    wishes = meta.get("unknown_wishes")
     return EditPlan(
         images=images,
         aspect=aspect,
         fps=fps,
         transition=transition,
         transition_frames=transition_frames,
-        motion=_parse_motion(str(meta.get("motion", "kenburns"))) or "kenburns",
-        fit=_parse_fit(str(meta.get("fit", "blur"))) or "blur",
-        title=title,
-        title_frames=min(max(title_frames, 1), total) if title else 0,
-        music_path=music_path,
-        music_volume=min(max(volume, 0.0), 1.0),
-        unknown_wishes=[str(w) for w in wishes] if isinstance(wishes, list) else [],
+        motion=_parse_motion(meta.motion or "kenburns") or "kenburns",
+        fit=_parse_fit(meta.fit or "blur") or "blur",
+        texts=texts,
+        music_path=_local_path(music.src) if music else None,
+        music_name=music.label if music else None,
+        music_volume=MUSIC_VOLUME if volume is None else min(volume / 100 if volume > 1 else volume, 1.0),
+        music_fade_in_s=_seconds(music.fade_in_ms if music else None, 0.0),
+        music_fade_out_s=_seconds(music.fade_out_ms if music else None, MUSIC_FADE_OUT_S),
+        music_loop=True if music is None or music.loop is None else music.loop,
+        unknown_wishes=list(meta.unknown_wishes),
+        shuffle_seed=meta.shuffle_seed,
+        uploads_seen=meta.uploads_seen if meta.uploads_seen is not None and meta.uploads_seen >= 0 else None,
     )
 
 
-def _track_type(track: Any) -> int | None:
-    if not isinstance(track, dict):
-        return None
-    value = _number(track.get("tt", track.get("type")))
-    return int(value) if value is not None else None
+def _one_title(texts: list[PlannedText]) -> list[PlannedText]:
+    """At most one title (the first); the others become captions where they are."""
+    titles = [text for text in texts if text.role == "title"]
+    extra = [text.model_copy(update={"role": "caption"}) for text in titles[1:]]
+    rest = [text for text in texts if text.role != "title"] + extra
+    return (
+        titles[:1]
+        + sorted((t for t in rest if t.role == "caption"), key=lambda t: t.start_frame)
+        + [t for t in rest if t.role == "end_card"]
+    )
 
 
-def _segments(track: dict[str, Any]) -> list[dict[str, Any]]:
-    segments = track.get("sg")
-    return [s for s in segments if isinstance(s, dict)] if isinstance(segments, list) else []
-
-
-def _meta(item: dict[str, Any]) -> dict[str, Any]:
-    meta = item.get("m")
-    return meta if isinstance(meta, dict) else {}
-
-
-def _label(meta: dict[str, Any]) -> Any:
-    return meta.get("name") or meta.get("text") or meta.get("title")
-
-
-def _number(value: Any) -> float | None:
-    if isinstance(value, bool) or value is None:
-        return None
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return None
-
-
-def _frames(ms: Any, default_s: float, fps: int) -> int:
-    value = _number(ms)
-    return round((default_s * 1000 if value is None else value) * fps / 1000)
+def _seconds(ms: float | None, default_s: float) -> float:
+    return default_s if ms is None or ms < 0 else min(ms / 1000, MAX_DURATION_S)
 
 
 def _max_transition(images: Sequence[PlannedImage]) -> int:
@@ -539,8 +608,8 @@ def _local_path(value: Any) -> str | None:
     return None if "://" in value else value
 
 
-def _aspect_of(width: Any, height: Any) -> Aspect:
-    w, h = _number(width), _number(height)
+def _aspect_of(width: float | None, height: float | None) -> Aspect:
+    w, h = width, height
     if not w or not h:
         return "16:9"
     ratio = w / h
