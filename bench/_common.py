@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import socket
 import statistics
+import subprocess
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -78,3 +81,73 @@ class TreePeak:
         while not self._stop.is_set():
             self.sample()
             time.sleep(self._interval)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextlib.contextmanager
+def http_server(args: Sequence[str]) -> Iterator[str]:
+    """A loopback HTTP server in its own process (`args` + `--port N`, run from the repo); yields its base URL."""
+    import httpx
+
+    port = free_port()
+    proc = subprocess.Popen([PYTHON, *args, "--port", str(port)], cwd=ROOT, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                httpx.get(f"{base}/_sim/stats", timeout=1)
+                break
+            except httpx.TransportError:
+                if time.monotonic() > deadline or proc.poll() is not None:
+                    raise RuntimeError(f"{args} did not start") from None
+                time.sleep(0.1)
+        yield base
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def simulator() -> contextlib.AbstractContextManager[str]:
+    """The project's simulator (`python -m tests.sim`), quiet."""
+    return http_server(["-m", "tests.sim", "--log-level", "warning"])
+
+
+def server_env(base: str, home: Path, **extra: str) -> dict[str, str]:
+    """The environment of our server against the backend at `base`, with a private cache under `home`."""
+    return {
+        "NEMO_API_BASE": base,
+        "NEMO_CACHE_DIR": str(home / "cache"),
+        "NEMO_OUTPUT_DIR": str(home / "videos"),
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(home),
+        **extra,
+    }
+
+
+@contextlib.asynccontextmanager
+async def mcp_session(command: Sequence[str], env: dict[str, str]):  # type: ignore[no-untyped-def]
+    """One MCP client session over stdio with `command` (its stderr thrown away)."""
+    from mcp import Client, StdioServerParameters
+    from mcp.client.stdio import stdio_client
+
+    params = StdioServerParameters(command=command[0], args=list(command[1:]), env=env)
+    with open(os.devnull, "w") as errlog:
+        async with Client(stdio_client(params, errlog=errlog), read_timeout_seconds=600) as client:
+            yield client
+
+
+def server_process(marker: str = "nemo-video-mcp") -> int | None:
+    """The pid of this process's child whose command line contains `marker`."""
+    import psutil
+
+    for child in psutil.Process().children(recursive=True):
+        with contextlib.suppress(psutil.Error):
+            if any(marker in part for part in child.cmdline()):
+                return child.pid
+    return None

@@ -13,74 +13,20 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import os
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import httpx
-from mcp import Client, StdioServerParameters
-from mcp.client.stdio import stdio_client
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import BARE_SERVER, PYTHON, ROOT, SERVER_SCRIPT, load, spread
+from _common import BARE_SERVER, PYTHON, SERVER_SCRIPT, load, mcp_session, server_env, simulator, spread
 
 CREDITS_PATH = "/api/credits/balance/simple"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@contextlib.contextmanager
-def simulator(*settings: str) -> object:
-    """`python -m tests.sim` in its own process; yields its base URL."""
-    port = free_port()
-    args = [PYTHON, "-m", "tests.sim", "--port", str(port), "--log-level", "warning"]
-    for setting in settings:
-        args += ["--set", setting]
-    proc = subprocess.Popen(args, cwd=ROOT, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                httpx.get(f"{base}/_sim/stats", timeout=1)
-                break
-            except httpx.TransportError:
-                if time.monotonic() > deadline or proc.poll() is not None:
-                    raise RuntimeError("the simulator did not start") from None
-                time.sleep(0.1)
-        yield base
-    finally:
-        proc.terminate()
-        proc.wait(10)
-
-
-def server_env(base: str, home: Path) -> dict[str, str]:
-    return {
-        "NEMO_API_BASE": base,
-        "NEMO_CACHE_DIR": str(home / "cache"),
-        "NEMO_OUTPUT_DIR": str(home / "videos"),
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "HOME": str(home),
-    }
-
-
-@contextlib.asynccontextmanager
-async def session(command: list[str], env: dict[str, str]) -> AsyncIterator[Client]:
-    params = StdioServerParameters(command=command[0], args=command[1:], env=env)
-    with open(os.devnull, "w") as errlog:
-        async with Client(stdio_client(params, errlog=errlog), read_timeout_seconds=60) as client:
-            yield client
 
 
 async def per_call(work: Callable[[], Awaitable[object]], calls: int) -> float:
@@ -100,8 +46,8 @@ async def run(rounds: int, calls: int, profile: Path | None) -> None:
         if profile is not None:
             ours_command = [PYTHON, "-m", "cProfile", "-o", str(profile), str(SERVER_SCRIPT)]
         async with (
-            session(ours_command, server_env(base, Path(home))) as ours,
-            session([PYTHON, str(BARE_SERVER)], {"PATH": os.environ.get("PATH", "")}) as bare,
+            mcp_session(ours_command, server_env(base, Path(home))) as ours,
+            mcp_session([PYTHON, str(BARE_SERVER)], {"PATH": os.environ.get("PATH", "")}) as bare,
             httpx.AsyncClient(base_url=base, headers=headers) as raw_async,
         ):
             raw_sync = httpx.Client(base_url=base, headers=headers)
