@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import itertools
 import struct
+import zlib
 from pathlib import Path
 
 import pytest
-from PIL import Image
+from PIL import Image, ImageFile
 
 from nemo_video_mcp.render.images import (
     ImageTooLargeError,
@@ -84,6 +85,35 @@ def test_exif_orientation_is_applied(tmp_path):
     top, bottom = fitted.getpixel((50, 20)), fitted.getpixel((50, 180))
     assert top[0] > 200 and top[2] < 60, top
     assert bottom[2] > 200 and bottom[0] < 60, bottom
+
+
+def _png_with_late_exif(path: Path, orientation: int) -> None:
+    """A 200x100 PNG whose eXIf chunk comes after its pixels, just before IEND."""
+    Image.new("RGB", (200, 100), "red").save(path)
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    data = exif.tobytes()
+    chunk = struct.pack(">I", len(data)) + b"eXIf" + data + struct.pack(">I", zlib.crc32(b"eXIf" + data))
+    raw = path.read_bytes()
+    iend = raw.rindex(b"IEND") - 4
+    path.write_bytes(raw[:iend] + chunk + raw[iend:])
+
+
+def test_png_orientation_is_read_without_decoding_the_pixels(tmp_path, monkeypatch):
+    late, plain, early = tmp_path / "late.png", tmp_path / "plain.png", tmp_path / "early.png"
+    _png_with_late_exif(late, 6)
+    Image.new("RGB", (200, 100), "red").save(plain)
+    exif = Image.Exif()
+    exif[0x0112] = 8
+    Image.new("RGB", (200, 100), "red").save(early, exif=exif)
+
+    def no_decoding(self):
+        raise AssertionError("the pixels were decoded")
+
+    monkeypatch.setattr(ImageFile.ImageFile, "load", no_decoding)
+    assert (inspect_image(late).width, inspect_image(late).height) == (100, 200)
+    assert (inspect_image(plain).width, inspect_image(plain).height) == (200, 100)
+    assert (inspect_image(early).width, inspect_image(early).height) == (100, 200)
 
 
 def test_cmyk_jpeg_becomes_rgb(tmp_path):
