@@ -1,38 +1,27 @@
 """The draft (the backend's timeline JSON): a one-line summary, per-track facts, and a diff of two drafts.
 
-The draft stays opaque JSON; these functions only read it, tolerantly, and never change it.
-Known short keys: `t` tracks; per track `tt` type (0 video, 1 audio/BGM, 7 text/title) and `sg`
-segments; `d` duration in ms (on the draft, a track or a segment); `m` metadata. Everything else a
-segment holds is guessed from the lists below.
+The draft stays opaque JSON; these functions read it through `draft_view.read_draft` (the one
+reader, which says where labels, starts and volumes are looked for) and never change it.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-TrackKind = Literal["Video", "BGM", "Title", "Track"]
+from nemo_video_mcp.draft_view import SegmentView, TrackView, read_draft
+
+TrackKind = Literal["Video", "BGM", "Title", "Text", "Track"]
 
 TRACK_KINDS: dict[int, TrackKind] = {0: "Video", 1: "BGM", 7: "Title"}
-"""`tt` value -> kind shown to users; any other value is a plain "Track"."""
+"""`tt` value -> kind shown to users; any other value is a plain "Track". A tt 7 track whose role is
+caption or end card (the local engine's overlays) shows as "Text"."""
 
-LABEL_KEYS = ("name", "text", "title")
-"""Read from the segment's `m`, then the segment itself, then the track's `m`, then the track."""
-
-VOLUME_KEYS = ("volume", "vol")
-"""0-1 or 0-100 (a value <= 1 is a fraction). Read from the segment, its `m`, the track, the track's `m`."""
-
-START_KEYS = ("start", "start_ms", "st", "s")
-"""Segment start in ms, read from the segment, then its `m`, then its `tr` (time range) object.
-Without one, segments follow one another from 0."""
-
-DURATION_KEYS = ("d", "duration")
-"""Segment duration in ms, read from the segment, then its `tr` object."""
+TEXT_KINDS: tuple[TrackKind, ...] = ("Title", "Text")
 
 EMPTY_TIMELINE = "Timeline (0 tracks): empty"
 UNTITLED = "untitled"
@@ -58,7 +47,7 @@ class TrackSummary(BaseModel):
         """
         if self.segment_count == 0:
             return f"{self.kind}: no clips"
-        label = f'"{self.label}"' if self.kind == "Title" and self.label != UNTITLED else self.label
+        label = f'"{self.label}"' if self.kind in TEXT_KINDS and self.label != UNTITLED else self.label
         if self.segment_count > 1:
             more = self.segment_count - 1
             label = _count(self.segment_count, "clip") if self.label == UNTITLED else f"{label} + {more} more"
@@ -68,8 +57,8 @@ class TrackSummary(BaseModel):
 
 def summarize_tracks(draft: Mapping[str, Any]) -> list[TrackSummary]:
     """One `TrackSummary` per track (entries of `t` that are not objects are skipped)."""
-    draft_ms = _draft_ms(draft)
-    return [_summarize_track(index, track, draft_ms) for index, track in enumerate(_tracks(draft), start=1)]
+    view = read_draft(draft)
+    return [_summarize_track(track, view.duration_ms) for track in view.tracks]
 
 
 def timeline_summary(draft: Mapping[str, Any], tracks: list[TrackSummary] | None = None) -> str:
@@ -87,12 +76,12 @@ def timeline_summary(draft: Mapping[str, Any], tracks: list[TrackSummary] | None
 
 def is_exportable(draft: Mapping[str, Any]) -> bool:
     """True when at least one track has a segment: the backend refuses to render anything less."""
-    return any(_segments(track) for track in _tracks(draft))
+    return any(track.segments for track in read_draft(draft).tracks)
 
 
 def timeline_duration_s(draft: Mapping[str, Any]) -> float:
     """The draft's `d`, or else the end of its last track, in seconds."""
-    draft_ms = _draft_ms(draft)
+    draft_ms = read_draft(draft).duration_ms
     if draft_ms is not None:
         return draft_ms / 1000
     return max((track.end_s for track in summarize_tracks(draft)), default=0.0)
@@ -174,41 +163,37 @@ def format_seconds(seconds: float) -> str:
     return f"{seconds:.2f}".rstrip("0").rstrip(".")
 
 
-# --- Reading the draft tolerantly --------------------------------------------------------------
+# --- Tracks as the summary shows them ----------------------------------------------------------
 
 
-def _summarize_track(index: int, track: Mapping[str, Any], draft_ms: float | None) -> TrackSummary:
-    raw_type = track.get("tt")
-    type_number = _number(raw_type)
-    kind: TrackKind = TRACK_KINDS.get(int(type_number), "Track") if type_number is not None else "Track"
-    segments = _segments(track)
-    start_s, end_s = _track_span(track, segments, draft_ms)
-    volume = _volume(track, segments) if kind == "BGM" else None
+def _summarize_track(track: TrackView, draft_ms: float | None) -> TrackSummary:
+    kind: TrackKind = TRACK_KINDS.get(track.type, "Track") if track.type is not None else "Track"
+    if kind == "Title" and track.text_role in ("caption", "end_card"):
+        kind = "Text"
+    start_s, end_s = _track_span(track, draft_ms)
     return TrackSummary(
-        index=index,
+        index=track.index,
         kind=kind,
-        label=_track_label(track, segments),
+        label=shortened(_track_label(track) or UNTITLED),
         start_s=start_s,
         end_s=end_s,
-        volume_percent=volume,
-        segment_count=len(segments),
-        raw_type=raw_type if isinstance(raw_type, (int, str)) and not isinstance(raw_type, bool) else None,
+        volume_percent=_volume(track) if kind == "BGM" else None,
+        segment_count=len(track.segments),
+        raw_type=track.raw_type,
     )
 
 
-def _track_span(
-    track: Mapping[str, Any], segments: list[Mapping[str, Any]], draft_ms: float | None
-) -> tuple[float, float]:
-    track_ms = _number(track.get("d"))
+def _track_span(track: TrackView, draft_ms: float | None) -> tuple[float, float]:
+    segments = track.segments
+    track_ms = track.duration_ms
     if len(segments) == 1 and track_ms is None:
         track_ms = draft_ms
     cursor, starts, ends = 0.0, [], []
     for segment in segments:
-        start = _first_number(START_KEYS, segment, _meta(segment), _time_range(segment))
-        duration = _first_number(DURATION_KEYS, segment, _time_range(segment))
+        duration = segment.duration_ms
         if duration is None and len(segments) == 1:
             duration = track_ms
-        start = cursor if start is None else start
+        start = cursor if segment.start_ms is None else segment.start_ms
         starts.append(start)
         if duration is not None:
             ends.append(start + duration)
@@ -223,35 +208,26 @@ def _track_span(
     return start_ms / 1000, max(end_ms, start_ms) / 1000
 
 
-def _track_label(track: Mapping[str, Any], segments: list[Mapping[str, Any]]) -> str:
-    labels = (_label(_meta(segment), segment) for segment in segments)
-    return next((label for label in labels if label), None) or _label(_meta(track), track) or UNTITLED
+def _track_label(track: TrackView) -> str | None:
+    return next((segment.label for segment in track.segments if segment.label), None) or track.label
 
 
-def _label(*sources: Mapping[str, Any]) -> str | None:
-    for source in sources:
-        for key in LABEL_KEYS:
-            value = source.get(key)
-            if isinstance(value, (str, int, float)) and not isinstance(value, bool):
-                text = " ".join(str(value).split())
-                if text:
-                    return text if len(text) <= MAX_LABEL_CHARS else text[: MAX_LABEL_CHARS - 1] + "…"
-    return None
+def shortened(text: str, max_chars: int | None = MAX_LABEL_CHARS) -> str:
+    """`text` cut to `max_chars` (default: a label's), ending in "…" when cut."""
+    max_chars = MAX_LABEL_CHARS if max_chars is None else max_chars
+    return text if len(text) <= max_chars else text[: max_chars - 1] + "…"
 
 
-def _volume(track: Mapping[str, Any], segments: list[Mapping[str, Any]]) -> int | None:
-    sources = [source for segment in segments[:1] for source in (segment, _meta(segment))]
-    value = _first_number(VOLUME_KEYS, *sources, track, _meta(track))
+def _volume(track: TrackView) -> int | None:
+    first: list[SegmentView] = track.segments[:1]
+    value = next((segment.volume for segment in first if segment.volume is not None), track.volume)
     if value is None or value < 0:
         return None
     return round(value * 100 if value <= 1 else value)
 
 
-def _draft_ms(draft: Mapping[str, Any]) -> float | None:
-    return _number(draft.get("d")) if isinstance(draft, Mapping) else None
-
-
 def _tracks(draft: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """The raw track objects, for `trimmed_draft` (which cuts the JSON itself, not a reading of it)."""
     tracks = draft.get("t") if isinstance(draft, Mapping) else None
     return [track for track in tracks if isinstance(track, Mapping)] if isinstance(tracks, list) else []
 
@@ -259,41 +235,6 @@ def _tracks(draft: Mapping[str, Any]) -> list[Mapping[str, Any]]:
 def _segments(track: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     segments = track.get("sg")
     return [segment for segment in segments if isinstance(segment, Mapping)] if isinstance(segments, list) else []
-
-
-def _meta(item: Mapping[str, Any]) -> Mapping[str, Any]:
-    meta = item.get("m")
-    return meta if isinstance(meta, Mapping) else {}
-
-
-def _time_range(segment: Mapping[str, Any]) -> Mapping[str, Any]:
-    time_range = segment.get("tr")
-    return time_range if isinstance(time_range, Mapping) else {}
-
-
-def _first_number(keys: Iterable[str], *sources: Mapping[str, Any]) -> float | None:
-    keys = tuple(keys)
-    for source in sources:
-        for key in keys:
-            number = _number(source.get(key))
-            if number is not None:
-                return number
-    return None
-
-
-def _number(value: Any) -> float | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, (int, float)):
-        number = float(value)
-    elif isinstance(value, str):
-        try:
-            number = float(value.strip().rstrip("%"))
-        except ValueError:
-            return None
-    else:
-        return None
-    return number if math.isfinite(number) else None  # NaN and infinities ("nan", "1e999") are no number
 
 
 def _count(number: int, noun: str) -> str:
@@ -304,8 +245,8 @@ def _track_changes(old: TrackSummary, new: TrackSummary, *, several: bool, timin
     name = f"{new.kind} (track {new.index})" if several else new.kind
     changes = []
     if old.label != new.label:
-        quote = '"' if new.kind == "Title" else ""
-        what = "text" if new.kind == "Title" else "label"
+        quote = '"' if new.kind in TEXT_KINDS else ""
+        what = "text" if new.kind in TEXT_KINDS else "label"
         changes.append(f"{name} {what} {quote}{old.label}{quote} → {quote}{new.label}{quote}")
     if new.segment_count != old.segment_count:
         difference = new.segment_count - old.segment_count

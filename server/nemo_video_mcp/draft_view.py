@@ -54,7 +54,7 @@ Without one, segments follow one another from 0."""
 DURATION_KEYS = ("d", "duration")
 """Segment duration in ms, read from the segment, then its `tr` object."""
 
-SOURCE_KEYS = ("src", "path", "url")
+SOURCE_KEYS = ("src", "url", "path", "source")
 """Where a segment's media is, read from its `m`, then the segment."""
 
 TYPE_KEYS = ("tt", "type")
@@ -120,6 +120,7 @@ class SegmentView(BaseModel):
     start_ms: Number = None
     duration_ms: Number = None
     label: str | None = Field(None, description="Whitespace-normalized; not shortened.")
+    text: str | None = Field(None, description="The `text` key alone (from `m`, then the segment): what a text shows.")
     volume: Number = Field(None, description="As written: 0-1 or 0-100.")
     src: str | None = None
     meta: Mapping[str, Any] = Field(default_factory=dict, description="The segment's `m`, as sent (not copied).")
@@ -146,6 +147,7 @@ class SegmentView(BaseModel):
             "start_ms": _first_number(START_KEYS, raw, meta, time_range),
             "duration_ms": _first_number(DURATION_KEYS, raw, time_range),
             "label": _label(meta, raw),
+            "text": _label(meta, raw, keys=("text",)),
             "volume": _first_number(VOLUME_KEYS, raw, meta),
             "src": _first_text(SOURCE_KEYS, meta, raw),
             **{key: meta[key] for key in _LOCAL_SEGMENT_KEYS if key in meta},
@@ -268,14 +270,14 @@ def _first_text(keys: Iterable[str], *sources: Mapping[str, Any]) -> str | None:
     for source in sources:
         for key in keys:
             value = source.get(key)
-            if isinstance(value, str) and value:
-                return value
+            if isinstance(value, str) and value.strip():
+                return value.strip()
     return None
 
 
-def _label(*sources: Mapping[str, Any]) -> str | None:
+def _label(*sources: Mapping[str, Any], keys: tuple[str, ...] = LABEL_KEYS) -> str | None:
     for source in sources:
-        for key in LABEL_KEYS:
+        for key in keys:
             value = source.get(key)
             if isinstance(value, str | int | float) and not isinstance(value, bool):
                 text = " ".join(str(value).split())

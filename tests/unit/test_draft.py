@@ -384,3 +384,23 @@ def test_a_draft_whose_bulk_is_not_segments_keeps_only_what_names_its_tracks() -
     draft = {"t": [{"id": "v", "tt": 0, "sg": [{"d": 1}]}], "blob": "x" * 500_000}
     cut, _, was_cut = trimmed_draft(draft, 1024)
     assert was_cut and cut == {"t": [{"id": "v", "tt": 0}]}
+
+
+def test_the_local_engines_texts_and_music_show_as_the_cloud_seeds_lines() -> None:
+    draft = {
+        "d": 12000,
+        "t": [
+            {"tt": 0, "m": {"name": "Images"}, "sg": [{"start": 0, "d": 4000, "m": {"name": "a.jpg"}}]},
+            {"tt": 1, "m": {"name": "BGM"}, "sg": [{"start": 0, "d": 12000, "m": {"name": "Lo-fi", "volume": 0.35}}]},
+            {"tt": 7, "m": {"name": "Title", "role": "title"}, "sg": [{"start": 0, "d": 3000, "m": {"text": "Alps"}}]},
+            {"tt": 7, "m": {"role": "caption"}, "sg": [{"start": 0, "d": 4000, "m": {"text": "Day 1", "on": 0}}]},
+            {"tt": 7, "sg": [{"start": 9000, "d": 3000, "m": {"text": "Bye", "role": "end_card"}}]},
+        ],
+    }
+    assert timeline_summary(draft) == (
+        'Timeline (5 tracks): 1. Video: a.jpg (0-4s) 2. BGM: Lo-fi (0-12s, 35%) 3. Title: "Alps" (0-3s) '
+        '4. Text: "Day 1" (0-4s) 5. Text: "Bye" (9-12s)'
+    )
+    changed = copy.deepcopy(draft)
+    changed["t"][3]["sg"][0]["m"]["text"] = "Day one"
+    assert describe_changes(draft, changed) == 'Text (track 4) text "Day 1" → "Day one".'

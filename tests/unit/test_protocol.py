@@ -289,7 +289,7 @@ async def test_input_schemas_declare_the_enums_and_bounds(app) -> None:
     assert property_branch(generate, "aspect")["enum"] == ["16:9", "9:16", "1:1"]
     assert property_branch(generate, "transition")["enum"] == ["fade", "slide", "wipe", "dissolve", "none"]
     assert property_branch(generate, "motion")["enum"] == ["kenburns", "static"]
-    assert property_branch(generate, "fit")["enum"] == ["blur", "contain", "cover"]
+    assert property_branch(generate, "fit")["enum"] == ["blur", "contain", "cover", "smart"]
     duration = property_branch(generate, "duration_s")
     assert (duration["type"], duration["minimum"], duration["maximum"]) == ("number", 1, 600)
     assert generate["properties"]["instruction"]["maxLength"] == 4000
