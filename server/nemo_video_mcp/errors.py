@@ -5,6 +5,8 @@ The MCP layer turns any `NemoError` into tool-error text once, via `agent_messag
 
 from __future__ import annotations
 
+import time
+
 from nemo_video_mcp.redact import redact
 
 SUPPORTED_FORMATS = "images: jpg/jpeg, png, gif, webp, heic; video: mp4, mov, avi, webm, mkv; audio: mp3, wav, m4a, aac"
@@ -151,14 +153,39 @@ class ExportBlockedError(BackendError):
 
 
 class RateLimitedError(BackendError):
+    """Rate limited (HTTP 429): what was waited, or why no retry was sent, and when to ask again."""
+
     code = 429
 
-    def __init__(self, *, retried: bool = True) -> None:
-        if retried:
-            what = "The backend is rate-limiting requests and refused a retry 30 s later."
+    def __init__(
+        self, *, waited_s: float | None = None, retry_in_s: float | None = None, longest_s: float | None = None
+    ) -> None:
+        if waited_s is not None:
+            what = f"The backend is rate-limiting requests and refused a retry {_seconds(waited_s)} s later."
+        elif longest_s is not None:
+            what = (
+                f"The backend is rate-limiting requests and asked to wait {_seconds(retry_in_s or 0)} s, longer than "
+                f"this server waits for a retry ({longest_s:.0f} s); no retry was sent."
+            )
+        elif retry_in_s is not None:
+            what = (
+                f"The backend is rate-limiting requests; the wait before a retry ({_seconds(retry_in_s)} s) "
+                "did not fit in this call's time budget, so no retry was sent."
+            )
         else:
-            what = "The backend is rate-limiting requests; a retry 30 s later did not fit in this call's time budget."
-        super().__init__(what, "Wait a few minutes before calling the tool again; do not loop on it.")
+            what = "The backend is rate-limiting requests (HTTP 429)."
+        if retry_in_s is None:
+            step = "Wait a few minutes before calling the tool again; do not loop on it."
+        else:
+            at = time.strftime("%H:%M:%S UTC", time.gmtime(time.time() + retry_in_s))
+            step = f"Call the tool again after {at} (in about {_seconds(retry_in_s)} s), not before; do not loop on it."
+        super().__init__(what, step)
+        self.retry_in_s = retry_in_s
+
+
+def _seconds(value: float) -> str:
+    """A duration for a message: one decimal under 10 s, whole seconds above."""
+    return f"{value:.1f}" if value < 10 else f"{value:.0f}"
 
 
 class AnonymousTokenLimitError(BackendError):

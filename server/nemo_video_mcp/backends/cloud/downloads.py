@@ -4,11 +4,11 @@ contract's Bearer-protected `/download`; written atomically, checked to be a vid
 from __future__ import annotations
 
 import logging
-import uuid
 from pathlib import Path
 
 import httpx
 
+from nemo_video_mcp.atomic import replacing
 from nemo_video_mcp.backends import bodies
 from nemo_video_mcp.backends.cloud.auth import Tokens
 from nemo_video_mcp.backends.cloud.transport import NetworkFailure, Transport
@@ -59,33 +59,35 @@ class Downloads:
         The body must start like a video and stay under `bodies.MAX_VIDEO_BYTES` (decoded).
         """
         target.parent.mkdir(parents=True, exist_ok=True)
-        partial = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.part")
         try:
-            async with self._transport.exchange(
-                "GET", url, headers=headers, timeout=DOWNLOAD_TIMEOUT, limit_s=DOWNLOAD_LIMIT_S
-            ) as response:
-                if response.status_code != 200:
-                    raise NetworkFailure(f"{response.url.host} answered HTTP {response.status_code}")
-                host = response.url.host
-                written = 0
-                head = b""
-                with partial.open("wb") as handle:
-                    async for piece in bodies.decoded(response, "the video download"):
-                        written += len(piece)
-                        if written > bodies.MAX_VIDEO_BYTES:
-                            raise NetworkFailure(f"{host} sent more than {bodies.MAX_VIDEO_BYTES // bodies.MB:,} MB")
-                        if len(head) < _VIDEO_HEAD_BYTES:
-                            head += piece[: _VIDEO_HEAD_BYTES - len(head)]
-                            if len(head) == _VIDEO_HEAD_BYTES:
-                                require_video(host, head)
-                        handle.write(piece)
-                if len(head) < _VIDEO_HEAD_BYTES:
-                    require_video(host, head)
-            partial.replace(target)
+            with replacing(target) as partial:
+                async with self._transport.exchange(
+                    "GET", url, headers=headers, timeout=DOWNLOAD_TIMEOUT, limit_s=DOWNLOAD_LIMIT_S
+                ) as response:
+                    if response.status_code != 200:
+                        raise NetworkFailure(f"{response.url.host} answered HTTP {response.status_code}")
+                    await _write_video(response, partial)
         except BadResponseError as exc:
             raise NetworkFailure(exc.message) from None
-        finally:
-            partial.unlink(missing_ok=True)
+
+
+async def _write_video(response: httpx.Response, partial: Path) -> None:
+    """The body to `partial`: it must start like a video and stay under `bodies.MAX_VIDEO_BYTES` (decoded)."""
+    host = response.url.host
+    written = 0
+    head = b""
+    with partial.open("wb") as handle:
+        async for piece in bodies.decoded(response, "the video download"):
+            written += len(piece)
+            if written > bodies.MAX_VIDEO_BYTES:
+                raise NetworkFailure(f"{host} sent more than {bodies.MAX_VIDEO_BYTES // bodies.MB:,} MB")
+            if len(head) < _VIDEO_HEAD_BYTES:
+                head += piece[: _VIDEO_HEAD_BYTES - len(head)]
+                if len(head) == _VIDEO_HEAD_BYTES:
+                    require_video(host, head)
+            handle.write(piece)
+    if len(head) < _VIDEO_HEAD_BYTES:
+        require_video(host, head)
 
 
 def require_video(host: str, head: bytes) -> None:

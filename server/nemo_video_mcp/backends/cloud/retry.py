@@ -63,31 +63,6 @@ def retry_after_s(headers: Mapping[str, str], now: float | None = None) -> float
     return max(0.0, delay) if math.isfinite(delay) else None
 
 
-class RateLimitedLaterError(RateLimitedError):
-    """Rate limited, with what was waited and when the backend may be asked again."""
-
-    def __init__(self, *, waited_s: float | None = None, retry_in_s: float | None = None, too_long: bool = False):
-        if waited_s is not None:
-            what = f"The backend is rate-limiting requests and refused a retry {seconds(waited_s)} s later."
-        elif too_long:
-            what = (
-                f"The backend is rate-limiting requests and asked to wait {seconds(retry_in_s or 0)} s, longer than "
-                f"this server waits for a retry ({MAX_RETRY_AFTER_S:.0f} s); no retry was sent."
-            )
-        else:
-            what = (
-                f"The backend is rate-limiting requests; the wait before a retry ({seconds(retry_in_s or 0)} s) "
-                "did not fit in this call's time budget, so no retry was sent."
-            )
-        if retry_in_s is None:
-            step = "Wait a few minutes before calling the tool again; do not loop on it."
-        else:
-            at = time.strftime("%H:%M:%S UTC", time.gmtime(time.time() + retry_in_s))
-            step = f"Call the tool again after {at} (in about {seconds(retry_in_s)} s), not before; do not loop on it."
-        super(RateLimitedError, self).__init__(what, step)
-        self.retry_in_s = retry_in_s
-
-
 @dataclass(frozen=True)
 class RetryPolicy:
     """The policy, shared by every call of one backend; `for_call` counts one call's retries."""
@@ -127,21 +102,21 @@ class Retries:
     async def after_rate_limit(self, retry_after: float | None) -> bool:
         """Wait before sending a refused (429) request once more; False if this call already did.
 
-        Raises `RateLimitedLaterError`, saying when to try again, when the wait does not fit.
+        Raises `RateLimitedError`, saying when to try again, when the wait does not fit.
         """
         if self._rate_limit_waited_s is not None:
             return False
         wait = RATE_LIMIT_WAIT_S if retry_after is None else retry_after
         if wait > MAX_RETRY_AFTER_S:
-            raise RateLimitedLaterError(retry_in_s=wait, too_long=True)
+            raise RateLimitedError(retry_in_s=wait, longest_s=MAX_RETRY_AFTER_S)
         if not await self._wait(wait):
-            raise RateLimitedLaterError(retry_in_s=wait)
+            raise RateLimitedError(retry_in_s=wait)
         self._rate_limit_waited_s = wait
         return True
 
-    def rate_limited_again(self, retry_after: float | None) -> RateLimitedLaterError:
+    def rate_limited_again(self, retry_after: float | None) -> RateLimitedError:
         """The error for a 429 after this call's one retry."""
-        return RateLimitedLaterError(waited_s=self._rate_limit_waited_s, retry_in_s=retry_after)
+        return RateLimitedError(waited_s=self._rate_limit_waited_s, retry_in_s=retry_after)
 
     async def _wait(self, seconds_: float) -> bool:
         """Wait `seconds_` (scaled) if the wait and then a request still fit in the budget; else False at once."""
