@@ -38,9 +38,9 @@ RENDERS = (
     "tests/unit/test_ledger.py",
 )
 LEDGER = ("tests/unit/test_ledger.py", "tests/unit/test_jobs.py", "tests/unit/test_service.py")
-LEASE = ("tests/unit/test_lease.py",)
+LEASE = ("tests/unit/test_lease.py", "tests/unit/test_lease_times.py")
 DRAFT = ("tests/unit/test_draft.py", "tests/unit/test_draft_edges.py")
-GUI = ("tests/unit/test_gui.py",)
+GUI = ("tests/unit/test_gui.py", "tests/unit/test_gui_nouns.py")
 
 
 @dataclass(frozen=True)

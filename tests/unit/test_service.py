@@ -559,3 +559,43 @@ async def test_a_start_refused_outright_is_forgotten_and_the_next_export_starts_
     backend.render_polls = [done()]
     again = await service.export_video()
     assert not again.resumed and again.status == "completed" and again.job_id != refused[0]
+
+
+async def test_a_render_done_without_a_link_or_cancelled_is_not_the_video_of_this_timeline(
+    settings: Settings, backend: ScriptedBackend
+) -> None:
+    service = service_for(settings, backend)
+    backend.render_polls = [RenderStatus(job_id="?", status="completed", progress=100)]  # no URL yet
+    await service.export_video()
+    backend.render_polls = [RenderStatus(job_id="?", status="cancelled", progress=40, url="https://cdn/part.mp4")]
+    with pytest.raises(RenderFailedError, match="cancelled"):
+        await service.export_video()
+    backend.render_polls = [done("https://cdn/whole.mp4")]
+    third = await service.export_video()
+    assert third.url == "https://cdn/whole.mp4" and len(backend.renders_started) == 3
+
+
+async def test_a_link_seen_in_an_earlier_reading_is_kept(settings: Settings, backend: ScriptedBackend) -> None:
+    early = RenderStatus(job_id="?", status="processing", progress=90, url="https://cdn/early.mp4")
+    backend.render_polls = [early, RenderStatus(job_id="?", status="completed", progress=100)]
+    result = await service_for(settings, backend).export_video()
+    assert result.status == "completed" and result.url == "https://cdn/early.mp4"
+
+
+async def test_a_job_the_backend_loses_twice_fails_after_one_restart(
+    settings: Settings, backend: ScriptedBackend
+) -> None:
+    backend.render_polls = [RenderNotFoundError("x"), RenderNotFoundError("x"), done()]
+    with pytest.raises(RenderFailedError, match="lost the job twice") as caught:
+        await service_for(settings, backend).export_video()
+    assert backend.renders_started == [caught.value.message.split()[1]] * 2
+
+
+async def test_a_lost_job_is_not_restarted_on_a_timeline_changed_since(
+    settings: Settings, backend: ScriptedBackend
+) -> None:
+    backend.states = [VIDEO, WITH_TITLE]  # read when claiming, then when the backend has lost the job
+    backend.render_polls = [RenderNotFoundError("x"), done()]
+    with pytest.raises(RenderFailedError, match="the timeline changed since"):
+        await service_for(settings, backend).export_video()
+    assert len(backend.renders_started) == 1
