@@ -16,14 +16,14 @@ from PIL import Image
 from nemo_video_mcp.render import plan as plan_module
 from nemo_video_mcp.render.runner import ffmpeg_exe
 
-SMALL_SIZES = {"16:9": (192, 108), "9:16": (108, 192), "1:1": (144, 144)}
 
-
-def shrink_frames(monkeypatch: pytest.MonkeyPatch) -> dict[str, tuple[int, int]]:
-    """Render every aspect at a tenth of its size for the rest of this test."""
-    for aspect, size in SMALL_SIZES.items():
-        monkeypatch.setitem(plan_module.FRAME_SIZES, aspect, size)
-    return SMALL_SIZES
+def shrink_frames(monkeypatch: pytest.MonkeyPatch, scale: float = 0.1) -> dict[str, tuple[int, int]]:
+    """Render every aspect at `scale` of its size (even sides) for the rest of this test."""
+    sizes = {}
+    for aspect, (width, height) in list(plan_module.FRAME_SIZES.items()):
+        sizes[aspect] = (2 * round(width * scale / 2), 2 * round(height * scale / 2))
+        monkeypatch.setitem(plan_module.FRAME_SIZES, aspect, sizes[aspect])
+    return sizes
 
 
 def luma_frames(path: Path, size: tuple[int, int]) -> list[bytes]:

@@ -17,7 +17,7 @@ from nemo_video_mcp.render.graph import (
     transition_starts,
 )
 from nemo_video_mcp.render.plan import build_plan
-from nemo_video_mcp.render.title import TitleCard
+from nemo_video_mcp.render.text import TextCard
 
 
 def _plan(count: int = 3, **kwargs):
@@ -150,15 +150,19 @@ def test_kenburns_without_transitions_is_a_plain_concat():
     assert "[h0][h1][h2]concat=n=3:v=1:a=0[joined]" in graph
 
 
-def test_title_is_overlaid_for_its_frames_with_fades():
-    plan = _plan(2, duration_s=6, title="Hello")
-    card = TitleCard(path=Path("/tmp/title.png"), x=100, y=800, width=400, height=120)
-    argv = build_command(plan, _stills(2), title=card)
+def test_each_text_is_overlaid_on_its_frames_only_with_fades():
+    plan = _plan(2, duration_s=6)
+    title = TextCard(path=Path("/tmp/title.png"), x=100, y=800, width=400, height=120, start_frame=0, frames=120)
+    caption = TextCard(path=Path("/tmp/text.png"), x=50, y=900, width=300, height=60, start_frame=90, frames=60)
+    argv = build_command(plan, _stills(2), texts=[title, caption])
     graph = argv[argv.index("-filter_complex") + 1]
-    assert "/tmp/title.png" in argv
-    assert "[2:v]format=yuva420p,loop=loop=119:size=1:start=0" in graph
-    assert "fade=t=out:st=3.600:d=0.400:alpha=1" in graph
-    assert "overlay=x=100:y=800:eof_action=pass:format=yuv420," + COLOUR_TAGS + "[vout]" in graph
+    assert argv[argv.index("/tmp/title.png") - 3 :][:4] == ["-framerate", "30", "-i", "/tmp/title.png"]
+    assert "[2:v]format=yuva420p,loop=loop=119:size=1:start=0,setpts=(N+0)/30/TB" in graph
+    assert "fade=t=in:st=0.000:d=0.400:alpha=1,fade=t=out:st=3.600:d=0.400:alpha=1[text0]" in graph
+    assert "[joined][text0]overlay=x=100:y=800:eof_action=pass:format=yuv420[shown0]" in graph
+    assert "[3:v]format=yuva420p,loop=loop=59:size=1:start=0,setpts=(N+90)/30/TB" in graph  # from 3 s
+    assert "fade=t=in:st=3.000:d=0.400:alpha=1,fade=t=out:st=4.600:d=0.400:alpha=1[text1]" in graph
+    assert "[shown0][text1]overlay=x=50:y=900:eof_action=pass:format=yuv420[shown1];[shown1]" + COLOUR_TAGS in graph
 
 
 def test_music_is_looped_trimmed_and_faded_to_the_exact_length():

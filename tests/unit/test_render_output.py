@@ -16,6 +16,7 @@ from nemo_video_mcp.render.plan import build_plan, plan_from_instruction
 from nemo_video_mcp.render.probe import count_frames, is_faststart, probe_video, read_frame, top_level_atoms
 from nemo_video_mcp.render.runner import FfmpegError, ffmpeg_exe, run_ffmpeg
 from nemo_video_mcp.render.slideshow import render_slideshow
+from nemo_video_mcp.render.text import ANCHORS
 
 from .conftest import assert_process_gone
 from .shared_render import INSTRUCTION as HIDDEN_PEAKS
@@ -56,8 +57,10 @@ def test_vertical_kenburns_hidden_peaks(hidden_peaks: HiddenPeaks):
     # Motion: on one still, the picture changes between the start and the end of its slot.
     early, late = read_frame(path, 0.3), read_frame(path, 3.4)
     assert ImageStat.Stat(ImageChops.difference(early, late)).mean[0] > 5
-    # Title: white text in the lower third while it is shown, gone afterwards.
-    band = (0, round(1920 * 0.70), 1080, round(1920 * 0.86))
+    # Title: white text at its place (the middle, as planned) while it is shown, gone afterwards.
+    (title,) = call.plan.texts
+    middle = ANCHORS[title.position]
+    band = (0, round(1920 * (middle - 0.08)), 1080, round(1920 * (middle + 0.08)))
     with_title = read_frame(path, 2.0).crop(band)
     without = read_frame(path, 10.0).crop(band)
     assert _white_share(with_title) > _white_share(without) + 0.01
@@ -105,7 +108,8 @@ async def test_title_changes_the_frame_where_it_is_drawn(tmp_path):
     titled = build_plan([0], title="Hidden Peaks", **common).with_images(images)
     await render_slideshow(plain, tmp_path / "plain.mp4")
     await render_slideshow(titled, tmp_path / "titled.mp4")
-    band = (0, 700, 1080, 980)
+    middle = round(1080 * ANCHORS[titled.texts[0].position])
+    band = (0, middle - 140, 1080, middle + 140)
     before = read_frame(tmp_path / "plain.mp4", 0.5).crop(band)
     after = read_frame(tmp_path / "titled.mp4", 0.5).crop(band)
     assert ImageStat.Stat(ImageChops.difference(before, after)).mean[0] > 3

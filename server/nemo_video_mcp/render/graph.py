@@ -8,7 +8,7 @@ frame, so the output has exactly `plan.total_frames` frames; `-frames:v` pins it
 Static motion: the transition frames are made beforehand (`transitions.write_transition`) and the
 pieces are played in order by the concat demuxer from a list (`timeline_list`): one frame per hold,
 given the hold's duration, which `fps` repeats by reference. ffmpeg holds one input and a few
-frames whatever the number of images, and filters nothing but the title.
+frames whatever the number of images, and filters nothing but the text overlays.
 
 Ken burns: each still is an input expanded into a clip by `zoompan`; neighbouring clips are joined
 by `xfade`, which only works in 4:4:4, so only the frames of the short transition pieces are
@@ -23,11 +23,11 @@ from pathlib import Path
 from typing import Literal
 
 from nemo_video_mcp.render.plan import EditPlan
-from nemo_video_mcp.render.title import TitleCard
+from nemo_video_mcp.render.text import TextCard
 
 XFADE_NAMES = {"fade": "fade", "dissolve": "dissolve", "slide": "slideleft", "wipe": "wipeleft"}
 KENBURNS_ZOOM = 0.15
-TITLE_FADE_S = 0.4
+TEXT_FADE_S = 0.4
 MUSIC_FADE_S = 1.5
 COLOUR_TAGS = "setparams=colorspace=smpte170m:range=tv"
 """The stills are BT.601 limited range; tagging the frames says so at no cost (`-colorspace` on the
@@ -104,7 +104,7 @@ def build_command(
     plan: EditPlan,
     stills: Sequence[Path],
     *,
-    title: TitleCard | None = None,
+    texts: Sequence[TextCard] = (),
     ffmpeg: str = "ffmpeg",
     encoder: EncoderSettings = EncoderSettings(),
     timeline: Path | None = None,
@@ -124,14 +124,16 @@ def build_command(
         for still in stills:
             argv += ["-i", str(still)]
         next_input = len(stills)
-    title_input = music_input = None
-    if title is not None:
-        argv += ["-framerate", str(plan.fps), "-i", str(title.path)]
-        title_input, next_input = next_input, next_input + 1
+    text_inputs = []
+    for card in texts:
+        argv += ["-framerate", str(plan.fps), "-i", str(card.path)]
+        text_inputs.append(next_input)
+        next_input += 1
+    music_input = None
     if plan.music_path:
         argv += ["-stream_loop", "-1", "-i", plan.music_path]
         music_input = next_input
-    argv += ["-filter_complex", build_filtergraph(plan, title, title_input, music_input)]
+    argv += ["-filter_complex", build_filtergraph(plan, list(zip(texts, text_inputs, strict=True)), music_input)]
     argv += ["-map", "[vout]"]
     if music_input is not None:
         argv += ["-map", "[aout]", "-c:a", "aac", "-b:a", encoder.audio_bitrate]
@@ -145,11 +147,13 @@ def build_command(
 
 def build_filtergraph(
     plan: EditPlan,
-    title: TitleCard | None = None,
-    title_input: int | None = None,
+    texts: Sequence[tuple[TextCard, int]] = (),
     music_input: int | None = None,
 ) -> str:
-    """The -filter_complex text: clips, then transitions, then the title overlay and the music."""
+    """The -filter_complex text: clips, then transitions, then the text overlays and the music.
+
+    `texts` pairs each drawn card with its input number.
+    """
     fps = plan.fps
     chains: list[str] = []
     if plan.motion == "static":
@@ -158,19 +162,11 @@ def build_filtergraph(
     else:
         _kenburns_timeline(plan, chains)
     video = "joined"
-    if title is not None and title_input is not None:
-        shown = plan.title_frames / fps
-        fade = min(TITLE_FADE_S, shown / 4)
-        chains.append(
-            f"[{title_input}:v]format=yuva420p,loop=loop={plan.title_frames - 1}:size=1:start=0,"
-            f"setpts=N/{fps}/TB,fade=t=in:st=0:d={fade:.3f}:alpha=1,"
-            f"fade=t=out:st={shown - fade:.3f}:d={fade:.3f}:alpha=1[title]"
-        )
-        chains.append(
-            f"[{video}][title]overlay=x={title.x}:y={title.y}:eof_action=pass:format=yuv420,{COLOUR_TAGS}[vout]"
-        )
-    else:
-        chains.append(f"[{video}]{COLOUR_TAGS}[vout]")
+    for k, (card, number) in enumerate(texts):
+        chains.append(f"[{number}:v]{_text_clip(card, fps)}[text{k}]")
+        chains.append(f"[{video}][text{k}]overlay=x={card.x}:y={card.y}:eof_action=pass:format=yuv420[shown{k}]")
+        video = f"shown{k}"
+    chains.append(f"[{video}]{COLOUR_TAGS}[vout]")
     if music_input is not None:
         total = plan.total_frames / fps
         fade = min(MUSIC_FADE_S, total / 4)
@@ -179,6 +175,16 @@ def build_filtergraph(
             f"afade=t=out:st={total - fade:.6f}:d={fade:.6f}[aout]"
         )
     return ";".join(chains)
+
+
+def _text_clip(card: TextCard, fps: int) -> str:
+    """A card's one frame repeated over its range, at its place in time, faded in and out."""
+    start, end = card.start_frame / fps, (card.start_frame + card.frames) / fps
+    fade = min(TEXT_FADE_S, card.frames / fps / 4)
+    return (
+        f"format=yuva420p,loop=loop={card.frames - 1}:size=1:start=0,setpts=(N+{card.start_frame})/{fps}/TB,"
+        f"fade=t=in:st={start:.3f}:d={fade:.3f}:alpha=1,fade=t=out:st={end - fade:.3f}:d={fade:.3f}:alpha=1"
+    )
 
 
 def _kenburns_timeline(plan: EditPlan, chains: list[str]) -> None:

@@ -1,5 +1,5 @@
-"""Render a plan to an MP4: normalize the stills, make the transition frames and draw the title (in a
-child process, two threads), run ffmpeg, probe the result."""
+"""Render a plan to an MP4: normalize the stills and make the transition frames (in a child process, two
+threads) while the text overlays are drawn (here, in a thread), run ffmpeg, probe the result."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from nemo_video_mcp.render.plan import EditPlan, PlanError
 from nemo_video_mcp.render.prepare import prepare_in_child
 from nemo_video_mcp.render.probe import VideoInfo, probe_video
 from nemo_video_mcp.render.runner import ffmpeg_exe, run_ffmpeg, timeout_for
-from nemo_video_mcp.render.title import TitleCard
+from nemo_video_mcp.render.text import draw_text_cards
 
 log = logging.getLogger(__name__)
 
@@ -49,11 +49,12 @@ async def render_slideshow(
     report = on_progress or (lambda _percent: None)
     with tempfile.TemporaryDirectory(prefix=work_dir_prefix(), dir=work_dir, ignore_cleanup_errors=True) as tmp:
         limit = timeout_s if timeout_s is not None else timeout_for(plan.duration_s)
-        stills, timeline, title = await _prepare(
-            plan, sources, Path(tmp), lambda share: report(PREPARE_SHARE * share), limit
+        (stills, timeline), texts = await asyncio.gather(
+            _prepare(plan, sources, Path(tmp), lambda share: report(PREPARE_SHARE * share), limit),
+            asyncio.to_thread(draw_text_cards, plan.texts, plan.size, plan.aspect, Path(tmp)),
         )
         argv = build_command(
-            plan, stills, title=title, ffmpeg=ffmpeg_exe(), encoder=encoder or EncoderSettings(), timeline=timeline
+            plan, stills, texts=texts, ffmpeg=ffmpeg_exe(), encoder=encoder or EncoderSettings(), timeline=timeline
         )
         log.info("rendering %d images, %.2f s, to %s", len(stills), plan.duration_s, output.name)
         await run_ffmpeg(
@@ -68,9 +69,9 @@ async def render_slideshow(
 
 async def _prepare(
     plan: EditPlan, sources: list[Path], tmp: Path, on_share: Callable[[float], None], timeout_s: float
-) -> tuple[list[Path], Path | None, TitleCard | None]:
-    """Normalize each distinct source once, make the title card and, for a static plan, the transitions
-    and the timeline list. The Pillow work runs in a child process (`prepare`); this one only names files."""
+) -> tuple[list[Path], Path | None]:
+    """Normalize each distinct source once and, for a static plan, make the transitions and the timeline
+    list. The Pillow work runs in a child process (`prepare`); this one only names files."""
     unique = list(dict.fromkeys(sources))
     targets = {source: tmp / f"still-{i:03d}.y4m" for i, source in enumerate(unique)}
     stills = [targets[source] for source in sources]
@@ -96,12 +97,9 @@ async def _prepare(
         "fps": plan.fps,
         "title": None,
     }
-    if plan.title:
-        job["title"] = {"text": plan.title, "frame": list(plan.size), "target": str(tmp / "title.png")}
-    card = await prepare_in_child(job, on_step=step, timeout_s=timeout_s)
-    title = TitleCard(Path(card["path"]), card["x"], card["y"], card["width"], card["height"]) if card else None
+    await prepare_in_child(job, on_step=step, timeout_s=timeout_s)
     if not static:
-        return stills, None, title
+        return stills, None
     timeline = tmp / "timeline.ffconcat"
     timeline.write_text(timeline_list(plan, stills, transitions), encoding="utf-8")
-    return stills, timeline, title
+    return stills, timeline

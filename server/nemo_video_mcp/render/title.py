@@ -1,4 +1,5 @@
-"""The title card: text drawn by Pillow onto a transparent PNG that ffmpeg overlays.
+"""Fonts and line wrapping for the text drawn by Pillow onto transparent PNGs that ffmpeg overlays
+(`text`), and the title card the preparing child can draw.
 
 Why not ffmpeg's drawtext: it needs a font file path and an escaping dance for quotes, colons and
 percent signs in user text. Pillow takes the text as is, uses a TrueType font when the machine has
@@ -14,8 +15,9 @@ import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
-from PIL import Image, ImageDraw, ImageFont
+from PIL import ImageFont
 
 _FONT_NAMES = (
     "DejaVuSans-Bold.ttf",
@@ -39,12 +41,6 @@ _FONT_DIRS = (
     "~/Library/Fonts",
     "C:/Windows/Fonts",
 )
-HEIGHT_SHARE = 0.085
-"""Font size as a share of the frame's shorter side."""
-WIDTH_SHARE = 0.86
-"""The title may use this share of the frame width."""
-CENTER_Y = 0.78
-"""Vertical centre of the title, as a share of the frame height (the lower third)."""
 
 
 @dataclass(frozen=True)
@@ -56,6 +52,17 @@ class TitleCard:
     y: int
     width: int
     height: int
+
+
+@dataclass(frozen=True)
+class _Title:
+    """A title segment for `render_title`, which the preparing child still names (it is sent no title now)."""
+
+    text: str
+    role: Literal["title"] = "title"
+    position: Literal["bottom"] = "bottom"
+    start_frame: int = 0
+    frames: int = 1
 
 
 @functools.lru_cache(maxsize=1)
@@ -81,37 +88,16 @@ def find_font() -> Path | None:
 
 
 def render_title(text: str, frame: tuple[int, int], target: Path) -> TitleCard:
-    """Draw `text` (wrapped and shrunk to fit) with an outline and shadow; save it as RGBA PNG."""
+    """Draw `text` as the opening title (see `text.draw_text_card`); save it as RGBA PNG."""
+    from nemo_video_mcp.render.text import draw_text_card
+
     width, height = frame
-    size = max(12, round(min(width, height) * HEIGHT_SHARE))
-    max_width = round(width * WIDTH_SHARE)
-    while True:
-        font = _font(size)
-        lines = _wrap(text, font, max_width)
-        widest = max(_text_width(font, line) for line in lines)
-        if (widest <= max_width and len(lines) <= 3) or size <= 12:
-            break
-        size = max(12, round(size * 0.85))
-    stroke = max(1, size // 16)
-    line_height = round(size * 1.2)
-    pad = stroke * 2 + size // 8
-    card_w = min(width, widest + 2 * pad)
-    card_h = min(height, line_height * len(lines) + 2 * pad)
-    card = Image.new("RGBA", (card_w, card_h), (0, 0, 0, 0))
-    draw = ImageDraw.Draw(card)
-    for row, line in enumerate(lines):
-        x = (card_w - _text_width(font, line)) // 2
-        y = pad + row * line_height
-        shadow = max(1, size // 20)
-        draw.text((x + shadow, y + shadow), line, font=font, fill=(0, 0, 0, 140))
-        draw.text((x, y), line, font=font, fill=(255, 255, 255, 255), stroke_width=stroke, stroke_fill=(0, 0, 0, 220))
-    card.save(target, format="PNG")
-    x = (width - card_w) // 2
-    y = min(height - card_h, max(0, round(height * CENTER_Y - card_h / 2)))
-    return TitleCard(path=target, x=x, y=y, width=card_w, height=card_h)
+    aspect = "9:16" if height > width else "1:1" if height == width else "16:9"
+    card = draw_text_card(_Title(text), frame, aspect, target)
+    return TitleCard(path=card.path, x=card.x, y=card.y, width=card.width, height=card.height)
 
 
-def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
+def font_of_size(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
     path = find_font()
     if path is not None:
         try:
@@ -121,21 +107,30 @@ def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
     return ImageFont.load_default(size=size)
 
 
-def _text_width(font: ImageFont.FreeTypeFont | ImageFont.ImageFont, text: str) -> int:
+def text_width(font: ImageFont.FreeTypeFont | ImageFont.ImageFont, text: str) -> int:
     left, _, right, _ = font.getbbox(text, stroke_width=0)
     return int(right - left)
 
 
-def _wrap(text: str, font: ImageFont.FreeTypeFont | ImageFont.ImageFont, max_width: int) -> list[str]:
+def wrap_lines(text: str, font: ImageFont.FreeTypeFont | ImageFont.ImageFont, max_width: int) -> list[str]:
+    """`text` in lines no wider than `max_width`: broken between words, and inside a word that is wider
+    on its own (a long name, or Chinese and Japanese, written without spaces)."""
     lines: list[str] = []
     for paragraph in text.splitlines() or [""]:
         line = ""
         for word in paragraph.split():
             candidate = f"{line} {word}".strip()
-            if line and _text_width(font, candidate) > max_width:
+            if line and text_width(font, candidate) > max_width:
                 lines.append(line)
                 line = word
             else:
                 line = candidate
+            while len(line) > 1 and text_width(font, line) > max_width:  # one word wider than a line
+                cut = next((i for i in range(len(line) - 1, 1, -1) if text_width(font, line[:i]) <= max_width), 1)
+                lines.append(line[:cut])
+                line = line[cut:]
         lines.append(line)
     return [line for line in lines if line] or [text.strip() or " "]
+
+
+_font = font_of_size  # the storyboard's name for it
