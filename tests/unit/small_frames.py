@@ -16,11 +16,13 @@ from PIL import Image
 from nemo_video_mcp.render import plan as plan_module
 from nemo_video_mcp.render.runner import ffmpeg_exe
 
+FULL_SIZES = dict(plan_module.FRAME_SIZES)
+
 
 def shrink_frames(monkeypatch: pytest.MonkeyPatch, scale: float = 0.1) -> dict[str, tuple[int, int]]:
     """Render every aspect at `scale` of its size (even sides) for the rest of this test."""
     sizes = {}
-    for aspect, (width, height) in list(plan_module.FRAME_SIZES.items()):
+    for aspect, (width, height) in FULL_SIZES.items():
         sizes[aspect] = (2 * round(width * scale / 2), 2 * round(height * scale / 2))
         monkeypatch.setitem(plan_module.FRAME_SIZES, aspect, sizes[aspect])
     return sizes

@@ -28,7 +28,6 @@ from nemo_video_mcp.render.text import TextCard
 XFADE_NAMES = {"fade": "fade", "dissolve": "dissolve", "slide": "slideleft", "wipe": "wipeleft"}
 KENBURNS_ZOOM = 0.15
 TEXT_FADE_S = 0.4
-MUSIC_FADE_S = 1.5
 COLOUR_TAGS = "setparams=colorspace=smpte170m:range=tv"
 """The stills are BT.601 limited range; tagging the frames says so at no cost (`-colorspace` on the
 output made ffmpeg insert a converting scaler: +165 MB and a copy of every frame)."""
@@ -131,7 +130,7 @@ def build_command(
         next_input += 1
     music_input = None
     if plan.music_path:
-        argv += ["-stream_loop", "-1", "-i", plan.music_path]
+        argv += [*(["-stream_loop", "-1"] if plan.music_loop else []), "-i", plan.music_path]
         music_input = next_input
     argv += ["-filter_complex", build_filtergraph(plan, list(zip(texts, text_inputs, strict=True)), music_input)]
     argv += ["-map", "[vout]"]
@@ -168,13 +167,22 @@ def build_filtergraph(
         video = f"shown{k}"
     chains.append(f"[{video}]{COLOUR_TAGS}[vout]")
     if music_input is not None:
-        total = plan.total_frames / fps
-        fade = min(MUSIC_FADE_S, total / 4)
-        chains.append(
-            f"[{music_input}:a]atrim=0:{total:.6f},asetpts=PTS-STARTPTS,volume={plan.music_volume:.3f},"
-            f"afade=t=out:st={total - fade:.6f}:d={fade:.6f}[aout]"
-        )
+        chains.append(f"[{music_input}:a]{music_filters(plan)}[aout]")
     return ";".join(chains)
+
+
+def music_filters(plan: EditPlan) -> str:
+    """The music cut (looped input) or padded with silence to the video's exact length, at its volume,
+    faded in and out. A fade is at most half the video, so the two never overlap."""
+    total = plan.total_frames / plan.fps
+    fade_in, fade_out = min(plan.music_fade_in_s, total / 2), min(plan.music_fade_out_s, total / 2)
+    filters = [] if plan.music_loop else [f"apad=whole_dur={total:.6f}"]
+    filters += [f"atrim=0:{total:.6f}", "asetpts=PTS-STARTPTS", f"volume={plan.music_volume:.3f}"]
+    if fade_in > 0:
+        filters.append(f"afade=t=in:st=0:d={fade_in:.6f}")
+    if fade_out > 0:
+        filters.append(f"afade=t=out:st={total - fade_out:.6f}:d={fade_out:.6f}")
+    return ",".join(filters)
 
 
 def _text_clip(card: TextCard, fps: int) -> str:
