@@ -60,8 +60,6 @@ from nemo_video_mcp.running_jobs import RunningJobs, wait_time
 from nemo_video_mcp.saving import check_save_place, check_writable_folder, target_for
 from nemo_video_mcp.shots import shots_of
 from nemo_video_mcp.store import Store
-from nemo_video_mcp.storyboard import Panel, draw_storyboard
-from nemo_video_mcp.storyboard_pictures import pictures_for
 
 log = logging.getLogger(__name__)
 R = TypeVar("R", bound=ToolResult)
@@ -667,8 +665,10 @@ class VideoService:
                 "Call upload_images, then generate_video; then call preview_storyboard again.",
             )
         shown = shots[:MAX_STORYBOARD_SHOTS]
-        recorded = getattr(self._backend, "uploads", None)  # the cloud's uploads, as its cache recorded them
-        uploads = await asyncio.to_thread(recorded) if callable(recorded) else []
+        from nemo_video_mcp.storyboard import Panel, draw_storyboard  # Pillow and httpx: not at start-up
+        from nemo_video_mcp.storyboard_pictures import pictures_for
+
+        uploads = await asyncio.to_thread(self._backend.uploads)
         pictures = await pictures_for([shot.source for shot in shown], uploads)
         tracks = summarize_tracks(state.draft)
         summary = timeline_summary(state.draft, tracks)

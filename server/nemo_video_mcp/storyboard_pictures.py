@@ -68,11 +68,12 @@ async def _picture(
 ) -> Picture:
     if (upload is not None and upload.file_type == "video") or _looks_like_video(source):
         return Picture(None, missing="a video clip: no still of it is made here")
-    local = _local_path(source) or (_local_path(upload.source) if upload is not None else None)
+    named = _local_path(source)
+    local = named or (_local_path(upload.source) if upload is not None else None)
     if local is not None and local.is_file():
         picture = await asyncio.to_thread(_from_file, local)
         if picture.image is not None:
-            origin = "uploaded file kept here" if upload is not None else "file on this machine"
+            origin = "file on this machine" if named is not None else "uploaded file kept here"
             return Picture(picture.image, origin=origin)
     remote = source if is_remote_url(source) else upload.source if upload and is_remote_url(upload.source) else None
     if remote is None:

@@ -128,6 +128,8 @@ async def test_upload_returns_one_record_per_file_in_order(backend: Backend, pho
     assert [file.source for file in uploaded] == [str(photo.path) for photo in photos]
     assert [file.file_type for file in uploaded] == ["image"] * 3
     assert all(file.filename.endswith(".png") for file in uploaded)
+    recorded = {file.source: file for file in backend.uploads()}
+    assert all(str(photo.path) in recorded for photo in photos), "the uploads are recorded on this machine"
 
 
 # --- edits -----------------------------------------------------------------------------------

@@ -38,6 +38,10 @@ class Backend(Protocol):
         """Send checked local files and/or remote URLs to the project."""
         ...
 
+    def uploads(self) -> list[UploadedFile]:
+        """The files uploaded to this project, as recorded on this machine (each with its source and URL)."""
+        ...
+
     def edit(self, instruction: str, options: EditOptions) -> AsyncIterator[EditEvent]:
         """Run one edit turn, yielding its events as they arrive.
 

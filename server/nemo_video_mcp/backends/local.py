@@ -26,7 +26,7 @@ from typing import Any
 from nemo_video_mcp.backends.base import RenderNotFoundError
 from nemo_video_mcp.budget import outside_any_call
 from nemo_video_mcp.config import BackendName, Settings
-from nemo_video_mcp.errors import InputError, MediaFileError, NemoError
+from nemo_video_mcp.errors import InputError, MediaFileError, NemoError, NothingToExportError
 from nemo_video_mcp.lease import Lease, my_lease
 from nemo_video_mcp.media import check_music_file
 from nemo_video_mcp.models import (
@@ -44,9 +44,17 @@ from nemo_video_mcp.models import (
 )
 from nemo_video_mcp.paths import file_sha256, file_url, path_of_file_url
 from nemo_video_mcp.render import children
+from nemo_video_mcp.render.changes import (
+    MusicFile,
+    ParsedEdit,
+    add_new_photos,
+    apply_changes,
+    describe_edit,
+    parse_edit,
+)
 from nemo_video_mcp.render.images import inspect_image
 from nemo_video_mcp.render.leftovers import remove_stale
-from nemo_video_mcp.render.plan import describe_plan, mentions_music, plan_from_draft, plan_from_instruction
+from nemo_video_mcp.render.plan import EditPlan, PlanError, default_plan, describe_plan, plan_from_draft
 from nemo_video_mcp.render.slideshow import render_slideshow
 from nemo_video_mcp.store import Store, atomic_copy_file
 
@@ -122,6 +130,10 @@ class LocalBackend:
         await asyncio.to_thread(self._save_project, files=records)
         return [_uploaded(record) for record in uploaded]
 
+    def uploads(self) -> list[UploadedFile]:
+        """The project's files, as its record on this machine holds them."""
+        return [_uploaded(record) for record in self._project().get("files", [])]
+
     def _store_file(self, media: MediaFile) -> dict[str, Any]:
         """Check the file, copy it into the blob directory under its sha256, describe it."""
         width = height = None
@@ -146,6 +158,10 @@ class LocalBackend:
         }
 
     async def edit(self, instruction: str, options: EditOptions) -> AsyncIterator[EditEvent]:
+        """Apply the instruction to the timeline that exists (a first one, or `start over`, builds it).
+
+        The reply says what changed and what was kept, or, for a new timeline, the whole plan.
+        """
         yield ProgressEvent(percent=0, message="Reading the instruction")
         project = await asyncio.to_thread(self._project)
         files = project.get("files", [])
@@ -155,23 +171,33 @@ class LocalBackend:
                 "No images have been uploaded to the local project yet.",
                 "Call upload_images with image paths, then generate_video.",
             )
-        music = await self._music_for(instruction, options, files)
-        plan = plan_from_instruction(instruction, len(images), options.model_copy(update={"music_path": music}))
-        plan = plan.with_images([record["blob"] for record in images], [record["filename"] for record in images])
+        edit = parse_edit(instruction, options)
+        music = await self._music_for(edit, options, files)
+        paths, names = [record["blob"] for record in images], [record["filename"] for record in images]
+        current = None if edit.starts_over else _current_plan(project.get("draft") or {}, paths, names)
+        if current is None:
+            applied = apply_changes(default_plan(len(images)), edit, music=music)
+            plan = applied.plan.with_images(paths, names)
+            reply = " ".join([describe_plan(plan), *applied.notes])
+        else:
+            applied = apply_changes(add_new_photos(current, len(images)), edit, music=music)
+            plan = applied.plan.with_images(paths, names)
+            reply = describe_edit(current, plan, applied.notes)
         yield ProgressEvent(percent=60, message="Plan ready; saving the draft")
         await asyncio.to_thread(self._save_project, draft=plan.to_draft())
         yield ProgressEvent(percent=100, message="Draft saved")
-        yield TextEvent(text=describe_plan(plan))
+        yield TextEvent(text=reply)
 
-    async def _music_for(self, instruction: str, options: EditOptions, files: list[dict[str, Any]]) -> str | None:
+    async def _music_for(self, edit: ParsedEdit, options: EditOptions, files: list[dict[str, Any]]) -> MusicFile | None:
         """`options.music_path` (checked like an upload, then copied into the store), else the last
-        uploaded audio if the text asks for music."""
+        uploaded audio if the edit asks for music."""
         if options.music_path:
             media = await asyncio.to_thread(check_music_file, options.music_path, self._settings.allowed_dirs)
-            return (await asyncio.to_thread(self._store_file, media))["blob"]
+            record = await asyncio.to_thread(self._store_file, media)
+            return MusicFile(path=record["blob"], name=record["filename"])
         audio = [record for record in files if record.get("file_type") == "audio"]
-        if audio and mentions_music(instruction):
-            return str(audio[-1]["blob"])
+        if audio and edit.wants_music:
+            return MusicFile(path=str(audio[-1]["blob"]), name=str(audio[-1].get("filename") or "music"))
         return None
 
     async def get_state(self) -> ProjectState:
@@ -366,6 +392,14 @@ class LocalBackend:
             job = self._read_job(job_id) or {"job_id": job_id}
             job.update(fields)
             self._write_job(job_id, job)
+
+
+def _current_plan(draft: dict[str, Any], paths: list[str], names: list[str]) -> EditPlan | None:
+    """The saved timeline as a plan bound to the uploaded files; None when there is none to edit."""
+    try:
+        return plan_from_draft(draft).with_images(paths, names)
+    except (NothingToExportError, PlanError):
+        return None
 
 
 def _owned() -> dict[str, Any]:
