@@ -310,8 +310,8 @@ MUTATIONS: tuple[Mutation, ...] = (
     m(
         "draft.py",
         "a timeline with one empty track is not exportable",
-        "return any(_segments(track)",
-        "return all(_segments(track)",
+        "return any(track.segments for track in read_draft(draft).tracks)",
+        "return all(track.segments for track in read_draft(draft).tracks)",
         DRAFT,
     ),
     m(
@@ -329,7 +329,7 @@ MUTATIONS: tuple[Mutation, ...] = (
         DRAFT,
     ),
     m(
-        "draft.py",
+        "draft_view.py",
         "NaN and infinity count as numbers",
         "return number if math.isfinite(number) else None",
         "return number",
