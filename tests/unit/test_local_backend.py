@@ -14,6 +14,7 @@ import pytest
 
 from nemo_video_mcp.backends.base import Backend, RenderNotFoundError
 from nemo_video_mcp.backends.local import LocalBackend
+from nemo_video_mcp.draft import timeline_summary
 from nemo_video_mcp.errors import InputError, MediaFileError, NothingToExportError
 from nemo_video_mcp.lease import my_lease
 from nemo_video_mcp.models import EditOptions, MediaFile, ProgressEvent, TextEvent
@@ -136,12 +137,45 @@ async def test_edit_saves_a_draft_and_describes_the_plan(backend, photos):
     assert [type(event) for event in events].count(TextEvent) == 1
     text = events[-1].text
     assert "12 s vertical" in text and "Hidden Peaks" in text
-    assert "Not supported offline: add slow motion" in text
+    assert text.endswith("Not supported offline: slow motion.")
     state = await backend.get_state()
     assert state.session_id == await backend.session_id()
     assert state.draft["d"] == 12000 and state.draft["m"]["height"] == 1920
     video = next(track for track in state.draft["t"] if track["tt"] == 0)
     assert [segment["m"]["name"] for segment in video["sg"]] == ["photo0.png", "photo1.png", "photo2.png"]
+
+
+async def test_a_follow_up_edits_the_saved_timeline_and_says_what_it_kept(backend, photos):
+    await backend.upload(photos, [])
+    await _edit(backend, 'a vertical 12-second video with wipe transitions titled "Alps"', EditOptions())
+    events = await _edit(backend, "make it square", EditOptions())
+    assert events[-1].text == 'Aspect 9:16 → 1:1; kept: 12 s, wipe, title "Alps".'
+    draft = (await backend.get_state()).draft
+    assert (draft["d"], draft["m"]["aspect"], draft["m"]["transition"]) == (12000, "1:1", "wipe")
+    assert timeline_summary(draft) == (
+        'Timeline (2 tracks): 1. Video: photo0.png + 2 more (0-12s) 2. Title: "Alps" (0-4s)'
+    )
+
+
+async def test_start_over_rebuilds_the_timeline(backend, photos):
+    await backend.upload(photos, [])
+    await _edit(backend, 'a vertical 12-second video titled "Alps"', EditOptions())
+    events = await _edit(backend, "start over, square", EditOptions())
+    assert events[-1].text.startswith("Planned a 9 s square video")
+    draft = (await backend.get_state()).draft
+    assert draft["d"] == 9000 and [track["tt"] for track in draft["t"]] == [0]
+
+
+async def test_photos_uploaded_after_the_timeline_are_appended_and_a_removed_one_stays_out(backend, photos, tmp_path):
+    await backend.upload(photos[:2], [])
+    await _edit(backend, "6 seconds", EditOptions())
+    await backend.upload(photos[2:], [])
+    events = await _edit(backend, "remove photo 1", EditOptions())
+    assert events[-1].text.startswith("Removed photo 1 (photo0.png); added photo 2 (photo2.png)")
+    names = lambda draft: [s["m"]["name"] for s in draft["t"][0]["sg"]]  # noqa: E731
+    assert names((await backend.get_state()).draft) == ["photo1.png", "photo2.png"]
+    await _edit(backend, "dissolves", EditOptions())
+    assert names((await backend.get_state()).draft) == ["photo1.png", "photo2.png"]
 
 
 async def test_edit_without_images_asks_for_an_upload(backend):

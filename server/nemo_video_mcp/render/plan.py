@@ -17,7 +17,6 @@ from nemo_video_mcp.draft_view import Crop, DraftView, read_draft
 from nemo_video_mcp.errors import InputError, NothingToExportError
 from nemo_video_mcp.models import (
     MAX_DURATION_S,
-    MIN_DURATION_S,
     Aspect,
     EditOptions,
     Fit,
@@ -28,6 +27,7 @@ from nemo_video_mcp.models import (
     Transition,
 )
 from nemo_video_mcp.paths import file_url, is_file_url, path_of_file_url
+from nemo_video_mcp.render import vocabulary as words
 
 T = TypeVar("T", bound=str)
 
@@ -216,6 +216,15 @@ def _image_meta(image: PlannedImage) -> dict[str, Any]:
     return meta
 
 
+_FIT_WORDS: dict[str, str] = {
+    "blur": "Pictures of another shape sit on a blurred copy of themselves (fit: blur).",
+    "contain": "Pictures of another shape get black bars (fit: contain).",
+    "cover": "Pictures are cropped to fill the frame (fit: cover).",
+    "smart": "Pictures of another shape are cropped around their subject (fit: smart).",
+}
+LOOK_WORDS: dict[str, str] = {"none": "none", "bw": "black-and-white", "sepia": "sepia", "warm": "warm", "cool": "cool"}
+
+
 def describe_plan(plan: EditPlan) -> str:
     """The plan in plain words, ending with what the text asked for that the engine cannot do."""
     width, height = plan.size
@@ -231,137 +240,50 @@ def describe_plan(plan: EditPlan) -> str:
         "Motion: ken burns (slow zoom and pan)." if plan.motion == "kenburns" else "Motion: none (static images).",
         _FIT_WORDS[plan.fit],
         f'Title: "{plan.title}" for the first {plan.title_frames / plan.fps:g} s.' if plan.title else "No title.",
-        f"Music: {Path(plan.music_path).name} at {round(plan.music_volume * 100)}% volume, faded out at the end."
-        if plan.music_path
-        else "No music.",
     ]
+    for text in plan.texts:
+        span = f"{text.start_frame / plan.fps:g}-{text.end_frame / plan.fps:g} s"
+        if text.role == "caption":
+            parts.append(f'Caption: "{text.text}" ({span}).')
+        elif text.role == "end_card":
+            parts.append(f'End card: "{text.text}" ({span}).')
+    looks = {LOOK_WORDS[image.look] for image in plan.images if image.look != "none"}
+    if looks:
+        parts.append(f"Look: {', '.join(sorted(looks))}.")
+    if plan.music_path:
+        fades = f", faded in over {plan.music_fade_in_s:g} s" if plan.music_fade_in_s else ""
+        fades += f", faded out over {plan.music_fade_out_s:g} s" if plan.music_fade_out_s else ""
+        parts.append(
+            f"Music: {plan.music_name or Path(plan.music_path).name} at {round(plan.music_volume * 100)}% volume"
+            f"{fades}{'' if plan.music_loop else ', played once'}."
+        )
+    else:
+        parts.append("No music.")
+    if plan.shuffle_seed is not None:
+        parts.append(f"Shuffled (seed {plan.shuffle_seed}).")
     if plan.unknown_wishes:
         parts.append("Not supported offline: " + "; ".join(plan.unknown_wishes) + ".")
     return " ".join(parts)
 
 
-def mentions_music(instruction: str) -> bool:
-    """True when the text asks for music (and not for silence)."""
-    text = instruction.lower()
-    return bool(_MUSIC_RE.search(text)) and not _NO_MUSIC_RE.search(text)
-
-
-# --- Free text -> plan ---------------------------------------------------------------------------
-
-_NUMBER_WORDS = {
-    "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
-    "ten": 10, "eleven": 11, "twelve": 12, "fifteen": 15, "twenty": 20, "thirty": 30, "forty": 40,
-    "forty-five": 45, "fifty": 50, "sixty": 60, "ninety": 90,
-}  # fmt: skip
-_NUM = r"\b(\d{1,3}(?:\.\d+)?|" + "|".join(sorted(_NUMBER_WORDS, key=len, reverse=True)) + r")"
-_SECONDS = r"(?:s|sec|secs|second|seconds)\b"
-_MINUTES = r"(?:min|mins|minute|minutes)\b"
-_TRANSITION_WORDS = r"(?:cross-?fades?|fades?|dissolves?|wipes?|slides?|transitions?)\b"
-
-_PER_IMAGE_RE = re.compile(
-    _NUM + r"\s*-?\s*" + _SECONDS + r"\s*(?:per|each|for each|an?)\s*(?:image|photo|picture|slide|still|shot)s?\b"
-)
-_TRANSITION_LEN_RE = re.compile(_NUM + r"\s*-?\s*" + _SECONDS + r"(?=\s*(?:long\s+)?" + _TRANSITION_WORDS + ")")
-_MINUTES_RE = re.compile(_NUM + r"\s*-?\s*" + _MINUTES)
-_SECONDS_RE = re.compile(_NUM + r"\s*-?\s*" + _SECONDS)
-
-_ASPECTS: list[tuple[str, Aspect]] = [
-    (r"\b9\s*[:x/]\s*16\b|\bvertical\b|\bportrait\b|\btik\s*tok\b|\breels?\b|\bshorts\b", "9:16"),
-    (r"\b1\s*[:x/]\s*1\b|\bsquare\b|\binstagram post\b", "1:1"),
-    (r"\b16\s*[:x/]\s*9\b|\bhorizontal\b|\blandscape\b|\bwidescreen\b|\byoutube\b", "16:9"),
-]
-_TRANSITIONS: list[tuple[str, Transition]] = [
-    (r"\bno transitions?\b|\bhard cuts?\b|\bjust cuts?\b|\bstraight cuts?\b|\bwithout transitions?\b", "none"),
-    (r"\bdissolves?\b", "dissolve"),
-    (r"\bwipes?\b", "wipe"),
-    (r"\bslides?\b|\bslide-?in\b|\bswipes?\b|\bpush(?:es)?\b", "slide"),
-    (r"\bcross-?fades?\b|\bfades?\b|\bfading\b", "fade"),
-]
-_MOTIONS: list[tuple[str, Motion]] = [
-    (r"\bno (?:motion|movement|zoom|ken ?burns|animation)\b|\bstatic\b|\bwithout (?:motion|zoom)\b", "static"),
-    (r"\bken ?burns\b|\bzoom(?:s|ing)?\b|\bpan(?:s|ning)?\b|\bmotion\b|\bmovement\b", "kenburns"),
-]
-_FITS: list[tuple[str, Fit]] = [
-    (r"\bfill (?:the )?(?:whole )?(?:frame|screen)\b|\bcrop(?:ped)? to (?:fill|fit)\b|\bfull[- ]?bleed\b", "cover"),
-    (r"(?<!no )(?<!without )\bblack (?:bars|borders)\b|\bletter-?box\w*|\bpillar-?box\w*", "contain"),
-    (r"\bblur(?:red|ry)? (?:background|backdrop|fill|sides|edges)\b", "blur"),
-]
-_FIT_WORDS: dict[str, str] = {
-    "blur": "Pictures of another shape sit on a blurred copy of themselves.",
-    "contain": "Pictures of another shape get black bars.",
-    "cover": "Pictures are cropped to fill the frame.",
-}
-_REVERSE_RE = re.compile(r"\breverse(?:d)?(?: order)?\b|\bbackwards?\b|\blast (?:image|photo) first\b")
-_MUSIC_RE = re.compile(r"\bmusic\b|\bsong\b|\bsoundtrack\b|\bbgm\b|\baudio\b|\bbackground track\b")
-_NO_MUSIC_RE = re.compile(r"\bno (?:music|sound|audio)\b|\bsilent\b|\bwithout (?:music|sound|audio)\b")
-
-_UNSUPPORTED = re.compile(
-    r"\b(?:slow[- ]?mo(?:tion)?|time[- ]?lapse|speed|faster|slower|voice[- ]?over|narrat\w*|subtitles?|captions"
-    r"|filters?|sepia|black[- ]and[- ]white|grayscale|greyscale|vintage|retro|glitch|blur\w*|color grad\w*"
-    r"|colou?r correct\w*|brightness|contrast|saturat\w*|stickers?|emojis?|logo|watermark|3d|beat[- ]?sync\w*"
-    r"|on the beat|shuffle|random order|loop(?:ing)?|intro|outro|credits|end card|gifs?"
-    r"|sound effects?|sfx|voice|text overlay|lower third|split[- ]screen|picture[- ]in[- ]picture|green ?screen"
-    r"|4k|60 ?fps|24 ?fps|hdr|stabili[sz]\w*|upscal\w*|ai)\b"
-)
-_TITLE_QUOTED_RE = re.compile(r"\"([^\"]+)\"|“([^”]+)”|«([^»]+)»|„([^“”]+)[“”]")
-_TITLE_BARE_RE = re.compile(
-    r"(?:\b(?:title|caption|heading)\s*[:=]|\b(?:titled|called|captioned)\s)\s*([^,.;!?\n]+?)\s*(?:$|[,.;!?\n]|\band\b|\bwith\b)",
-    re.IGNORECASE,
-)
-_CLAUSE_SPLIT = re.compile(r"[,;.!?\n]+|\band\b|\bwith\b|\bthen\b|\bplus\b")
-
-
 def plan_from_instruction(instruction: str, image_count: int, options: EditOptions) -> EditPlan:
-    """Parse `instruction` into a plan over `image_count` images; `options` win over the text.
+    """A first plan over `image_count` images, as `instruction` and `options` (which win) ask.
 
-    What the text asks but the engine cannot do is listed in `unknown_wishes`, never dropped.
+    What the text asks but the engine cannot do is listed in `unknown_wishes`, never dropped. The
+    parser and the changes it makes live in `render/changes.py` (imported here, not at the top,
+    because it builds on this module).
     """
+    from nemo_video_mcp.render.changes import first_plan
+
+    return first_plan(instruction, image_count, options)
+
+
+def default_plan(image_count: int) -> EditPlan:
+    """What an instruction that asks for nothing gets: 3 s a photo (5-60 s in all), 16:9, fades, ken burns."""
     if image_count < 1:
         raise PlanError("There are no images to put in the video.", "Call upload_images first.")
-    title, rest = _take_title(instruction)
-    text = rest.lower()
-
-    transition_s, text = _take(text, _TRANSITION_LEN_RE)
-    per_image_s, text = _take(text, _PER_IMAGE_RE)
-    minutes, text = _take(text, _MINUTES_RE)
-    seconds, text = _take(text, _SECONDS_RE)
-    if options.duration_s is not None:
-        duration = float(options.duration_s)
-    elif per_image_s is not None:
-        duration = per_image_s * image_count
-    elif minutes is not None or seconds is not None:
-        duration = (minutes or 0) * 60 + (seconds or 0)
-    else:
-        duration = min(max(SECONDS_PER_IMAGE * image_count, DEFAULT_MIN_S), DEFAULT_MAX_S)
-    duration = min(max(duration, MIN_DURATION_S), MAX_DURATION_S)
-
-    aspect = options.aspect or _first(text, _ASPECTS) or "16:9"
-    transition = options.transition or _first(text, _TRANSITIONS) or "fade"
-    motion = options.motion or _first(text, _MOTIONS) or "kenburns"
-    fit = options.fit or _first(text, _FITS) or "blur"
-    if options.title is not None:
-        title = options.title.strip() or None
-
-    wishes = _unknown_wishes(re.sub("|".join(pattern for pattern, _ in _FITS), " ", rest, flags=re.IGNORECASE))
-    music_path = options.music_path
-    if music_path is None and mentions_music(text):
-        wishes.append("music (no music file was given: pass music_path, or upload an audio file)")
-
-    order = list(range(image_count))
-    if _REVERSE_RE.search(text):
-        order.reverse()
-    return build_plan(
-        order,
-        duration_s=duration,
-        aspect=aspect,
-        transition=transition,
-        transition_s=TRANSITION_S if transition_s is None else transition_s,
-        motion=motion,
-        fit=fit,
-        title=title,
-        music_path=music_path,
-        unknown_wishes=wishes,
-    )
+    duration = min(max(SECONDS_PER_IMAGE * image_count, DEFAULT_MIN_S), DEFAULT_MAX_S)
+    return build_plan(range(image_count), duration_s=duration, uploads_seen=image_count)
 
 
 def build_plan(
@@ -381,6 +303,7 @@ def build_plan(
     unknown_wishes: Sequence[str] = (),
     names: Sequence[str] | None = None,
     paths: Sequence[str | None] | None = None,
+    uploads_seen: int | None = None,
 ) -> EditPlan:
     """A plan with `duration_s` split into whole-frame slots, as even as frames allow."""
     total = max(round(duration_s * fps), len(order))
@@ -394,7 +317,7 @@ def build_plan(
         start += frames
     transition_frames = 0
     if transition != "none" and len(order) > 1:
-        transition_frames = min(round(transition_s * fps), _max_transition(images))
+        transition_frames = min(round(transition_s * fps), max_transition_frames(images))
     if transition_frames == 0:
         transition = "none"
     return EditPlan(
@@ -411,17 +334,8 @@ def build_plan(
         music_path=music_path,
         music_volume=music_volume,
         unknown_wishes=list(unknown_wishes),
+        uploads_seen=uploads_seen,
     )
-
-
-def _take(text: str, pattern: re.Pattern[str]) -> tuple[float | None, str]:
-    """The number of the first match of `pattern`, and `text` with that match blanked out."""
-    match = pattern.search(text)
-    if not match:
-        return None, text
-    word = match.group(1)
-    value = float(_NUMBER_WORDS[word]) if word in _NUMBER_WORDS else float(word)
-    return value, text[: match.start()] + " " + text[match.end() :]
 
 
 def _first(text: str, table: Sequence[tuple[str, T]]) -> T | None:
@@ -438,52 +352,28 @@ def _parse_aspect(value: str) -> Aspect | None:
     value = value.strip().lower()
     if value in FRAME_SIZES:
         return value  # type: ignore[return-value]
-    return _first(value, _ASPECTS)
+    return _first(value, words.ASPECTS)
 
 
 def _parse_transition(value: str) -> Transition | None:
     value = value.strip().lower()
     if value in ("none", "cut", "cuts"):
         return "none"
-    return _first(value, _TRANSITIONS)
+    return _first(value, words.TRANSITIONS)
 
 
 def _parse_motion(value: str) -> Motion | None:
     value = value.strip().lower().replace("_", " ").replace("-", " ")
     if value in ("kenburns", "none"):
         return "kenburns" if value == "kenburns" else "static"
-    return _first(value, _MOTIONS)
+    return _first(value, words.MOTIONS)
 
 
 def _parse_fit(value: str) -> Fit | None:
     value = value.strip().lower()
     if value in _FIT_WORDS:
         return value  # type: ignore[return-value]
-    return _first(value, _FITS)
-
-
-def _take_title(instruction: str) -> tuple[str | None, str]:
-    """The title (quoted text, or `title: X` / `titled X`) and the instruction without it."""
-    quoted = list(_TITLE_QUOTED_RE.finditer(instruction))
-    if quoted:
-        near_title = [m for m in quoted if re.search(r"title|call|name|caption|head", instruction[: m.start()], re.I)]
-        match = (near_title or quoted)[0]
-        text = next(group for group in match.groups() if group)
-        return text.strip() or None, instruction[: match.start()] + " " + instruction[match.end() :]
-    bare = _TITLE_BARE_RE.search(instruction)
-    if bare and bare.group(1).strip():
-        return bare.group(1).strip(), instruction[: bare.start()] + " " + instruction[bare.end() :]
-    return None, instruction
-
-
-def _unknown_wishes(text: str) -> list[str]:
-    """Clauses of `text` that ask for something the local engine does not do, as the user wrote them."""
-    wishes: list[str] = []
-    for clause in _CLAUSE_SPLIT.split(text):
-        clause = " ".join(clause.split())
-        if clause and _UNSUPPORTED.search(clause.lower()) and clause not in wishes:
-            wishes.append(clause)
-    return wishes
+    return _first(value, words.FITS)
 
 
 # --- Draft -> plan -------------------------------------------------------------------------------
@@ -548,7 +438,7 @@ def plan_from_draft(draft: Mapping[str, Any] | DraftView) -> EditPlan:
     volume = music.volume if music is not None and music.volume is not None and music.volume >= 0 else None
     aspect = _parse_aspect(meta.aspect or "") or _aspect_of(meta.width, meta.height)
     transition = _parse_transition(meta.transition or "fade") or "fade"
-    transition_frames = min(frames_of(meta.transition_ms, TRANSITION_S), _max_transition(images))
+    transition_frames = min(frames_of(meta.transition_ms, TRANSITION_S), max_transition_frames(images))
     if transition == "none" or len(images) < 2 or transition_frames <= 0:
         transition, transition_frames = "none", 0
     return EditPlan(
@@ -588,7 +478,7 @@ def _seconds(ms: float | None, default_s: float) -> float:
     return default_s if ms is None or ms < 0 else min(ms / 1000, MAX_DURATION_S)
 
 
-def _max_transition(images: Sequence[PlannedImage]) -> int:
+def max_transition_frames(images: Sequence[PlannedImage]) -> int:
     """A transition may take at most 40% of the shortest slot, so every image is seen on its own."""
     return min(image.frames for image in images) * 2 // 5
 
