@@ -203,20 +203,3 @@ class ProgressEvent(BaseModel):
 
 
 EditEvent = TextEvent | StepEvent | QuestionEvent | HeartbeatEvent | StreamErrorEvent | ProgressEvent
-
-
-# --- Transitional: remove once no test scripts the backend agent's raw tool calls ---------------
-
-
-def ToolCallEvent(name: str, args: dict[str, Any] | None = None) -> StepEvent | QuestionEvent:
-    """The typed event a raw tool call of the backend's agent becomes, read as `backends/wire.py` reads it."""
-    from nemo_video_mcp.backends.wire import tool_call_event
-
-    return tool_call_event(name, args)
-
-
-def ToolResultEvent(name: str) -> StepEvent:
-    """The typed event a raw tool result of the backend's agent becomes."""
-    from nemo_video_mcp.backends.wire import tool_result_event
-
-    return tool_result_event(name)

@@ -34,10 +34,11 @@ from nemo_video_mcp.models import (
     HeartbeatEvent,
     MediaFile,
     ProjectState,
+    QuestionEvent,
     RenderStatus,
+    StepEvent,
     StreamErrorEvent,
     TextEvent,
-    ToolCallEvent,
     UploadedFile,
 )
 from nemo_video_mcp.render_jobs import RenderLedger
@@ -272,7 +273,7 @@ async def test_a_question_from_the_editor_is_surfaced_with_the_next_step(
     settings: Settings, backend: ScriptedBackend
 ) -> None:
     backend.edit_script = [
-        ToolCallEvent(name="ask_question", args={"question": "Which photo should come first?"}),
+        QuestionEvent(question="Which photo should come first?"),
         TextEvent(text="Before I go on, one question."),
     ]
     result = await service_for(settings, backend).generate_video("make it")
@@ -284,8 +285,8 @@ async def test_a_question_from_the_editor_is_surfaced_with_the_next_step(
 async def test_the_editor_s_offered_answers_come_with_its_question(
     settings: Settings, backend: ScriptedBackend
 ) -> None:
-    offered = ["beach", {"label": "city"}, {"value": 3}, "beach", "  forest  "]
-    backend.edit_script = [ToolCallEvent(name="ask_question", args={"question": "Which first?", "options": offered})]
+    # how the offered answers are read off the wire (labels, duplicates, blanks) is test_wire's
+    backend.edit_script = [QuestionEvent(question="Which first?", choices=["beach", "city", "forest"])]
     result = await service_for(settings, backend).generate_video("make it")
     assert result.choices == ["beach", "city", "forest"]
     assert "Choices: beach; city; forest" in result.message
@@ -355,7 +356,7 @@ async def test_a_cut_with_an_unknown_starting_state_claims_nothing(settings: Set
 
 async def test_a_finished_edit_whose_result_cannot_be_read_is_still_a_success(settings: Settings) -> None:
     backend = FailingReads({1, 2, 3})
-    backend.edit_script = [ToolCallEvent(name="edit_multitrack")]
+    backend.edit_script = [StepEvent(label="editing the timeline")]
     result = await service_for(settings, backend).generate_video("add a title")
     assert result.timeline is None and "call get_state" in result.message
     assert backend.edits_sent == ["add a title"]
