@@ -28,6 +28,8 @@ from nemo_video_mcp.render.text import TextCard
 XFADE_NAMES = {"fade": "fade", "dissolve": "dissolve", "slide": "slideleft", "wipe": "wipeleft"}
 KENBURNS_ZOOM = 0.15
 TEXT_FADE_S = 0.4
+Subject = tuple[float, float]
+"""A point of a still, as fractions 0-1 from its left and top (see `crop.SmartCrop.subject`)."""
 COLOUR_TAGS = "setparams=colorspace=smpte170m:range=tv"
 """The stills are BT.601 limited range; tagging the frames says so at no cost (`-colorspace` on the
 output made ffmpeg insert a converting scaler: +165 MB and a copy of every frame)."""
@@ -104,13 +106,15 @@ def build_command(
     stills: Sequence[Path],
     *,
     texts: Sequence[TextCard] = (),
+    subjects: Sequence[Subject | None] = (),
     ffmpeg: str = "ffmpeg",
     encoder: EncoderSettings = EncoderSettings(),
     timeline: Path | None = None,
 ) -> list[str]:
     """The argv, up to and excluding the output path (the runner appends a temp name).
 
-    A static plan reads the `timeline` list (see `timeline_list`); ken burns reads each still.
+    A static plan reads the `timeline` list (see `timeline_list`); ken burns reads each still and zooms
+    toward `subjects[k]` (a point of still k, fractions 0-1) where one is given.
     """
     _check_count(plan, stills)
     argv = [ffmpeg, "-hide_banner", "-nostdin", "-loglevel", "error", "-y"]
@@ -132,7 +136,10 @@ def build_command(
     if plan.music_path:
         argv += [*(["-stream_loop", "-1"] if plan.music_loop else []), "-i", plan.music_path]
         music_input = next_input
-    argv += ["-filter_complex", build_filtergraph(plan, list(zip(texts, text_inputs, strict=True)), music_input)]
+    argv += [
+        "-filter_complex",
+        build_filtergraph(plan, list(zip(texts, text_inputs, strict=True)), music_input, subjects),
+    ]
     argv += ["-map", "[vout]"]
     if music_input is not None:
         argv += ["-map", "[aout]", "-c:a", "aac", "-b:a", encoder.audio_bitrate]
@@ -148,6 +155,7 @@ def build_filtergraph(
     plan: EditPlan,
     texts: Sequence[tuple[TextCard, int]] = (),
     music_input: int | None = None,
+    subjects: Sequence[Subject | None] = (),
 ) -> str:
     """The -filter_complex text: clips, then transitions, then the text overlays and the music.
 
@@ -159,7 +167,7 @@ def build_filtergraph(
         # The list gives each hold one frame; fps repeats it, tpad repeats the last one to the end.
         chains.append(f"[0:v]fps={fps},tpad=stop_mode=clone:stop=-1[joined]")
     else:
-        _kenburns_timeline(plan, chains)
+        _kenburns_timeline(plan, chains, subjects)
     video = "joined"
     for k, (card, number) in enumerate(texts):
         chains.append(f"[{number}:v]{_text_clip(card, fps)}[text{k}]")
@@ -195,10 +203,10 @@ def _text_clip(card: TextCard, fps: int) -> str:
     )
 
 
-def _kenburns_timeline(plan: EditPlan, chains: list[str]) -> None:
+def _kenburns_timeline(plan: EditPlan, chains: list[str], subjects: Sequence[Subject | None]) -> None:
     """One zoompan clip per still, cut into pieces, transitions by xfade, all joined as `[joined]`."""
     for k in range(len(plan.images)):
-        _image_pieces(plan, k, chains)
+        _image_pieces(plan, k, chains, subjects[k] if k < len(subjects) else None)
     if plan.transition_frames:
         name = XFADE_NAMES[plan.transition]
         duration, offset = xfade_timing(plan.transition_frames, plan.fps)
@@ -225,7 +233,7 @@ def xfade_timing(frames: int, fps: int) -> tuple[float, float]:
     return (frames + 1) / fps, -1 / fps
 
 
-def _image_pieces(plan: EditPlan, k: int, chains: list[str]) -> None:
+def _image_pieces(plan: EditPlan, k: int, chains: list[str], subject: Subject | None) -> None:
     """Filters turning input `k` into its hold `[hk]` and, around transitions, `[ink]` / `[outk]` (4:4:4)."""
     fps = plan.fps
     width, height = plan.size
@@ -237,10 +245,10 @@ def _image_pieces(plan: EditPlan, k: int, chains: list[str]) -> None:
     outputs = "".join(f"[{name}{k}s]" for name, _ in wanted)
     split = f",split={len(wanted)}{outputs}" if len(wanted) > 1 else outputs
     to_444 = {"h": "", "in": ",format=yuv444p", "out": ",format=yuv444p"}
-    zoom, x, y = _kenburns_path(k, into + hold + out_of)
+    frames = into + hold + out_of
+    zoom, x, y = _kenburns_path(k, frames) if subject is None else kenburns_toward(subject, frames)
     chains.append(
-        f"[{k}:v]zoompan=z='{zoom}':x='{x}':y='{y}':d={into + hold + out_of}"
-        f":s={width}x{height}:fps={fps},setpts=N/{fps}/TB{split}"
+        f"[{k}:v]zoompan=z='{zoom}':x='{x}':y='{y}':d={frames}:s={width}x{height}:fps={fps},setpts=N/{fps}/TB{split}"
     )
     ranges = {"in": (0, into), "h": (into, into + hold), "out": (into + hold, into + hold + out_of)}
     for name, _ in wanted:
@@ -258,6 +266,16 @@ def _check_count(plan: EditPlan, stills: Sequence[Path]) -> None:
 def _quoted(path: Path) -> str:
     """A path as one ffconcat token: single-quoted, with each ' written as '\\''."""
     return "'" + str(path).replace("'", "'\\''") + "'"
+
+
+def kenburns_toward(subject: Subject, frames: int) -> tuple[str, str, str]:
+    """zoompan's zoom, x and y: from the whole still in toward `subject`, the window's centre moving
+    from the still's centre to the subject as it zooms, never past the still's edges (the path of
+    `crop.kenburns_window`)."""
+    progress = f"(on/{max(frames - 1, 1)})"
+    x = f"max(0,min(iw-iw/zoom,(0.5+({subject[0]:.4f}-0.5)*{progress})*iw-iw/zoom/2))"
+    y = f"max(0,min(ih-ih/zoom,(0.5+({subject[1]:.4f}-0.5)*{progress})*ih-ih/zoom/2))"
+    return f"1+{KENBURNS_ZOOM}*{progress}", x, y
 
 
 def _kenburns_path(index: int, frames: int) -> tuple[str, str, str]:

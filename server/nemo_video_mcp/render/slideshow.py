@@ -10,7 +10,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from nemo_video_mcp.render.graph import EncoderSettings, build_command, timeline_list
+from nemo_video_mcp.render.crop import subject_of_still
+from nemo_video_mcp.render.graph import EncoderSettings, Subject, build_command, timeline_list
 from nemo_video_mcp.render.images import still_size
 from nemo_video_mcp.render.leftovers import work_dir_prefix
 from nemo_video_mcp.render.plan import EditPlan, PlanError
@@ -53,8 +54,15 @@ async def render_slideshow(
             _prepare(plan, sources, Path(tmp), lambda share: report(PREPARE_SHARE * share), limit),
             asyncio.to_thread(draw_text_cards, plan.texts, plan.size, plan.aspect, Path(tmp)),
         )
+        subjects = await asyncio.to_thread(_subjects, plan, stills)
         argv = build_command(
-            plan, stills, texts=texts, ffmpeg=ffmpeg_exe(), encoder=encoder or EncoderSettings(), timeline=timeline
+            plan,
+            stills,
+            texts=texts,
+            subjects=subjects,
+            ffmpeg=ffmpeg_exe(),
+            encoder=encoder or EncoderSettings(),
+            timeline=timeline,
         )
         log.info("rendering %d images, %.2f s, to %s", len(stills), plan.duration_s, output.name)
         await run_ffmpeg(
@@ -65,6 +73,17 @@ async def render_slideshow(
             timeout_s=timeout_s,
         )
     return await asyncio.to_thread(probe_video, output)
+
+
+def _subjects(plan: EditPlan, stills: list[Path]) -> list[Subject | None]:
+    """For ken burns, the subject point of each still cropped to its subject (`fit` smart), which the zoom
+    moves toward; None (the usual zoom and pan) for the others."""
+    if plan.motion != "kenburns":
+        return []
+    return [
+        subject_of_still(still) if plan.fit_of(image) == "smart" else None
+        for image, still in zip(plan.images, stills, strict=True)
+    ]
 
 
 async def _prepare(
