@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from nemo_video_mcp.render.looks import look_filters
 from nemo_video_mcp.render.plan import EditPlan
 from nemo_video_mcp.render.text import TextCard
 
@@ -165,7 +166,8 @@ def build_filtergraph(
     chains: list[str] = []
     if plan.motion == "static":
         # The list gives each hold one frame; fps repeats it, tpad repeats the last one to the end.
-        chains.append(f"[0:v]fps={fps},tpad=stop_mode=clone:stop=-1[joined]")
+        looks = "".join("," + name for name in _static_looks(plan))
+        chains.append(f"[0:v]fps={fps},tpad=stop_mode=clone:stop=-1{looks}[joined]")
     else:
         _kenburns_timeline(plan, chains, subjects)
     video = "joined"
@@ -246,9 +248,11 @@ def _image_pieces(plan: EditPlan, k: int, chains: list[str], subject: Subject | 
     split = f",split={len(wanted)}{outputs}" if len(wanted) > 1 else outputs
     to_444 = {"h": "", "in": ",format=yuv444p", "out": ",format=yuv444p"}
     frames = into + hold + out_of
+    look = "".join("," + name for name in look_filters(plan.images[k].look))
     zoom, x, y = _kenburns_path(k, frames) if subject is None else kenburns_toward(subject, frames)
     chains.append(
-        f"[{k}:v]zoompan=z='{zoom}':x='{x}':y='{y}':d={frames}:s={width}x{height}:fps={fps},setpts=N/{fps}/TB{split}"
+        f"[{k}:v]zoompan=z='{zoom}':x='{x}':y='{y}':d={frames}:s={width}x{height}:fps={fps},"
+        f"setpts=N/{fps}/TB{look}{split}"
     )
     ranges = {"in": (0, into), "h": (into, into + hold), "out": (into + hold, into + hold + out_of)}
     for name, _ in wanted:
@@ -256,6 +260,15 @@ def _image_pieces(plan: EditPlan, k: int, chains: list[str], subject: Subject | 
         chains.append(
             f"[{name}{k}s]trim=start_frame={first}:end_frame={end},setpts=PTS-STARTPTS{to_444[name]}[{name}{k}]"
         )
+
+
+def _static_looks(plan: EditPlan) -> list[str]:
+    """The look filters of a static plan, on its one stream: over everything when every photo has the
+    same look, else each over its photo's slot (a transition takes the look of the photo it leads to)."""
+    looks = {image.look for image in plan.images}
+    if len(looks) == 1:
+        return look_filters(looks.pop())
+    return [name for image in plan.images for name in look_filters(image.look, (image.start_frame, image.end_frame))]
 
 
 def _check_count(plan: EditPlan, stills: Sequence[Path]) -> None:
