@@ -66,6 +66,7 @@ SONG = MusicFile(path="/store/abc.mp3", name="lofi.mp3")
         ('caption the second photo "Grandma\'s garden"', [AddText(text="Grandma's garden", role="caption", photo=2)]),
         ("caption the second photo 'Grandma's garden'", [AddText(text="Grandma's garden", role="caption", photo=2)]),
         ('add "Day 1" on the first photo', [AddText(text="Day 1", role="caption", photo=1)]),
+        ("subtitle the first photo 'Hi'", [AddText(text="Hi", role="caption", photo=1)]),
         ("在第二张照片上加字幕「奶奶的花园」", [AddText(text="奶奶的花园", role="caption", photo=2)]),
         ('end with "Thanks for watching"', [AddText(text="Thanks for watching", role="end_card")]),
         ("结尾加「谢谢观看」", [AddText(text="谢谢观看", role="end_card")]),
@@ -214,6 +215,11 @@ def settings(plan: EditPlan) -> dict[str, Any]:
             "remove photo 3",
             {"photos": [0, 1, 3], "duration": 9, "looks": ["none"] * 3},
             'Removed photo 3 (p2.jpg); duration 12 s → 9 s; kept: 9:16, wipe, title "Alps".',
+        ),
+        (
+            "remove photos 2 and 4",
+            {"photos": [0, 2], "duration": 6, "looks": ["none"] * 2},
+            'Removed photo 2 (p1.jpg); removed photo 4 (p3.jpg); duration 12 s → 6 s; kept: 9:16, wipe, title "Alps".',
         ),
         (
             "reverse order",
