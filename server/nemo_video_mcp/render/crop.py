@@ -2,7 +2,7 @@
 
 When a photo's shape is far from the frame's (`needs_smart_fit`: a 3:2 landscape in a 9:16 frame shows
 as a band 38 % of the frame high), a person crops it, keeping what the photo is of. The subject is
-found from an energy map of a small copy (Pillow only, about 1 ms a photo at 128 px): edges (detail),
+found from an energy map of a small copy (Pillow only, 128 px: 10 ms for 1 MP, 90 ms for 24 MP): edges,
 colour distance from the photo's mean colour (what stands out) and saturation (people, flowers, signs
 stand out from sky, sand and walls). The frame-shaped window is slid along the photo's long side to the
 place holding the most energy; on a flat photo it stays centred. numpy would do the same sums faster,
