@@ -2,7 +2,7 @@
 
 The MCP story (tests/unit/test_local_mcp.py) and the engine's own check (tests/unit/test_render_output.py)
 need the same render: three striped stills as a vertical 12-second ken-burns video titled "Hidden Peaks".
-It is the slowest thing the suite does, so it is done once per test process: through the five tools, with
+It is the slowest thing the suite does, so it is done once per run: through the five tools, with
 a spy on the engine's `render_slideshow` that keeps the plan it was given, the progress it reported and
 what it returned. Each test still asserts everything it did before, on that one file.
 """
@@ -10,23 +10,21 @@ what it returned. Each test still asserts everything it did before, on that one 
 from __future__ import annotations
 
 import asyncio
+import os
+import pickle
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
-from mcp import Client
-from mcp.types import CallToolResult
 
-from nemo_video_mcp.app import build_app
-from nemo_video_mcp.backends import local
-from nemo_video_mcp.config import Settings
-from nemo_video_mcp.render.plan import EditPlan
-from nemo_video_mcp.render.probe import VideoInfo
+if TYPE_CHECKING:  # the server is imported when the fixture runs: a plugin that fails to import stops every test
+    from mcp.types import CallToolResult
 
-from .conftest import API, WEB
-from .test_render_images import striped_image
+    from nemo_video_mcp.config import Settings
+    from nemo_video_mcp.render.plan import EditPlan
+    from nemo_video_mcp.render.probe import VideoInfo
 
 INSTRUCTION = 'a vertical 12-second video with ken burns motion and the title "Hidden Peaks"'
 COLORS = ("darkred", "darkgreen", "navy")
@@ -70,6 +68,10 @@ def _spy(original: Callable[..., Any], calls: list[EngineCall]) -> Callable[...,
 
 
 async def _story(settings: Settings, images: list[str]) -> tuple[dict[str, CallToolResult], list[float]]:
+    from mcp import Client
+
+    from nemo_video_mcp.app import build_app
+
     export_progress: list[float] = []
 
     async def on_progress(done: float, total: float | None, message: str | None) -> None:
@@ -87,8 +89,32 @@ async def _story(settings: Settings, images: list[str]) -> tuple[dict[str, CallT
 
 @pytest.fixture(scope="session")
 def hidden_peaks(tmp_path_factory: pytest.TempPathFactory) -> HiddenPeaks:
-    """The Hidden Peaks story, run once through the local backend (about a third of a minute of ffmpeg)."""
-    root = tmp_path_factory.mktemp("hidden-peaks")
+    """The Hidden Peaks story, run once for the whole run (about a third of a minute of ffmpeg).
+
+    Under pytest-xdist the workers share it through their common temp folder: the first to need it renders
+    (holding a lock), the others wait for it and read the outcome. (Grouping the tests on one worker with
+    `xdist_group` is not enough: pytest 9.2 ignores the node-id suffix that `--dist loadgroup` relies on.)
+    """
+    from nemo_video_mcp.store import Store
+
+    base = tmp_path_factory.getbasetemp()
+    root = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "hidden-peaks"
+    saved = root / "outcome.pickle"
+    with Store(root).locked():
+        if saved.exists():
+            return pickle.loads(saved.read_bytes())
+        outcome = _render(root)
+        saved.write_bytes(pickle.dumps(outcome))
+    return outcome
+
+
+def _render(root: Path) -> HiddenPeaks:
+    from nemo_video_mcp.backends import local
+    from nemo_video_mcp.config import Settings
+
+    from .conftest import API, WEB
+    from .test_render_images import striped_image
+
     photos = root / "photos"
     photos.mkdir()
     images = [str(striped_image(photos / f"in{i}.png", (800, 600), color)) for i, color in enumerate(COLORS)]

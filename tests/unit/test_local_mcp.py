@@ -23,7 +23,6 @@ def local_settings(settings: Settings) -> Settings:
     return settings.model_copy(update={"backend": "local"})
 
 
-@pytest.mark.xdist_group("hidden_peaks")
 def test_upload_generate_export_renders_the_planned_video(hidden_peaks: HiddenPeaks) -> None:
     results, local_settings = hidden_peaks.results, hidden_peaks.settings
     export_progress = hidden_peaks.export_progress

@@ -36,7 +36,6 @@ def _white_share(image) -> float:
     return ImageStat.Stat(grey).mean[0] / 255
 
 
-@pytest.mark.xdist_group("hidden_peaks")
 def test_vertical_kenburns_hidden_peaks(hidden_peaks: HiddenPeaks):
     """The engine's one call of the shared render: the plan the instruction makes, rendered and read back."""
     (call,) = hidden_peaks.engine
