@@ -43,7 +43,10 @@ TOOLS = {
     "preview_storyboard",
 }
 INSTRUCTION = "turn these photos into a smooth 15-second video with transitions"
-LONG_RENDER = "a 10-second video with ken burns motion"  # offline: about 9 s of ffmpeg on two cores
+LONG_RENDER_S = 4
+LONG_RENDER = f"a {LONG_RENDER_S}-second video with ken burns motion"
+"""Offline, some seconds of ffmpeg on two cores: long enough to be caught mid-render (a test acts within about
+0.1 s of ffmpeg's first write), short enough that rendering it again to the end stays cheap."""
 SKILL_HEADERS = ("x-skill-source", "x-skill-version", "x-skill-platform")
 GUI_PHRASES = ("click", "button", "点击", "drag", "拖拽", "preview in timeline")
 CALL_TIMEOUT_S = 60.0
@@ -127,6 +130,7 @@ class Project:
             "NEMO_WAIT_SCALE": "0.01",
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
             "HOME": str(self.home),
+            **coverage_env(),
         }
 
     @asynccontextmanager
@@ -187,6 +191,12 @@ class Project:
     def edits_applied(self) -> int:
         with self.sim.world.lock:
             return sum(s.edits_applied for s in self.sim.world.sessions.values())
+
+
+def coverage_env() -> dict[str, str]:
+    """The variables by which a measured test run (`coverage run`, `patch = ["subprocess"]`) measures the
+    server too; empty in a plain run. Everything else of this environment stays out of the server's."""
+    return {name: value for name, value in os.environ.items() if name.startswith("COVERAGE_")}
 
 
 def server_pid(project: Project) -> int:

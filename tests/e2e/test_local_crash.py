@@ -8,7 +8,15 @@ import os
 import signal
 
 from nemo_video_mcp.render.probe import probe_video
-from tests.e2e.harness import LONG_RENDER, SERVER_SCRIPT, Project, assert_success, ffmpeg_writing, upload_photos
+from tests.e2e.harness import (
+    LONG_RENDER,
+    LONG_RENDER_S,
+    SERVER_SCRIPT,
+    Project,
+    assert_success,
+    ffmpeg_writing,
+    upload_photos,
+)
 from tests.processes import children_of, gone_within
 
 
@@ -46,7 +54,7 @@ async def test_a_killed_server_leaves_no_render_behind_and_the_next_one_renders_
     assert exported.structured["job_id"] == started.structured["job_id"]
     assert exported.structured["status"] == "completed"
     info = probe_video(exported.structured["file_path"])
-    assert info.codec == "h264" and abs(info.duration_s - 10.0) < 0.1
+    assert info.codec == "h264" and abs(info.duration_s - LONG_RENDER_S) < 0.1
     assert [*videos.glob(".*.part"), *temp_dir.glob("nemo-render-*")] == []
 
 
