@@ -83,6 +83,7 @@ SONG = MusicFile(path="/store/abc.mp3", name="lofi.mp3")
         ("fade the music in over 2 seconds", [SetMusic(fade_in_s=2)]),
         ("loop the music", [SetMusic(loop=True)]),
         ("remove the music", [RemoveMusic()]),
+        ("don't add music", [RemoveMusic()]),
         ("去掉背景音乐", [RemoveMusic()]),
         ("remove photo 3", [RemovePhoto(photo=3)]),
         ("remove the third photo", [RemovePhoto(photo=3)]),

@@ -155,6 +155,9 @@ async def test_a_follow_up_edits_the_saved_timeline_and_says_what_it_kept(backen
     assert timeline_summary(draft) == (
         'Timeline (2 tracks): 1. Video: photo0.png + 2 more (0-12s) 2. Title: "Alps" (0-4s)'
     )
+    vague = await _edit(backend, "make it pop", EditOptions())
+    assert vague[-1].text.startswith('Nothing changed; kept: 12 s, 1:1, wipe, title "Alps". No edit the offline')
+    assert "'make it pop'" in vague[-1].text and "'music at 35%'" in vague[-1].text
 
 
 async def test_start_over_rebuilds_the_timeline(backend, photos):

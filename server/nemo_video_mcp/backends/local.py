@@ -63,6 +63,11 @@ log = logging.getLogger(__name__)
 _PROJECT = "project"
 _RUNNING: tuple[RenderState, ...] = ("starting", "pending", "processing")
 _JOB_ID = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
+_EXAMPLES = (
+    "for example: 'make it square', '15 seconds', 'wipe transitions', 'titled \"Alps\"', "
+    "'caption the second photo \"Day 1\"', 'music at 35%', 'remove photo 3', 'black and white', 'start over'."
+)
+"""Told when an instruction asked for nothing the engine knows, so the agent can rephrase."""
 _SAVE_EVERY = 10
 """Persist a running job's progress every this many percent (polls read the in-memory value)."""
 
@@ -183,6 +188,8 @@ class LocalBackend:
             applied = apply_changes(add_new_photos(current, len(images)), edit, music=music)
             plan = applied.plan.with_images(paths, names)
             reply = describe_edit(current, plan, applied.notes)
+            if not edit.changes and not edit.unknown_wishes:
+                reply += f" No edit the offline engine knows was found in {instruction.strip()!r}; {_EXAMPLES}"
         yield ProgressEvent(percent=60, message="Plan ready; saving the draft")
         await asyncio.to_thread(self._save_project, draft=plan.to_draft())
         yield ProgressEvent(percent=100, message="Draft saved")

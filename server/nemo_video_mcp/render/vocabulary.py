@@ -144,6 +144,7 @@ SPEED_FACTOR: Final = 0.75
 
 REMOVE_MUSIC: Final = expand(
     r"\b(?:remove|delete|drop|no|without|mute|turn off|lose|get rid of|kill)\s+(?:the\s+|any\s+)?{MUSIC}"
+    r"|\b(?:don'?t|do not)\s+(?:add|use|want|put|play)\s+(?:any\s+|the\s+)?{MUSIC}"
     r"|\bsilent\b|\bno sound\b|(?:去掉|删除|删掉|不要|关掉){MUSIC}|静音"
 )
 MUSIC_VOLUME: Final = expand(
