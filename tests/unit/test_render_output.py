@@ -8,7 +8,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from PIL import ImageChops, ImageStat
+from PIL import Image, ImageChops, ImageDraw, ImageStat
 
 from nemo_video_mcp.models import EditOptions
 from nemo_video_mcp.render import runner
@@ -208,3 +208,31 @@ async def test_failure_reports_the_error_text_and_cleans_up(tmp_path):
 async def test_missing_binary_is_a_clear_error(tmp_path):
     with pytest.raises(FfmpegError, match="could not be started"):
         await run_ffmpeg([str(tmp_path / "no-ffmpeg")], tmp_path / "x.mp4", duration_s=1)
+
+
+async def test_each_photo_is_drawn_with_its_own_fit(tmp_path):
+    wide = striped_image(tmp_path / "wide.jpg", (1200, 800), "darkgreen")
+    plan = build_plan([0, 0], duration_s=2.0, aspect="9:16", motion="static", fit="blur", transition="none")
+    plan = plan.with_images([wide, wide])
+    plan = plan.model_copy(update={"images": [plan.images[0].model_copy(update={"fit": "contain"}), plan.images[1]]})
+    path = tmp_path / "mixed.mp4"
+    await render_slideshow(plan, path)
+    corner = (0, 0, 120, 200)
+    first, second = read_frame(str(path), 0.4), read_frame(str(path), 1.6)
+    assert ImageStat.Stat(first.crop(corner)).mean[1] < 4, "the first photo is contained: black bars"
+    assert ImageStat.Stat(second.crop(corner)).mean[1] > 25, "the second keeps the plan's blur"
+
+
+@pytest.mark.parametrize(("fit", "subject_shown"), [("smart", True), ("cover", False)])
+async def test_a_smart_fit_keeps_an_off_centre_subject_in_a_vertical_frame(tmp_path, fit, subject_shown):
+    photo = Image.new("RGB", (1500, 1000), (90, 120, 90))
+    ImageDraw.Draw(photo).ellipse((1200, 400, 1400, 600), fill=(230, 20, 20))  # the subject, far right
+    photo.save(tmp_path / "subject.png")
+    plan = build_plan([0], duration_s=1.0, aspect="9:16", motion="static", fit=fit).with_images(
+        [tmp_path / "subject.png"]
+    )
+    path = tmp_path / f"{fit}.mp4"
+    await render_slideshow(plan, path)
+    frame = read_frame(str(path), 0.5).convert("RGB")
+    red = sum(1 for r, g, b in frame.resize((108, 192)).getdata() if r > 150 and g < 90 and b < 90)
+    assert (red > 20) is subject_shown, red

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING
 from PIL import Image, ImageFilter, ImageOps, JpegImagePlugin, UnidentifiedImageError
 
 from nemo_video_mcp.errors import MediaFileError
+from nemo_video_mcp.render.crop import smart_crop
 
 if TYPE_CHECKING:  # the plan module (pydantic) is not needed to make pictures, e.g. in `prepare_worker`
     from nemo_video_mcp.render.plan import Fit
@@ -151,7 +152,7 @@ def fit_image(source: Path, size: tuple[int, int], fit: Fit = "blur") -> Image.I
     """`source` upright, in RGB, exactly `size`: over a blurred copy of itself, on black, or cropped to fill."""
     with open_image(source) as image:
         shown_w, shown_h = _shown_size(image)
-        fits = (min if fit != "cover" else max)(size[0] / shown_w, size[1] / shown_h)
+        fits = (max if fit in ("cover", "smart") else min)(size[0] / shown_w, size[1] / shown_h)
         scaled = (max(1, round(shown_w * fits)), max(1, round(shown_h * fits)))
         if image.format == "JPEG" and fits < 1:
             stored = image.size
@@ -163,8 +164,9 @@ def fit_image(source: Path, size: tuple[int, int], fit: Fit = "blur") -> Image.I
             rgb = _to_rgb(image)
         except (OSError, SyntaxError, ValueError) as exc:
             raise ImageUnreadableError(source, str(exc) or type(exc).__name__) from exc
-        if fit == "cover":
-            return rgb.resize(size, Image.Resampling.LANCZOS, box=_centred_box(rgb.size, size), reducing_gap=2.0)
+        if fit in ("cover", "smart"):
+            box = smart_crop(rgb, size).box if fit == "smart" else _centred_box(rgb.size, size)
+            return rgb.resize(size, Image.Resampling.LANCZOS, box=box, reducing_gap=2.0)
         if rgb.size != scaled:
             rgb = rgb.resize(scaled, Image.Resampling.LANCZOS, reducing_gap=2.0)
         elif rgb is image:

@@ -45,13 +45,13 @@ def run(job: dict[str, Any], on_step: Callable[[], None]) -> dict[str, Any] | No
     from nemo_video_mcp.render.images import normalize_image
     from nemo_video_mcp.render.transitions import write_transition
 
-    size, fit = tuple(job["size"]), job["fit"]
+    size = tuple(job["size"])
     kind: Transition = job["kind"]
     frames, fps = job.get("frames", 0), job.get("fps", 30)
     card: dict[str, Any] = {}
     tasks = [
         Task(functools.partial(normalize_image, Path(source), Path(target), size, fit, name=name), makes=target)
-        for source, target, name in job["stills"]
+        for source, target, name, fit in job["stills"]
     ]
     if job.get("title"):
         tasks.append(Task(lambda: card.update(_title(job["title"])), step=False))

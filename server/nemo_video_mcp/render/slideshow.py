@@ -91,9 +91,11 @@ async def _prepare(
 ) -> tuple[list[Path], Path | None]:
     """Normalize each distinct source once and, for a static plan, make the transitions and the timeline
     list. The Pillow work runs in a child process (`prepare`); this one only names files."""
-    unique = list(dict.fromkeys(sources))
-    targets = {source: tmp / f"still-{i:03d}.y4m" for i, source in enumerate(unique)}
-    stills = [targets[source] for source in sources]
+    # one still per distinct (picture, fit): a photo may carry its own fit
+    keys = [(source, plan.fit_of(image)) for source, image in zip(sources, plan.images, strict=True)]
+    unique = list(dict.fromkeys(keys))
+    targets = {key: tmp / f"still-{i:03d}.y4m" for i, key in enumerate(unique)}
+    stills = [targets[key] for key in keys]
     static = plan.motion == "static"
     transitions = [tmp / f"transition-{k:03d}.y4m" for k in range(1, len(plan.images))] if static else []
     pairs = list(zip(stills[:-1], stills[1:], transitions, strict=True)) if static and plan.transition_frames else []
@@ -107,9 +109,10 @@ async def _prepare(
 
     names = {Path(image.path): image.name for image in reversed(plan.images) if image.path}
     job: dict[str, Any] = {
-        "stills": [[str(source), str(target), names.get(source, source.name)] for source, target in targets.items()],
+        "stills": [
+            [str(source), str(target), names.get(source, source.name), fit] for (source, fit), target in targets.items()
+        ],
         "size": list(still_size(plan.size, plan.motion)),
-        "fit": plan.fit,
         "transitions": [[str(a), str(b), str(t)] for a, b, t in pairs],
         "kind": plan.transition,
         "frames": plan.transition_frames,
