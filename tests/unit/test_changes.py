@@ -312,3 +312,9 @@ def test_the_first_photo_alone_gets_a_look() -> None:
     assert [image.look for image in plan.images] == ["sepia", "none", "none", "none"]
     assert said == 'Photo 1 look none → sepia; kept: 12 s, 9:16, wipe, title "Alps".'
     assert plan_from_draft(plan.to_draft()).images[0].look == "sepia"
+
+
+def test_a_transition_with_no_frames_is_hard_cuts() -> None:
+    plan, said = edited(alps(), "0 second wipes")
+    assert (plan.transition, plan.transition_frames) == ("none", 0)
+    assert said.startswith("Transitions wipe → hard cuts")

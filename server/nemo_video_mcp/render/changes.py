@@ -725,15 +725,15 @@ def settle(
     total = ends
     transition = plan.transition
     wanted = plan.transition_s if transition_s is None else transition_s
-    frames = min(round(wanted * fps), max_transition_frames(images)) if transition != "none" and len(images) > 1 else 0
-    if frames <= 0:
-        frames = 0
+    frames = 0
+    if transition != "none" and len(images) > 1:
+        frames = max(0, min(round(wanted * fps), max_transition_frames(images)))
     placed = _place_texts(texts if texts is not None else plan.texts, images, total, fps, old_fps or fps)
     return plan.model_copy(
         update={
             "images": images,
             "transition_frames": frames,
-            "transition": transition if frames else ("none" if len(images) < 2 or transition == "none" else transition),
+            "transition": transition if frames else "none",
             "texts": placed,
         }
     )
