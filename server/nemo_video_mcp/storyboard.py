@@ -1,6 +1,6 @@
 """The contact sheet: the timeline's pictures in order, each with its time range and the text over it.
 
-Drawn by Pillow with the title card's font (`render.title`: a TrueType font of this machine, else
+Drawn by Pillow with the text cards' font (`render.fonts`: a TrueType font of this machine, else
 Pillow's built-in one). The sheet is a PNG when one of at most `MAX_BYTES` can be made (full colour, then 256
 colours), else a JPEG, made smaller until it fits: hosts and models take images of a few hundred KB.
 """
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from PIL import Image, ImageDraw, ImageFont, ImageOps
 
 from nemo_video_mcp.draft import format_seconds
-from nemo_video_mcp.render.title import _font
+from nemo_video_mcp.render.fonts import font_of_size
 
 MAX_BYTES = 200 * 1024
 JPEG_QUALITY = 80
@@ -60,7 +60,7 @@ class Sheet:
 def draw_storyboard(heading: Sequence[str], panels: Sequence[Panel], aspect: float, footer: str = "") -> Sheet:
     """The contact sheet of `panels` (in order) under the `heading` lines, for frames `aspect` (width/height) wide."""
     thumb_w, thumb_h = _thumb_size(aspect)
-    text_font, heading_font = _font(TEXT_SIZE), _font(HEADING_SIZE)
+    text_font, heading_font = font_of_size(TEXT_SIZE), font_of_size(HEADING_SIZE)
     line_h = round(TEXT_SIZE * 1.35)
     columns = max(1, min(COLUMNS, len(panels)))
     rows = max(1, -(-len(panels) // columns))

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from PIL import Image
 
+from nemo_video_mcp.render.fonts import font_of_size, text_width, wrap_lines
 from nemo_video_mcp.render.plan import FRAME_SIZES, PlannedText, build_plan
 from nemo_video_mcp.render.slideshow import render_slideshow
 from nemo_video_mcp.render.text import ANCHORS, SAFE_MARGINS, draw_text_card, safe_box
-from nemo_video_mcp.render.title import font_of_size, text_width, wrap_lines
 
 from .small_frames import flat_image, rgb_frames, shrink_frames
 

@@ -1,4 +1,4 @@
-"""Run a render's Pillow work (stills, transition frames, title card) in a short-lived child process.
+"""Run a render's Pillow work (stills, transition frames) in a short-lived child process.
 
 Decoding eight 24-megapixel photos takes the process that does it past 130 MB, and glibc keeps much
 of that after the images are freed. Done in a child (`prepare_worker`) that exits before ffmpeg
@@ -50,8 +50,8 @@ def worker_argv() -> list[str]:
 
 async def prepare_in_child(
     job: dict[str, Any], *, on_step: Callable[[], None] | None = None, timeout_s: float | None = None
-) -> dict[str, Any] | None:
-    """Run `job` (see `prepare_worker.run`) in a child process; return its title card (or None).
+) -> None:
+    """Run `job` (see `prepare_worker.run`) in a child process, to its end.
 
     Raises the child's typed error (e.g. `ImageUnreadableError`) with its message and next step,
     or `PrepareError` if the child crashed or timed out.
@@ -90,10 +90,9 @@ async def prepare_in_child(
         children.release(process)
     if "error" in outcome:
         raise rebuild_error(outcome["error"])
-    if code != 0 or "title" not in outcome:
+    if code != 0 or not outcome.get("done"):
         text = " | ".join(line for line in tail if line.strip())[-1500:]
         raise PrepareError(f"the helper process exited with code {code}: {text or 'no error text'}")
-    return outcome["title"]
 
 
 def rebuild_error(error: dict[str, Any]) -> NemoError:

@@ -1,12 +1,12 @@
-"""The child side of `prepare`: make a render's stills, transition frames and title card, then exit.
+"""The child side of `prepare`: make a render's stills and transition frames, then exit.
 
     python -m nemo_video_mcp.render.prepare_worker < job.json
 
-The job (JSON on stdin, see `prepare.prepare_in_child`) names every source and target file. The
-stills, the title and the transitions are made two at a time in threads (Pillow releases the GIL
+The job (JSON on stdin, see `prepare.prepare_in_child`) names every source and target file, and each
+still's fit. The stills and the transitions are made two at a time in threads (Pillow releases the GIL
 while it decodes, scales and blurs); a transition starts once its two stills are written. Each
-finished still or transition prints `{"step": 1}` on stdout; the end prints `{"title": ...}` (or
-null) or `{"error": ...}`: the error's class (`module.Name`), message, next step and code, so the
+finished still or transition prints `{"step": 1}` on stdout; the end prints `{"done": true}`
+or `{"error": ...}`: the error's class (`module.Name`), message, next step and code, so the
 parent raises the same typed error.
 """
 
@@ -32,35 +32,31 @@ WORKERS = 2
 def main() -> int:
     job = json.loads(sys.stdin.buffer.read())
     try:
-        title = run(job, _emit_step)
+        run(job, _emit_step)
     except Exception as exc:  # every failure goes back to the parent as data
         _emit({"error": describe_error(exc)})
         return 1
-    _emit({"title": title})
+    _emit({"done": True})
     return 0
 
 
-def run(job: dict[str, Any], on_step: Callable[[], None]) -> dict[str, Any] | None:
-    """Do `job`; return the title card's path and placement (or None)."""
+def run(job: dict[str, Any], on_step: Callable[[], None]) -> None:
+    """Do `job`: its stills, then (for a static plan) its transition frames."""
     from nemo_video_mcp.render.images import normalize_image
     from nemo_video_mcp.render.transitions import write_transition
 
     size = tuple(job["size"])
     kind: Transition = job["kind"]
     frames, fps = job.get("frames", 0), job.get("fps", 30)
-    card: dict[str, Any] = {}
     tasks = [
         Task(functools.partial(normalize_image, Path(source), Path(target), size, fit, name=name), makes=target)
         for source, target, name, fit in job["stills"]
     ]
-    if job.get("title"):
-        tasks.append(Task(lambda: card.update(_title(job["title"])), step=False))
     tasks += [
         Task(functools.partial(write_transition, Path(a), Path(b), Path(t), kind, frames, fps), needs=(a, b))
         for a, b, t in job.get("transitions", [])
     ]
     run_tasks(tasks, on_step)
-    return card or None
 
 
 @dataclass
@@ -70,8 +66,6 @@ class Task:
     work: Callable[[], object]
     makes: str | None = None
     needs: tuple[str, ...] = ()
-    step: bool = True
-    """Whether finishing it is a progress step (the title is not: the parent counts stills and transitions)."""
 
 
 def run_tasks(tasks: list[Task], on_step: Callable[[], None]) -> None:
@@ -106,15 +100,7 @@ def run_tasks(tasks: list[Task], on_step: Callable[[], None]) -> None:
                     raise
                 if task.makes is not None:
                     made.add(task.makes)
-                if task.step:
-                    on_step()
-
-
-def _title(spec: dict[str, Any]) -> dict[str, Any]:
-    from nemo_video_mcp.render.title import render_title
-
-    card = render_title(spec["text"], tuple(spec["frame"]), Path(spec["target"]))
-    return {"path": str(card.path), "x": card.x, "y": card.y, "width": card.width, "height": card.height}
+                on_step()
 
 
 def describe_error(exc: BaseException) -> dict[str, Any]:

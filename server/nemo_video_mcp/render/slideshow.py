@@ -117,7 +117,6 @@ async def _prepare(
         "kind": plan.transition,
         "frames": plan.transition_frames,
         "fps": plan.fps,
-        "title": None,
     }
     await prepare_in_child(job, on_step=step, timeout_s=timeout_s)
     if not static:

@@ -20,7 +20,7 @@ from typing import Literal, Protocol
 
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
-from nemo_video_mcp.render.title import font_of_size, text_width, wrap_lines
+from nemo_video_mcp.render.fonts import font_of_size, text_width, wrap_lines
 
 TextRole = Literal["title", "caption", "end_card"]
 TextPosition = Literal["top", "center", "bottom"]

@@ -1,5 +1,4 @@
-"""Fonts and line wrapping for the text drawn by Pillow onto transparent PNGs that ffmpeg overlays
-(`text`), and the title card the preparing child can draw.
+"""Fonts and line wrapping for the text Pillow draws: the cards ffmpeg overlays (`text`) and the storyboard.
 
 Why not ffmpeg's drawtext: it needs a font file path and an escaping dance for quotes, colons and
 percent signs in user text. Pillow takes the text as is, uses a TrueType font when the machine has
@@ -13,9 +12,7 @@ import functools
 import importlib.util
 import os
 import sys
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
 from PIL import ImageFont
 
@@ -43,28 +40,6 @@ _FONT_DIRS = (
 )
 
 
-@dataclass(frozen=True)
-class TitleCard:
-    """A rendered title and where its top-left corner goes on the frame."""
-
-    path: Path
-    x: int
-    y: int
-    width: int
-    height: int
-
-
-@dataclass(frozen=True)
-class _Title:
-    """A title segment for `render_title`, which the preparing child still names (it is sent no title now)."""
-
-    text: str
-    role: Literal["title"] = "title"
-    position: Literal["bottom"] = "bottom"
-    start_frame: int = 0
-    frames: int = 1
-
-
 @functools.lru_cache(maxsize=1)
 def find_font() -> Path | None:
     """A bold sans TrueType font on this machine, or None (the built-in font is used then)."""
@@ -87,17 +62,8 @@ def find_font() -> Path | None:
     return None
 
 
-def render_title(text: str, frame: tuple[int, int], target: Path) -> TitleCard:
-    """Draw `text` as the opening title (see `text.draw_text_card`); save it as RGBA PNG."""
-    from nemo_video_mcp.render.text import draw_text_card
-
-    width, height = frame
-    aspect = "9:16" if height > width else "1:1" if height == width else "16:9"
-    card = draw_text_card(_Title(text), frame, aspect, target)
-    return TitleCard(path=card.path, x=card.x, y=card.y, width=card.width, height=card.height)
-
-
 def font_of_size(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
+    """The machine's bold sans at `size` pixels, else Pillow's built-in scalable font."""
     path = find_font()
     if path is not None:
         try:
@@ -131,6 +97,3 @@ def wrap_lines(text: str, font: ImageFont.FreeTypeFont | ImageFont.ImageFont, ma
                 line = line[cut:]
         lines.append(line)
     return [line for line in lines if line] or [text.strip() or " "]
-
-
-_font = font_of_size  # the storyboard's name for it
