@@ -12,7 +12,8 @@ from PIL import Image, ImageChops, ImageDraw, ImageStat
 
 from nemo_video_mcp.models import EditOptions
 from nemo_video_mcp.render import runner
-from nemo_video_mcp.render.plan import build_plan, plan_from_instruction
+from nemo_video_mcp.render.changes import first_plan
+from nemo_video_mcp.render.plan import build_plan
 from nemo_video_mcp.render.probe import count_frames, is_faststart, probe_video, read_frame, top_level_atoms
 from nemo_video_mcp.render.runner import FfmpegError, ffmpeg_exe, run_ffmpeg
 from nemo_video_mcp.render.slideshow import render_slideshow
@@ -39,7 +40,7 @@ def _white_share(image) -> float:
 def test_vertical_kenburns_hidden_peaks(hidden_peaks: HiddenPeaks):
     """The engine's one call of the shared render: the plan the instruction makes, rendered and read back."""
     (call,) = hidden_peaks.engine
-    planned = plan_from_instruction(HIDDEN_PEAKS, 3, EditOptions()).with_images([i.path for i in call.plan.images])
+    planned = first_plan(HIDDEN_PEAKS, 3, EditOptions()).with_images([i.path for i in call.plan.images])
     assert call.plan.model_dump(exclude={"images": {"__all__": {"name"}}}) == planned.model_dump(
         exclude={"images": {"__all__": {"name"}}}
     )

@@ -6,6 +6,7 @@ import pytest
 
 from nemo_video_mcp.errors import InputError, NothingToExportError
 from nemo_video_mcp.models import EditOptions
+from nemo_video_mcp.render.changes import first_plan
 from nemo_video_mcp.render.plan import (
     TRACK_AUDIO,
     TRACK_TITLE,
@@ -13,7 +14,6 @@ from nemo_video_mcp.render.plan import (
     build_plan,
     describe_plan,
     plan_from_draft,
-    plan_from_instruction,
 )
 
 NO_OPTIONS = EditOptions()
@@ -38,16 +38,14 @@ NO_OPTIONS = EditOptions()
     ],
 )  # fmt: skip
 def test_instruction_is_parsed(text, count, duration, aspect, transition, motion, title):
-    plan = plan_from_instruction(text, count, NO_OPTIONS)
+    plan = first_plan(text, count, NO_OPTIONS)
     assert plan.duration_s == pytest.approx(duration)
     assert (plan.aspect, plan.transition, plan.motion, plan.title) == (aspect, transition, motion, title)
     assert len(plan.images) == count
 
 
 def test_vertical_hidden_peaks_has_exact_frames_and_size():
-    plan = plan_from_instruction(
-        'a vertical 12-second video with ken burns motion and the title "Hidden Peaks"', 3, NO_OPTIONS
-    )
+    plan = first_plan('a vertical 12-second video with ken burns motion and the title "Hidden Peaks"', 3, NO_OPTIONS)
     assert plan.size == (1080, 1920)
     assert plan.total_frames == 360
     assert [image.frames for image in plan.images] == [120, 120, 120]
@@ -57,24 +55,24 @@ def test_vertical_hidden_peaks_has_exact_frames_and_size():
 
 
 def test_transition_length_is_parsed_and_not_taken_for_the_duration():
-    plan = plan_from_instruction("a 9 second video with 1 second wipes", 3, NO_OPTIONS)
+    plan = first_plan("a 9 second video with 1 second wipes", 3, NO_OPTIONS)
     assert plan.duration_s == 9
     assert (plan.transition, plan.transition_frames) == ("wipe", 30)
 
 
 def test_transition_never_takes_more_than_40_percent_of_a_slot():
-    plan = plan_from_instruction("3 seconds, 5 second fades", 3, NO_OPTIONS)
+    plan = first_plan("3 seconds, 5 second fades", 3, NO_OPTIONS)
     assert plan.transition_frames == 30 * 2 // 5
 
 
 def test_reverse_order():
-    plan = plan_from_instruction("reverse order please", 3, NO_OPTIONS)
+    plan = first_plan("reverse order please", 3, NO_OPTIONS)
     assert [image.index for image in plan.images] == [2, 1, 0]
 
 
 def test_options_win_over_text():
     options = EditOptions(duration_s=8, aspect="1:1", transition="wipe", motion="static", title="From options")
-    plan = plan_from_instruction('vertical 20 seconds, dissolve, ken burns, title "From text"', 2, options)
+    plan = first_plan('vertical 20 seconds, dissolve, ken burns, title "From text"', 2, options)
     assert (plan.duration_s, plan.aspect, plan.transition, plan.motion, plan.title) == (
         8, "1:1", "wipe", "static", "From options",
     )  # fmt: skip
@@ -91,26 +89,26 @@ def test_options_win_over_text():
     ],
 )
 def test_unsupported_wishes_are_short_and_nothing_else_is_read_from_them(text, wishes):
-    plan = plan_from_instruction(text, 2, NO_OPTIONS)
+    plan = first_plan(text, 2, NO_OPTIONS)
     assert plan.unknown_wishes == wishes
     assert plan.motion == "kenburns" and plan.duration_s == pytest.approx(10 if "10" in text else 6)
 
 
 def test_music_without_a_file_is_an_unknown_wish_but_not_with_one():
-    assert any("music" in w for w in plan_from_instruction("with music", 2, NO_OPTIONS).unknown_wishes)
-    plan = plan_from_instruction("with music", 2, EditOptions(music_path="/tmp/song.mp3"))
+    assert any("music" in w for w in first_plan("with music", 2, NO_OPTIONS).unknown_wishes)
+    plan = first_plan("with music", 2, EditOptions(music_path="/tmp/song.mp3"))
     assert plan.unknown_wishes == []
     assert plan.music_path == "/tmp/song.mp3"
 
 
 def test_known_wishes_are_not_reported():
     text = 'a vertical 12-second video with ken burns motion and the title "Hidden Peaks", reverse order'
-    assert plan_from_instruction(text, 3, NO_OPTIONS).unknown_wishes == []
+    assert first_plan(text, 3, NO_OPTIONS).unknown_wishes == []
 
 
 def test_no_images_is_an_input_error():
     with pytest.raises(InputError):
-        plan_from_instruction("anything", 0, NO_OPTIONS)
+        first_plan("anything", 0, NO_OPTIONS)
 
 
 def test_draft_has_the_short_key_tracks():
@@ -140,7 +138,7 @@ def test_draft_has_the_short_key_tracks():
     ],
 )
 def test_draft_round_trip(text):
-    plan = plan_from_instruction(text, 3, NO_OPTIONS).with_images(["/a.jpg", "/b.jpg", "/c.jpg"])
+    plan = first_plan(text, 3, NO_OPTIONS).with_images(["/a.jpg", "/b.jpg", "/c.jpg"])
     assert plan_from_draft(plan.to_draft()) == plan
 
 
@@ -176,7 +174,7 @@ def test_draft_is_read_tolerantly():
     ],
 )
 def test_fit_is_parsed(text, fit):
-    plan = plan_from_instruction(text, 2, NO_OPTIONS)
+    plan = first_plan(text, 2, NO_OPTIONS)
     assert plan.fit == fit
     assert plan.unknown_wishes == []  # "blurred background" is something the engine does
     assert plan_from_draft(plan.with_images(["/a.jpg", "/b.jpg"]).to_draft()).fit == fit
@@ -189,7 +187,7 @@ def test_empty_draft_has_nothing_to_export(draft):
 
 
 def test_description_lists_the_plan_and_what_is_not_supported():
-    plan = plan_from_instruction('vertical 12 s, title "Hidden Peaks", add slow motion', 3, NO_OPTIONS)
+    plan = first_plan('vertical 12 s, title "Hidden Peaks", add slow motion', 3, NO_OPTIONS)
     text = describe_plan(plan)
     assert "12 s vertical" in text and "1080x1920" in text and '"Hidden Peaks"' in text
     assert "blurred copy" in text
@@ -197,5 +195,5 @@ def test_description_lists_the_plan_and_what_is_not_supported():
 
 
 def test_fit_option_wins_over_the_text():
-    plan = plan_from_instruction("fill the frame", 2, EditOptions(fit="contain"))
+    plan = first_plan("fill the frame", 2, EditOptions(fit="contain"))
     assert plan.fit == "contain"

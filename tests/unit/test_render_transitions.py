@@ -8,10 +8,11 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from nemo_video_mcp.render.images import Y4M_FRAME, normalize_image, read_y4m_planes
+from nemo_video_mcp.render.images import normalize_image
 from nemo_video_mcp.render.plan import build_plan
 from nemo_video_mcp.render.slideshow import render_slideshow
 from nemo_video_mcp.render.transitions import write_transition
+from nemo_video_mcp.render.y4m import Y4M_FRAME, read_y4m_planes
 
 from .small_frames import flat_image, luma_frames, mean, shrink_frames
 

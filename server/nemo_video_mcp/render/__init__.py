@@ -1,6 +1,6 @@
 """The local render engine: instruction -> plan -> draft -> ffmpeg -> MP4, with no network.
 
-plan = plan_from_instruction(text, image_count, options).with_images(paths)
+plan = first_plan(text, image_count, options).with_images(paths)   # or apply_changes(plan, parse_edit(...))
 draft = plan.to_draft()                     # short-key form, kept in the store
 info = await render_slideshow(plan_from_draft(draft), output, on_progress=...)
 
@@ -14,8 +14,9 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from nemo_video_mcp.render.changes import first_plan
     from nemo_video_mcp.render.images import ImageTooLargeError, ImageTooSmallError, ImageUnreadableError, inspect_image
-    from nemo_video_mcp.render.plan import EditPlan, PlanError, describe_plan, plan_from_draft, plan_from_instruction
+    from nemo_video_mcp.render.plan import EditPlan, PlanError, describe_plan, plan_from_draft
     from nemo_video_mcp.render.probe import VideoInfo, probe_video
     from nemo_video_mcp.render.runner import FfmpegError
     from nemo_video_mcp.render.slideshow import render_slideshow
@@ -29,9 +30,9 @@ _HOMES = {
     "PlanError": "plan",
     "VideoInfo": "probe",
     "describe_plan": "plan",
+    "first_plan": "changes",
     "inspect_image": "images",
     "plan_from_draft": "plan",
-    "plan_from_instruction": "plan",
     "probe_video": "probe",
     "render_slideshow": "slideshow",
 }
@@ -45,9 +46,9 @@ __all__ = [
     "PlanError",
     "VideoInfo",
     "describe_plan",
+    "first_plan",
     "inspect_image",
     "plan_from_draft",
-    "plan_from_instruction",
     "probe_video",
     "render_slideshow",
 ]

@@ -19,6 +19,8 @@ from pathlib import Path
 
 from PIL import Image, ImageChops, ImageFilter, ImageStat
 
+from nemo_video_mcp.render.y4m import read_y4m_planes
+
 SMART_RATIO = 1.6
 """A photo whose aspect ratio differs from the frame's by more than this factor (either way) is cropped
 smartly by default: a landscape photo in a vertical frame (3:2 in 9:16: 2.7) or the reverse, not a 3:2
@@ -141,8 +143,6 @@ def subject_of(image: Image.Image) -> tuple[float, float]:
 
 def subject_of_still(path: Path) -> tuple[float, float]:
     """The subject point of a prepared `.y4m` still, read at a quarter of its size (planes, no decoding)."""
-    from nemo_video_mcp.render.images import read_y4m_planes
-
     luma, blue, red = read_y4m_planes(path)
     small = (max(1, blue.width // 2), max(1, blue.height // 2))
     planes = [plane.resize(small, Image.Resampling.BOX) for plane in (luma, blue, red)]

@@ -1,6 +1,6 @@
 """The ffmpeg command line for a plan: the stills in, one filtergraph, H.264 out.
 
-Pure. Each still is one yuv420p frame in a `.y4m` file (see `images.write_yuv420p`): no decoding,
+Pure. Each still is one yuv420p frame in a `.y4m` file (see `y4m.write_yuv420p`): no decoding,
 no colour conversion, 1.5 bytes a pixel. The timeline is cut into pieces: a hold per image, and
 between two images a transition of `transition_frames`. Transition k starts on image k's first slot
 frame, so the output has exactly `plan.total_frames` frames; `-frames:v` pins it.

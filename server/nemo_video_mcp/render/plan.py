@@ -18,7 +18,6 @@ from nemo_video_mcp.errors import InputError, NothingToExportError
 from nemo_video_mcp.models import (
     MAX_DURATION_S,
     Aspect,
-    EditOptions,
     Fit,
     Look,
     Motion,
@@ -264,18 +263,6 @@ def describe_plan(plan: EditPlan) -> str:
     if plan.unknown_wishes:
         parts.append("Not supported offline: " + "; ".join(plan.unknown_wishes) + ".")
     return " ".join(parts)
-
-
-def plan_from_instruction(instruction: str, image_count: int, options: EditOptions) -> EditPlan:
-    """A first plan over `image_count` images, as `instruction` and `options` (which win) ask.
-
-    What the text asks but the engine cannot do is listed in `unknown_wishes`, never dropped. The
-    parser and the changes it makes live in `render/changes.py` (imported here, not at the top,
-    because it builds on this module).
-    """
-    from nemo_video_mcp.render.changes import first_plan
-
-    return first_plan(instruction, image_count, options)
 
 
 def default_plan(image_count: int) -> EditPlan:

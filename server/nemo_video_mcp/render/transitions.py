@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from PIL import Image
 
-from nemo_video_mcp.render.images import Y4M_FRAME, read_y4m_planes, y4m_header
+from nemo_video_mcp.render.y4m import Y4M_FRAME, read_y4m_planes, y4m_header
 
 if TYPE_CHECKING:
     from nemo_video_mcp.render.plan import Transition
