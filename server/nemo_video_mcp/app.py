@@ -24,6 +24,7 @@ from mcp.types import (
     ToolAnnotations,
     UnsubscribeRequestParams,
 )
+from mcp.types import Tool as MCPTool
 from pydantic import BaseModel, Field, ValidationError
 
 from nemo_video_mcp import __version__, notices, prompts
@@ -56,6 +57,7 @@ from nemo_video_mcp.results import (
     ToolResult,
     UploadResult,
 )
+from nemo_video_mcp.schemas import compact_input_schema, compact_output_schema
 from nemo_video_mcp.service import MAX_IMAGES_PER_CALL, VideoService
 from nemo_video_mcp.watch import ResourceWatch
 
@@ -255,6 +257,18 @@ class _NemoMCPServer(MCPServer):
         self.watch = watch
         self._lowlevel_server.add_request_handler("resources/subscribe", SubscribeRequestParams, watch.subscribe)
         self._lowlevel_server.add_request_handler("resources/unsubscribe", UnsubscribeRequestParams, watch.unsubscribe)
+
+    async def list_tools(self) -> list[MCPTool]:
+        """The SDK's list with the schemas' noise taken out (`schemas`): a host sends it with every chat."""
+        return [
+            tool.model_copy(
+                update={
+                    "input_schema": compact_input_schema(tool.input_schema),
+                    "output_schema": compact_output_schema(tool.output_schema) if tool.output_schema else None,
+                }
+            )
+            for tool in await super().list_tools()
+        ]
 
     async def call_tool(
         self, name: str, arguments: dict[str, Any], context: Context[Any, Any] | None = None
