@@ -130,7 +130,7 @@ class Project:
             "NEMO_WAIT_SCALE": "0.01",
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
             "HOME": str(self.home),
-            **coverage_env(),
+            **passed_through(),
         }
 
     @asynccontextmanager
@@ -193,10 +193,12 @@ class Project:
             return sum(s.edits_applied for s in self.sim.world.sessions.values())
 
 
-def coverage_env() -> dict[str, str]:
-    """The variables by which a measured test run (`coverage run`, `patch = ["subprocess"]`) measures the
-    server too; empty in a plain run. Everything else of this environment stays out of the server's."""
-    return {name: value for name, value in os.environ.items() if name.startswith("COVERAGE_")}
+def passed_through() -> dict[str, str]:
+    """What the server takes from the tests' own environment, which otherwise stays out of it: `PYTHONPATH`,
+    so that a copy of the tree run with `PYTHONPATH=<copy>/server:<copy>` starts the copy's server (a check
+    that breaks code in a copy must break it in the server too), and the `COVERAGE_*` variables by which a
+    measured run (`coverage run`, `patch = ["subprocess"]`) measures the server. None is set in a plain run."""
+    return {name: value for name, value in os.environ.items() if name == "PYTHONPATH" or name.startswith("COVERAGE_")}
 
 
 def server_pid(project: Project) -> int:
