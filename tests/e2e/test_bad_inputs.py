@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import os
 import zlib
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -67,27 +66,31 @@ def truncated_jpeg(folder: Path) -> Path:
     return path
 
 
-@pytest.mark.parametrize(
-    ("make_bad_file", "must_say"),
-    [
-        pytest.param(missing_file, ("No file at", "absolute path"), id="missing"),
-        pytest.param(text_named_jpg, ("plain text", "not a supported media file"), id="text-named-jpg"),
-        pytest.param(a_directory, ("is a folder",), id="directory"),
-        pytest.param(oversize_sparse_file, ("200 MB", "compress"), id="oversize-201MB"),
-        pytest.param(png_header_then_garbage, ("cannot be decoded", "export (save) it again"), id="png-garbage"),
-        pytest.param(png_bomb, ("900 megapixels", "Shrink the image"), id="png-30000x30000"),
-        pytest.param(truncated_jpeg, ("truncated", "export (save) it again"), id="truncated-jpeg"),
-    ],
-)
+BAD_FILES = [
+    pytest.param(missing_file, ("No file at", "absolute path"), id="missing"),
+    pytest.param(text_named_jpg, ("plain text", "not a supported media file"), id="text-named-jpg"),
+    pytest.param(a_directory, ("is a folder",), id="directory"),
+    pytest.param(oversize_sparse_file, ("200 MB", "compress"), id="oversize-201MB"),
+    pytest.param(png_header_then_garbage, ("cannot be decoded", "export (save) it again"), id="png-garbage"),
+    pytest.param(png_bomb, ("900 megapixels", "Shrink the image"), id="png-30000x30000"),
+    pytest.param(truncated_jpeg, ("truncated", "export (save) it again"), id="truncated-jpeg"),
+]
+"""Each case is a subtest of one server process: a refusal must leave it ready for the next call, and a
+server start costs more CPU than the rest of a case."""
+
+
 async def test_a_bad_file_is_refused_before_anything_is_sent(
-    project: Project, tmp_path: Path, make_bad_file: Callable[[Path], Path], must_say: tuple[str, ...]
+    project: Project, tmp_path: Path, subtests: pytest.Subtests
 ) -> None:
-    bad = make_bad_file(tmp_path)
     async with project.launch() as server:
-        refused = await server.call("upload_images", paths=[str(project.images[0]), str(bad)])
-    assert_agent_error(refused, str(bad), *must_say)
-    assert project.requests_to("/api/upload-video/") == []
-    assert project.sim.world.uploads == []
+        for case in BAD_FILES:
+            make_bad_file, must_say = case.values
+            with subtests.test(case.id):
+                bad = make_bad_file(tmp_path)
+                refused = await server.call("upload_images", paths=[str(project.images[0]), str(bad)])
+                assert_agent_error(refused, str(bad), *must_say)
+                assert project.requests_to("/api/upload-video/") == []
+                assert project.sim.world.uploads == []
 
 
 BAD_ARGUMENTS = [
@@ -105,18 +108,18 @@ BAD_ARGUMENTS = [
 ]  # fmt: skip
 
 
-@pytest.mark.parametrize(("tool", "arguments", "must_say"), BAD_ARGUMENTS)
-async def test_a_bad_argument_gets_our_message_and_costs_nothing(
-    project: Project, tool: str, arguments: dict, must_say: tuple[str, str]
-) -> None:
+async def test_a_bad_argument_gets_our_message_and_costs_nothing(project: Project, subtests: pytest.Subtests) -> None:
     async with project.launch() as server:
         await upload_photos(server, project)
-        before = len(project.requests_to(""))
-        refused = await server.call(tool, **arguments)
-    assert_agent_error(refused, f"`{must_say[0]}`", must_say[1], "nothing charged")
-    assert "pydantic" not in refused.text.lower() and len(refused.text) < 2000
-    assert len(project.requests_to("")) == before, "the backend heard nothing of it"
-    assert project.requests_to("/run_sse") == [] and project.edits_applied() == 0
+        for case in BAD_ARGUMENTS:
+            tool, arguments, must_say = case.values
+            with subtests.test(case.id):
+                before = len(project.requests_to(""))
+                refused = await server.call(tool, **arguments)
+                assert_agent_error(refused, f"`{must_say[0]}`", must_say[1], "nothing charged")
+                assert "pydantic" not in refused.text.lower() and len(refused.text) < 2000
+                assert len(project.requests_to("")) == before, "the backend heard nothing of it"
+                assert project.requests_to("/run_sse") == [] and project.edits_applied() == 0
 
 
 def sparse_mp3(folder: Path) -> Path:
@@ -127,23 +130,26 @@ def sparse_mp3(folder: Path) -> Path:
     return path
 
 
-@pytest.mark.parametrize(
-    ("make_music", "must_say"),
-    [
-        pytest.param(lambda folder: Path("/etc/passwd"), "plain text", id="etc-passwd"),
-        pytest.param(sparse_mp3, "larger than the 200 MB", id="sparse-300MB-mp3"),
-    ],
-)
+BAD_MUSIC = [
+    pytest.param(lambda folder: Path("/etc/passwd"), "plain text", id="etc-passwd"),
+    pytest.param(sparse_mp3, "larger than the 200 MB", id="sparse-300MB-mp3"),
+]
+
+
 async def test_a_bad_music_path_is_refused_before_anything_is_uploaded_or_edited(
-    project: Project, tmp_path: Path, make_music: Callable[[Path], Path], must_say: str
+    project: Project, tmp_path: Path, subtests: pytest.Subtests
 ) -> None:
     async with project.launch() as server:
         await upload_photos(server, project)
-        uploads_before = len(project.requests_to("/api/upload-video/"))
-        refused = await server.call("generate_video", instruction=INSTRUCTION, music_path=str(make_music(tmp_path)))
-    assert_agent_error(refused, must_say, "music_path")
-    assert len(project.requests_to("/api/upload-video/")) == uploads_before
-    assert project.requests_to("/run_sse") == []
+        for case in BAD_MUSIC:
+            make_music, must_say = case.values
+            with subtests.test(case.id):
+                uploads_before = len(project.requests_to("/api/upload-video/"))
+                music = str(make_music(tmp_path))
+                refused = await server.call("generate_video", instruction=INSTRUCTION, music_path=music)
+                assert_agent_error(refused, must_say, "music_path")
+                assert len(project.requests_to("/api/upload-video/")) == uploads_before
+                assert project.requests_to("/run_sse") == []
 
 
 async def test_allowed_dirs_keep_music_from_other_folders_out(project: Project, tmp_path: Path) -> None:
