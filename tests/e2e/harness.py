@@ -43,7 +43,7 @@ TOOLS = {
     "preview_storyboard",
 }
 INSTRUCTION = "turn these photos into a smooth 15-second video with transitions"
-LONG_RENDER_S = 4
+LONG_RENDER_S = 6
 LONG_RENDER = f"a {LONG_RENDER_S}-second video with ken burns motion"
 """Offline, some seconds of ffmpeg on two cores: long enough to be caught mid-render (a test acts within about
 0.1 s of ffmpeg's first write), short enough that rendering it again to the end stays cheap."""
@@ -218,14 +218,21 @@ def server_pid(project: Project) -> int:
 async def ffmpeg_writing(server: int, videos: Path, timeout_s: float = 20.0) -> int:
     """The pid of the server's ffmpeg child, once it has started writing its `.part` file in `videos`."""
     deadline = time.monotonic() + timeout_s
+    seen: set[str] = set()
     while time.monotonic() < deadline:
         ffmpeg = [
             pid for pid, command in children_of(server).items() if Path(command.split(" ")[0]).name.startswith("ffmpeg")
         ]
-        if ffmpeg and any(videos.glob(".*.part")):
+        parts = [path.name for path in videos.glob(".*.part")]
+        seen.update([*(["ffmpeg"] if ffmpeg else []), *parts])
+        if ffmpeg and parts:
             return ffmpeg[0]
         await asyncio.sleep(0.05)
-    raise AssertionError(f"the server never started ffmpeg; its children: {children_of(server)}")
+    left = sorted(path.name for path in videos.iterdir()) if videos.is_dir() else []
+    raise AssertionError(
+        f"the server never had ffmpeg writing; seen on the way: {sorted(seen)}; its children now: "
+        f"{children_of(server)}; in {videos.name}/: {left}"
+    )
 
 
 # --- the story, step by step -------------------------------------------------------------------
