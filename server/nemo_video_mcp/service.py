@@ -307,7 +307,11 @@ class VideoService:
             job, resumed, already_rendered = await self._render_runner.claim(session_id, reporter)
         if target is not None:
             target = target_for(save_to or "", save_dir, job.job_id)
-        if already_rendered and (target is None or job.saved_path == str(target)):
+        if (
+            already_rendered
+            and (target is None or job.saved_path == str(target))
+            and not self._file_still_to_fetch(job)
+        ):
             await self._renders.mark_delivered(job.job_id)
             return self._export_result(job, resumed=False, already_rendered=True)
         if resumed and not wait:  # the ledger may be stale: read the job once before answering
@@ -319,7 +323,9 @@ class VideoService:
 
     def _follow_render(self, job: RenderJob, save_to: Path | None = None) -> None:
         """Follow an unfinished render (or save a finished one) in a job of its own, unless one runs here."""
-        if self._jobs.runs_here(job.job_id) or (job.finished and save_to is None):
+        if self._jobs.runs_here(job.job_id) or (
+            job.finished and save_to is None and not self._file_still_to_fetch(job)
+        ):
             return
         self._jobs.start(job.job_id, lambda progress: self._render_runner.follow(job, progress, save_to))
 
@@ -339,10 +345,21 @@ class VideoService:
         return self._export_result(job, resumed=resumed, already_rendered=already_rendered)
 
     def _as_seen(self, job: RenderJob) -> RenderJob:
-        """A render whose job here is still fetching or saving its file is not ready yet, whatever the backend says."""
-        if job.status == "completed" and self._jobs.runs_here(job.job_id):
+        """A render whose file is still to be fetched, or whose job here is still saving it, is not ready yet,
+        whatever the backend says (the ledger records the backend's word as soon as it is read)."""
+        if job.status == "completed" and (self._jobs.runs_here(job.job_id) or self._file_still_to_fetch(job)):
             return job.model_copy(update={"status": "processing", "progress": 99, "finished_at": None})
         return job
+
+    def _file_still_to_fetch(self, job: RenderJob) -> bool:
+        """Finished behind a link that only opens with the token, and not fetched yet: say, this server or
+        another on this cache stopped between the backend's 'completed' and the end of the download."""
+        return (
+            job.status == "completed"
+            and job.url is not None
+            and not job.file_path
+            and self._backend.url_needs_auth(job.url)
+        )
 
     def _export_result(self, job: RenderJob, *, resumed: bool, already_rendered: bool = False) -> ExportResult:
         file_path = _local_file(job)

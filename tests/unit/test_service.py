@@ -305,6 +305,33 @@ async def test_a_link_that_needs_the_token_is_downloaded_for_the_user(
     assert again.file_path == result.file_path and backend.downloads == [result.job_id]
 
 
+class DownloadCut(ScriptedBackend):
+    """The first two downloads of a private file break off (the first as when the server dies in the middle)."""
+
+    async def download_render(self, job_id: str, url: str | None, target: Path) -> Path:
+        if len(self.downloads) < 2:
+            self.downloads.append(job_id)
+            raise BackendUnavailableError("the connection was reset")
+        return await super().download_render(job_id, url, target)
+
+
+@pytest.mark.parametrize("next_call", ["export_video", "get_job"])
+async def test_a_finished_render_whose_private_file_never_arrived_is_fetched_not_rendered_again(
+    settings: Settings, next_call: str
+) -> None:
+    backend = DownloadCut()
+    backend.render_polls = [done("https://api.private/api/render/proxy/x/download")]
+    with pytest.raises(BackendUnavailableError):
+        await service_for(settings, backend).export_video()
+    restarted = service_for(settings, backend)  # the ledger says 'completed'; the file is not here
+    state = await restarted.get_job()  # fetches again, and that breaks off too
+    assert state.status != "completed" and not state.file_path, "never 'ready' with a link the user cannot open"
+    result = await (restarted.export_video() if next_call == "export_video" else restarted.get_job())
+    assert result.status == "completed" and result.file_path
+    assert Path(result.file_path).read_bytes() == b"video bytes of " + result.job_id.encode()
+    assert backend.renders_started == [result.job_id], "fetched, never started (or charged) again"
+
+
 async def test_a_public_link_is_returned_as_is(settings: Settings, backend: ScriptedBackend) -> None:
     backend.render_polls = [done("https://cdn.example/v.mp4")]
     result = await service_for(settings, backend).export_video()
