@@ -12,6 +12,7 @@ from nemo_video_mcp.render.graph import (
     Piece,
     build_command,
     build_filtergraph,
+    stills_list,
     timeline_list,
     timeline_pieces,
     transition_starts,
@@ -70,13 +71,24 @@ def test_uneven_split_gives_the_spare_frames_to_the_first_images():
 
 
 @pytest.mark.parametrize(("aspect", "size"), [("16:9", "1920x1080"), ("9:16", "1080x1920"), ("1:1", "1080x1080")])
-def test_kenburns_command_reads_each_still_and_pins_the_output(aspect, size):
+def test_kenburns_fades_read_the_stills_in_turn_from_one_list(aspect, size):
     plan = _plan(3, aspect=aspect, motion="kenburns")
-    argv = build_command(plan, _stills(3), ffmpeg="ffmpeg", encoder=EncoderSettings())
-    assert [argv[i + 1] for i, arg in enumerate(argv) if arg == "-i"] == [str(p) for p in _stills(3)]
+    argv = build_command(plan, _stills(3), ffmpeg="ffmpeg", encoder=EncoderSettings(), timeline=TIMELINE)
+    assert argv[argv.index("-i") - 4 : argv.index("-i") + 2] == ["-f", "concat", "-safe", "0", "-i", str(TIMELINE)]
+    assert argv.count("-i") == 1
     _assert_pinned_output(argv, "360")
     graph = argv[argv.index("-filter_complex") + 1]
-    assert graph.count("zoompan=") == 3 and f"s={size}" in graph
+    assert graph.count("zoompan=") == 2 and graph.count(f"s={size}") == 2  # the main and the incoming stream
+    with pytest.raises(ValueError):
+        build_command(plan, _stills(3))  # no list
+    assert stills_list(_stills(2)) == "ffconcat version 1.0\nfile '/tmp/still-0.y4m'\nfile '/tmp/still-1.y4m'\n"
+
+
+def test_kenburns_slides_read_each_still():
+    plan = _plan(3, motion="kenburns", transition="slide")
+    argv = build_command(plan, _stills(3), ffmpeg="ffmpeg", encoder=EncoderSettings())
+    assert [argv[i + 1] for i, arg in enumerate(argv) if arg == "-i"] == [str(p) for p in _stills(3)]
+    assert argv[argv.index("-filter_complex") + 1].count("zoompan=") == 3
 
 
 def test_static_command_plays_the_timeline_list():
@@ -120,21 +132,32 @@ def test_hard_cuts_list_only_the_holds():
     assert text.count("file ") == 2 and "duration 6.000000" in text
 
 
-def test_kenburns_fade_graph_converts_only_transition_pieces_to_444():
+def test_kenburns_fades_overlay_the_incoming_clips_in_yuv420p():
+    """Three 120-frame slots, 15-frame fades: the main stream plays each clip after its way in (135, 120,
+    105 frames: 360 in all), the incoming one the first 15 frames of clips 1 and 2 at 4 s and 8 s."""
     graph = build_filtergraph(_plan(3, motion="kenburns"))
+    assert "xfade" not in graph and "yuv444p" not in graph
+    assert graph.startswith("[0:v]split=2[stills][later];[stills]zoompan=")
+    assert "d='if(eq(in,0),135,if(eq(in,1),120,105))'" in graph and "(frame+15)/134" in graph
+    assert "[later]trim=start_frame=1,zoompan=" in graph and "d='if(eq(in,0),15,15)'" in graph
+    assert "setpts='(N+if(eq(floor(N/15),0),120,225))/30/TB'" in graph
     # 16 frames long from one frame early: the 15 frames show 1/16 .. 15/16 of the way (see xfade_timing)
-    assert graph.count("xfade=transition=fade:duration=0.533333:offset=-0.033333,") == 2
-    assert "[h0][t1][h1][t2][h2]concat=n=5:v=1:a=0[joined]" in graph
-    assert graph.count("format=yuv444p") == 4
+    assert "fade=t=in:st=3.966667:d=0.533333:alpha=1:enable='between(n,0,14)'" in graph
+    assert "fade=t=in:st=7.966667:d=0.533333:alpha=1:enable='between(n,15,29)'" in graph
+    assert (
+        "[main][incoming]overlay=format=yuv420:eof_action=pass:"
+        "enable='between(t,3.983333,4.483333)+between(t,7.983333,8.483333)'[joined]"
+    ) in graph
 
 
 def test_kenburns_clip_covers_its_slot_and_the_transition_out():
-    graph = build_filtergraph(_plan(3, motion="kenburns"))
+    graph = build_filtergraph(_plan(3, motion="kenburns", transition="wipe"))
     assert graph.count(":d=135:") == 2 and graph.count(":d=120:") == 1  # the last clip has no way out
     assert "[out0s]trim=start_frame=120:end_frame=135" in graph
     assert "[in1s]trim=start_frame=0:end_frame=15" in graph
     assert "[h1s]trim=start_frame=15:end_frame=120" in graph
     assert "[out1s]trim=start_frame=120:end_frame=135" in graph
+    assert graph.count("format=yuv444p") == 4
 
 
 @pytest.mark.parametrize(
@@ -144,33 +167,34 @@ def test_kenburns_transition_names(transition, name):
     assert f"xfade=transition={name}:" in build_filtergraph(_plan(2, transition=transition))
 
 
-def test_kenburns_without_transitions_is_a_plain_concat():
+def test_kenburns_without_transitions_is_one_zoompan():
     graph = build_filtergraph(_plan(3, transition="none"))
-    assert "xfade" not in graph and "split" not in graph
-    assert "[h0][h1][h2]concat=n=3:v=1:a=0[joined]" in graph
+    assert "xfade" not in graph and "split" not in graph and "overlay" not in graph
+    assert graph.startswith("[0:v]zoompan=") and "d='if(eq(in,0),120,if(eq(in,1),120,120))'" in graph
+    assert "setpts=N/30/TB[joined]" in graph
 
 
 def test_each_text_is_overlaid_on_its_frames_only_with_fades():
     plan = _plan(2, duration_s=6)
     title = TextCard(path=Path("/tmp/title.png"), x=100, y=800, width=400, height=120, start_frame=0, frames=120)
     caption = TextCard(path=Path("/tmp/text.png"), x=50, y=900, width=300, height=60, start_frame=90, frames=60)
-    argv = build_command(plan, _stills(2), texts=[title, caption])
+    argv = build_command(plan, _stills(2), texts=[title, caption], timeline=TIMELINE)
     graph = argv[argv.index("-filter_complex") + 1]
     assert argv[argv.index("/tmp/title.png") - 3 :][:4] == ["-framerate", "30", "-i", "/tmp/title.png"]
-    assert "[2:v]format=yuva420p,loop=loop=119:size=1:start=0,setpts=(N+0)/30/TB" in graph
+    assert "[1:v]format=yuva420p,loop=loop=119:size=1:start=0,setpts=(N+0)/30/TB" in graph
     assert "fade=t=in:st=0.000:d=0.400:alpha=1,fade=t=out:st=3.600:d=0.400:alpha=1[text0]" in graph
     assert "[joined][text0]overlay=x=100:y=800:eof_action=pass:format=yuv420[shown0]" in graph
-    assert "[3:v]format=yuva420p,loop=loop=59:size=1:start=0,setpts=(N+90)/30/TB" in graph  # from 3 s
+    assert "[2:v]format=yuva420p,loop=loop=59:size=1:start=0,setpts=(N+90)/30/TB" in graph  # from 3 s
     assert "fade=t=in:st=3.000:d=0.400:alpha=1,fade=t=out:st=4.600:d=0.400:alpha=1[text1]" in graph
     assert "[shown0][text1]overlay=x=50:y=900:eof_action=pass:format=yuv420[shown1];[shown1]" + COLOUR_TAGS in graph
 
 
 def test_music_is_looped_trimmed_and_faded_to_the_exact_length():
     plan = _plan(2, duration_s=7, music_path="/m/song.mp3", music_volume=0.4)
-    argv = build_command(plan, _stills(2))
+    argv = build_command(plan, _stills(2), timeline=TIMELINE)
     assert argv[argv.index("/m/song.mp3") - 3 : argv.index("/m/song.mp3")] == ["-stream_loop", "-1", "-i"]
     graph = argv[argv.index("-filter_complex") + 1]
-    assert "[2:a]atrim=0:7.000000,asetpts=PTS-STARTPTS,volume=0.400,afade=t=out:st=5.500000:d=1.500000[aout]" in graph
+    assert "[1:a]atrim=0:7.000000,asetpts=PTS-STARTPTS,volume=0.400,afade=t=out:st=5.500000:d=1.500000[aout]" in graph
     assert argv[argv.index("[aout]") - 1] == "-map" and "aac" in argv
 
 

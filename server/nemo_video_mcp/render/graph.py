@@ -10,9 +10,12 @@ pieces are played in order by the concat demuxer from a list (`timeline_list`): 
 given the hold's duration, which `fps` repeats by reference. ffmpeg holds one input and a few
 frames whatever the number of images, and filters nothing but the text overlays.
 
-Ken burns: each still is an input expanded into a clip by `zoompan`; neighbouring clips are joined
-by `xfade`, which only works in 4:4:4, so only the frames of the short transition pieces are
-converted (and back). Memory grows with the number of images (frame pools per transition).
+Ken burns with fades or cuts (`plays_stills_in_sequence`): the stills are read in turn from one list
+and two zoompans make a main and an incoming stream, the fades an alpha overlay in yuv420p (see
+`_kenburns_in_sequence`); memory does not grow with the number of images. Slides, wipes and
+dissolves still make each still an input expanded into a clip by its own `zoompan`, joined to its
+neighbours by `xfade`, which only works in 4:4:4, so only the short transition pieces are converted
+(and back); that graph's frame pools grow by ~25 MB per image.
 """
 
 from __future__ import annotations
@@ -102,6 +105,17 @@ def timeline_list(plan: EditPlan, stills: Sequence[Path], transitions: Sequence[
     return "\n".join(lines) + "\n"
 
 
+def plays_stills_in_sequence(plan: EditPlan) -> bool:
+    """Ken burns with fades or cuts: its stills are read in turn from `stills_list` (see
+    `_kenburns_in_sequence`); slides, wipes and dissolves still join one clip per still with xfade."""
+    return plan.motion == "kenburns" and (plan.transition_frames == 0 or plan.transition == "fade")
+
+
+def stills_list(stills: Sequence[Path]) -> str:
+    """The concat demuxer's list of the stills in timeline order, one frame each, for ken burns."""
+    return "\n".join(["ffconcat version 1.0", *(f"file {_quoted(still)}" for still in stills)]) + "\n"
+
+
 def build_command(
     plan: EditPlan,
     stills: Sequence[Path],
@@ -119,9 +133,9 @@ def build_command(
     """
     _check_count(plan, stills)
     argv = [ffmpeg, "-hide_banner", "-nostdin", "-loglevel", "error", "-y"]
-    if plan.motion == "static":
+    if plan.motion == "static" or plays_stills_in_sequence(plan):
         if timeline is None:
-            raise ValueError("a static plan is played from a timeline list")
+            raise ValueError("this plan is played from a list (timeline_list or stills_list)")
         argv += ["-f", "concat", "-safe", "0", "-i", str(timeline)]
         next_input = 1
     else:
@@ -168,6 +182,8 @@ def build_filtergraph(
         # The list gives each hold one frame; fps repeats it, tpad repeats the last one to the end.
         looks = "".join("," + name for name in _static_looks(plan))
         chains.append(f"[0:v]fps={fps},tpad=stop_mode=clone:stop=-1{looks}[joined]")
+    elif plays_stills_in_sequence(plan):
+        _kenburns_in_sequence(plan, chains, subjects)
     else:
         _kenburns_timeline(plan, chains, subjects)
     video = "joined"
@@ -222,6 +238,80 @@ def _kenburns_timeline(plan: EditPlan, chains: list[str], subjects: Sequence[Sub
     chains.append(f"{labels}concat=n={len(pieces)}:v=1:a=0[joined]")
 
 
+def _kenburns_in_sequence(plan: EditPlan, chains: list[str], subjects: Sequence[Subject | None]) -> None:
+    """Ken burns as two moving streams in yuv420p, each made by one zoompan from the stills in turn.
+
+    `[0:v]` is the stills played in order, one frame each (the list of `stills_list`). The main stream
+    is every clip after its way in: hold k, then the frames fading out of it, exactly the output's
+    frames. The incoming stream is only the first `transition_frames` of each clip after the first, at
+    the output times of its fade; it is overlaid on the main stream with its alpha ramped by `fade`, so
+    frame i of a fade shows progress (i + 1) / (n + 1) (see `xfade_timing`). One clip is alive at a
+    time in each stream, whatever the number of photos: the graph's frame pools no longer grow with
+    each transition (xfade's 4:4:4 conversions kept ~25 MB per photo alive to the end).
+    """
+    fps, n = plan.fps, plan.transition_frames
+    width, height = plan.size
+    last = len(plan.images) - 1
+    into = [n if k > 0 else 0 for k in range(len(plan.images))]
+    out_of = [n if k < last else 0 for k in range(len(plan.images))]
+    frames = [image.frames + out for image, out in zip(plan.images, out_of, strict=True)]
+
+    def clip(k: int, skip: int) -> tuple[str, str, str]:
+        subject = subjects[k] if k < len(subjects) else None
+        progress = f"((frame+{skip})/{max(frames[k] - 1, 1)})"
+        return kenburns_toward(subject, progress) if subject is not None else _kenburns_path(k, progress)
+
+    def zoompan(ks: Sequence[int], skips: Sequence[int], durations: Sequence[int]) -> str:
+        paths = [clip(k, skip) for k, skip in zip(ks, skips, strict=True)]
+        z, x, y = (_by_index("in", [path[i] for path in paths]) for i in range(3))
+        d = _by_index("in", [str(value) for value in durations])
+        return f"zoompan=z='{z}':x='{x}':y='{y}':d='{d}':s={width}x{height}:fps={fps}"
+
+    ks = range(len(plan.images))
+    main_looks = [
+        name
+        for k in ks
+        for name in look_filters(
+            plan.images[k].look, (plan.images[k].start_frame + into[k], plan.images[k].end_frame + out_of[k])
+        )
+    ]
+    main = zoompan(ks, into, [frames[k] - into[k] for k in ks]) + f",setpts=N/{fps}/TB"
+    main += "".join("," + name for name in main_looks)
+    if n == 0:
+        chains.append(f"[0:v]{main}[joined]")
+        return
+    chains.append("[0:v]split=2[stills][later]")
+    chains.append(f"[stills]{main}[main]")
+    incoming = list(range(1, len(plan.images)))
+    starts = [plan.images[k].start_frame for k in incoming]
+    offsets = _by_index(f"floor(N/{n})", [str(start - j * n) for j, start in enumerate(starts)])
+    duration, early = xfade_timing(n, fps)
+    fades = [
+        f"fade=t=in:st={start / fps + early:.6f}:d={duration:.6f}:alpha=1:enable='between(n,{j * n},{j * n + n - 1})'"
+        for j, start in enumerate(starts)
+    ]
+    looks = [name for j, k in enumerate(incoming) for name in look_filters(plan.images[k].look, (j * n, j * n + n))]
+    filters = [
+        "trim=start_frame=1",
+        zoompan(incoming, [0] * len(incoming), [n] * len(incoming)),
+        f"setpts='(N+{offsets})/{fps}/TB'",
+        *looks,
+        "format=yuva420p",
+        *fades,
+    ]
+    chains.append(f"[later]{','.join(filters)}[incoming]")
+    shown = "+".join(f"between(t,{(start - 0.5) / fps:.6f},{(start + n - 0.5) / fps:.6f})" for start in starts)
+    chains.append(f"[main][incoming]overlay=format=yuv420:eof_action=pass:enable='{shown}'[joined]")
+
+
+def _by_index(index: str, values: Sequence[str]) -> str:
+    """An ffmpeg expression worth `values[i]` when `index` is i (the last value past the end)."""
+    expression = values[-1]
+    for i in range(len(values) - 2, -1, -1):
+        expression = f"if(eq({index},{i}),{values[i]},{expression})"
+    return expression
+
+
 def xfade_timing(frames: int, fps: int) -> tuple[float, float]:
     """xfade's `duration` and `offset` (seconds) that give frame i of an n-frame transition progress
     (i + 1) / (n + 1), as the static transitions have (`transitions.write_transition`).
@@ -249,7 +339,8 @@ def _image_pieces(plan: EditPlan, k: int, chains: list[str], subject: Subject | 
     to_444 = {"h": "", "in": ",format=yuv444p", "out": ",format=yuv444p"}
     frames = into + hold + out_of
     look = "".join("," + name for name in look_filters(plan.images[k].look))
-    zoom, x, y = _kenburns_path(k, frames) if subject is None else kenburns_toward(subject, frames)
+    progress = _progress(frames)
+    zoom, x, y = _kenburns_path(k, progress) if subject is None else kenburns_toward(subject, progress)
     chains.append(
         f"[{k}:v]zoompan=z='{zoom}':x='{x}':y='{y}':d={frames}:s={width}x{height}:fps={fps},"
         f"setpts=N/{fps}/TB{look}{split}"
@@ -281,20 +372,23 @@ def _quoted(path: Path) -> str:
     return "'" + str(path).replace("'", "'\\''") + "'"
 
 
-def kenburns_toward(subject: Subject, frames: int) -> tuple[str, str, str]:
+def _progress(frames: int) -> str:
+    """A clip's progress 0-1 over its `frames`, from zoompan's output count (one clip per zoompan)."""
+    return f"(on/{max(frames - 1, 1)})"
+
+
+def kenburns_toward(subject: Subject, progress: str) -> tuple[str, str, str]:
     """zoompan's zoom, x and y: from the whole still in toward `subject`, the window's centre moving
     from the still's centre to the subject as it zooms, never past the still's edges (the path of
-    `crop.kenburns_window`)."""
-    progress = f"(on/{max(frames - 1, 1)})"
+    `crop.kenburns_window`). `progress` is the clip's progress 0-1 as an expression."""
     x = f"max(0,min(iw-iw/zoom,(0.5+({subject[0]:.4f}-0.5)*{progress})*iw-iw/zoom/2))"
     y = f"max(0,min(ih-ih/zoom,(0.5+({subject[1]:.4f}-0.5)*{progress})*ih-ih/zoom/2))"
     return f"1+{KENBURNS_ZOOM}*{progress}", x, y
 
 
-def _kenburns_path(index: int, frames: int) -> tuple[str, str, str]:
+def _kenburns_path(index: int, progress: str) -> tuple[str, str, str]:
     """Zoom in, zoom out, pan right, pan left, by turns, so consecutive images move differently."""
     z = KENBURNS_ZOOM
-    progress = f"(on/{max(frames - 1, 1)})"
     centre_x, centre_y = "(iw-iw/zoom)/2", "(ih-ih/zoom)/2"
     kind = index % 4
     if kind == 0:
