@@ -238,7 +238,7 @@ def settings(plan: EditPlan) -> dict[str, Any]:
         ("黑白", {"looks": ["bw"] * 4}, 'Added look black-and-white; kept: 12 s, 9:16, wipe, title "Alps".'),
         ("淡入淡出", {"transition": "fade"}, 'Transitions wipe → fade; kept: 12 s, 9:16, title "Alps".'),
         ("static", {"motion": "static"}, 'Motion ken burns → static; kept: 12 s, 9:16, wipe, title "Alps".'),
-        ("smart crop", {"fit": "smart"}, 'Framing blur → smart; kept: 12 s, 9:16, wipe, title "Alps".'),
+        ("smart crop", {"fit": "smart"}, 'Framing auto → smart; kept: 12 s, 9:16, wipe, title "Alps".'),
         (
             "a 10-second video in slow motion with voiceover",
             {"duration": 10},

@@ -7,8 +7,8 @@ import random
 import pytest
 from PIL import Image, ImageDraw
 
-from nemo_video_mcp.render.crop import kenburns_window, needs_smart_fit, smart_crop, subject_of
-from nemo_video_mcp.render.plan import build_plan
+from nemo_video_mcp.render.crop import fits_for, kenburns_window, needs_smart_fit, smart_crop, subject_of
+from nemo_video_mcp.render.plan import build_plan, describe_plan, plan_from_draft
 from nemo_video_mcp.render.slideshow import render_slideshow
 
 from .small_frames import rgb_frames, shrink_frames
@@ -122,3 +122,37 @@ async def test_ken_burns_moves_toward_the_subject_of_a_smart_still(tmp_path, mon
 def test_the_subject_of_a_whole_picture():
     x, y = subject_of(_photo((400, 400), (300, 40, 380, 120)))
     assert x > 0.7 and y < 0.3
+
+
+WIDE, TALL = (3000, 2000), (1080, 1920)
+
+
+@pytest.mark.parametrize(
+    ("aspect", "plan_fit", "photo_fits", "photos", "fits"),
+    [
+        ("9:16", None, [None, None, None], [WIDE, TALL, None], ["smart", "blur", "blur"]),  # auto: by shape
+        ("16:9", None, [None, None], [WIDE, TALL], ["blur", "smart"]),
+        ("9:16", "blur", [None, None], [WIDE, TALL], ["blur", "blur"]),  # a fit asked for wins
+        ("9:16", "cover", [None, None], [WIDE, TALL], ["cover", "cover"]),
+        ("9:16", None, ["contain", None], [WIDE, WIDE], ["contain", "smart"]),  # and a photo's own fit
+        ("9:16", "blur", ["smart", None], [TALL, WIDE], ["smart", "blur"]),
+    ],
+)  # fmt: skip
+def test_a_photo_gets_smart_by_default_only_when_its_shape_is_far_from_the_frames(
+    aspect, plan_fit, photo_fits, photos, fits
+):
+    plan = build_plan(range(len(photos)), duration_s=3.0, aspect=aspect, fit=plan_fit)
+    images = [image.model_copy(update={"fit": fit}) for image, fit in zip(plan.images, photo_fits, strict=True)]
+    assert fits_for(plan.model_copy(update={"images": images}), photos) == fits
+
+
+def test_the_plan_names_the_fit_each_photo_got():
+    auto = build_plan(range(3), duration_s=3.0, aspect="9:16")
+    assert auto.fit is None and "fit" not in auto.to_draft()["m"]
+    assert "photos 1, 3 cropped around the subject (fit: smart" in describe_plan(auto, ["smart", "blur", "smart"])
+    assert "(fit: smart)" in describe_plan(auto, ["smart"] * 3) and "blur" not in describe_plan(auto, ["smart"] * 3)
+    assert "Framing (auto): Pictures of another shape sit on a blurred copy" in describe_plan(auto, ["blur"] * 3)
+    assert "Framing: auto" in describe_plan(auto)
+    asked = build_plan(range(3), duration_s=3.0, aspect="9:16", fit="blur")
+    assert "(fit: blur)" in describe_plan(asked, ["smart"] * 3) and "smart" not in describe_plan(asked, ["smart"] * 3)
+    assert plan_from_draft(asked.to_draft()).fit == "blur" and plan_from_draft(auto.to_draft()).fit is None

@@ -224,7 +224,7 @@ async def test_each_photo_is_drawn_with_its_own_fit(tmp_path):
     assert ImageStat.Stat(second.crop(corner)).mean[1] > 25, "the second keeps the plan's blur"
 
 
-@pytest.mark.parametrize(("fit", "subject_shown"), [("smart", True), ("cover", False)])
+@pytest.mark.parametrize(("fit", "subject_shown"), [("smart", True), (None, True), ("cover", False)])
 async def test_a_smart_fit_keeps_an_off_centre_subject_in_a_vertical_frame(tmp_path, fit, subject_shown):
     photo = Image.new("RGB", (1500, 1000), (90, 120, 90))
     ImageDraw.Draw(photo).ellipse((1200, 400, 1400, 600), fill=(230, 20, 20))  # the subject, far right
@@ -232,8 +232,9 @@ async def test_a_smart_fit_keeps_an_off_centre_subject_in_a_vertical_frame(tmp_p
     plan = build_plan([0], duration_s=1.0, aspect="9:16", motion="static", fit=fit).with_images(
         [tmp_path / "subject.png"]
     )
-    path = tmp_path / f"{fit}.mp4"
-    await render_slideshow(plan, path)
+    path = tmp_path / f"{fit or 'auto'}.mp4"
+    await render_slideshow(plan, path)  # auto (no fit asked): smart, as a 3:2 photo in 9:16 needs
     frame = read_frame(str(path), 0.5).convert("RGB")
     red = sum(1 for r, g, b in frame.resize((108, 192)).getdata() if r > 150 and g < 90 and b < 90)
-    assert (red > 20) is subject_shown, red
+    # shown large: the photo's full height (a blurred band, 38 % high, would show it a fifth as big)
+    assert (red > 500) is subject_shown, red

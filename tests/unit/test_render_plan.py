@@ -158,18 +158,18 @@ def test_draft_is_read_tolerantly():
         (0, 45, "one", "/x/one.jpg"), (45, 45, "image 2", None),
     ]  # fmt: skip
     assert (plan.music_path, plan.music_volume, plan.title) == ("/x/song.mp3", 0.35, "Hello")
-    assert plan.fit == "blur"  # a draft without a fit gets the default
+    assert plan.fit is None  # a draft without a fit: auto, chosen per photo by its shape
 
 
 @pytest.mark.parametrize(
     ("text", "fit"),
     [
-        ("a vertical video", "blur"),
+        ("a vertical video", None),  # none asked: auto, by each photo's shape
         ("vertical, fill the frame", "cover"),
         ("crop to fill, 9:16", "cover"),
         ("keep black bars please", "contain"),
         ("letterboxed 16:9", "contain"),
-        ("no black bars", "blur"),
+        ("no black bars", None),
         ("with a blurred background", "blur"),
     ],
 )
@@ -190,7 +190,7 @@ def test_description_lists_the_plan_and_what_is_not_supported():
     plan = first_plan('vertical 12 s, title "Hidden Peaks", add slow motion', 3, NO_OPTIONS)
     text = describe_plan(plan)
     assert "12 s vertical" in text and "1080x1920" in text and '"Hidden Peaks"' in text
-    assert "blurred copy" in text
+    assert "Framing: auto (smart where a photo's shape is far from the frame's, else blur)." in text
     assert text.endswith("Not supported offline: slow motion.")
 
 

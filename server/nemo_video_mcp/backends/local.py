@@ -33,6 +33,7 @@ from nemo_video_mcp.models import (
     Credits,
     EditEvent,
     EditOptions,
+    Fit,
     MediaFile,
     ProgressEvent,
     ProjectLink,
@@ -52,6 +53,7 @@ from nemo_video_mcp.render.changes import (
     describe_edit,
     parse_edit,
 )
+from nemo_video_mcp.render.crop import fits_for
 from nemo_video_mcp.render.images import inspect_image
 from nemo_video_mcp.render.leftovers import remove_stale
 from nemo_video_mcp.render.plan import EditPlan, PlanError, default_plan, describe_plan, plan_from_draft
@@ -183,11 +185,11 @@ class LocalBackend:
         if current is None:
             applied = apply_changes(default_plan(len(images)), edit, music=music)
             plan = applied.plan.with_images(paths, names)
-            reply = " ".join([describe_plan(plan), *applied.notes])
+            reply = " ".join([describe_plan(plan, _fits(plan, images)), *applied.notes])
         else:
             applied = apply_changes(add_new_photos(current, len(images)), edit, music=music)
             plan = applied.plan.with_images(paths, names)
-            reply = describe_edit(current, plan, applied.notes)
+            reply = describe_edit(current, plan, applied.notes, _fits(plan, images))
             if not edit.changes and not edit.unknown_wishes:
                 reply += f" No edit the offline engine knows was found in {instruction.strip()!r}; {_EXAMPLES}"
         yield ProgressEvent(percent=60, message="Plan ready; saving the draft")
@@ -399,6 +401,16 @@ class LocalBackend:
             job = self._read_job(job_id) or {"job_id": job_id}
             job.update(fields)
             self._write_job(job_id, job)
+
+
+def _fits(plan: EditPlan, images: list[dict[str, Any]]) -> list[Fit]:
+    """The fit each photo of `plan` gets, from its shown size recorded at upload (`crop.fits_for`)."""
+    return fits_for(plan, [_shown_size(images[image.index]) for image in plan.images])
+
+
+def _shown_size(record: dict[str, Any]) -> tuple[int, int] | None:
+    width, height = record.get("width"), record.get("height")
+    return (width, height) if isinstance(width, int) and isinstance(height, int) and width > 0 < height else None
 
 
 def _current_plan(draft: dict[str, Any], paths: list[str], names: list[str]) -> EditPlan | None:

@@ -41,6 +41,7 @@ from nemo_video_mcp.render.plan import (
     PlannedImage,
     PlannedText,
     default_plan,
+    framing_words,
     max_transition_frames,
 )
 
@@ -764,10 +765,13 @@ def _place_texts(
 # --- Saying what changed -------------------------------------------------------------------------
 
 
-def describe_edit(before: EditPlan, after: EditPlan, notes: Sequence[str] = ()) -> str:
+def describe_edit(
+    before: EditPlan, after: EditPlan, notes: Sequence[str] = (), fits: Sequence[Fit] | None = None
+) -> str:
     """What the edit changed, then what it kept: `Aspect 16:9 → 1:1; kept: 12 s, wipe, title "Alps".`
 
-    Then what could not be done as asked (`notes`), and the wishes the engine cannot do at all.
+    Then, when the framing is auto and `fits` (each photo's, `crop.fits_for`) crop some photo to its
+    subject, which; then what could not be done as asked (`notes`), and the wishes the engine cannot do.
     """
     old, new = _facets(before), _facets(after)
     changed = _photo_changes(before, after)
@@ -782,6 +786,8 @@ def describe_edit(before: EditPlan, after: EditPlan, notes: Sequence[str] = ()) 
     if kept:
         text += "; kept: " + ", ".join(kept)
     sentences = [text[0].upper() + text[1:] + "."]
+    if after.fit is None and fits and "smart" in fits:
+        sentences.append(framing_words(after, fits))
     sentences += notes
     if after.unknown_wishes:
         sentences.append("Not supported offline: " + "; ".join(after.unknown_wishes) + ".")
@@ -790,7 +796,7 @@ def describe_edit(before: EditPlan, after: EditPlan, notes: Sequence[str] = ()) 
 
 _MAIN_FACETS = ("title", "music", "look")
 """Facets told as added or removed; the others (a music volume, a transition length) always exist with them."""
-_DEFAULTS = {"motion": "ken burns", "framing": "blur", "frame rate": "30 fps"}
+_DEFAULTS = {"motion": "ken burns", "framing": "auto", "frame rate": "30 fps"}
 """Kept settings at these values go unsaid."""
 
 
@@ -815,7 +821,7 @@ def _facets(plan: EditPlan) -> dict[str, str]:
         "aspect": plan.aspect,
         "transitions": "hard cuts" if plan.transition == "none" else plan.transition,
         "motion": "ken burns" if plan.motion == "kenburns" else "static",
-        "framing": plan.fit,
+        "framing": plan.fit or "auto",
         "frame rate": f"{plan.fps} fps",
     }
     if plan.transition != "none":

@@ -14,12 +14,18 @@ toward the subject instead of the centre (`kenburns_window`).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PIL import Image, ImageChops, ImageFilter, ImageStat
 
 from nemo_video_mcp.render.y4m import read_y4m_planes
+
+if TYPE_CHECKING:
+    from nemo_video_mcp.models import Fit
+    from nemo_video_mcp.render.plan import EditPlan
 
 SMART_RATIO = 1.6
 """A photo whose aspect ratio differs from the frame's by more than this factor (either way) is cropped
@@ -51,6 +57,16 @@ def needs_smart_fit(photo: tuple[int, int], frame: tuple[int, int]) -> bool:
     """Whether the photo's shape is far enough from the frame's to be cropped to its subject by default."""
     ratio = (photo[0] / photo[1]) / (frame[0] / frame[1])
     return max(ratio, 1 / ratio) > SMART_RATIO
+
+
+def fits_for(plan: EditPlan, photos: Sequence[tuple[int, int] | None]) -> list[Fit]:
+    """The fit each photo of the timeline is drawn with, given its shown size (`photos[slot]`, None when
+    unknown): the one asked for (the photo's, else the plan's), else smart when its shape is far from the
+    frame's (`needs_smart_fit`), else blur."""
+    return [
+        plan.fit_of(image, "smart" if photo and needs_smart_fit(photo, plan.size) else "blur")
+        for image, photo in zip(plan.images, photos, strict=True)
+    ]
 
 
 def energy_map(image: Image.Image) -> Image.Image:

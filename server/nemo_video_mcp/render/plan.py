@@ -95,7 +95,9 @@ class EditPlan(BaseModel):
     transition: Transition = "fade"
     transition_frames: int = Field(0, ge=0)
     motion: Motion = "kenburns"
-    fit: Fit = "blur"
+    fit: Fit | None = Field(
+        None, description="The fit asked for; None: auto, chosen per photo by its shape (`crop.fits_for`)."
+    )
     texts: list[PlannedText] = Field(default_factory=list)
     music_path: str | None = None
     music_name: str | None = Field(None, description="The audio file's name as the user knows it.")
@@ -132,9 +134,9 @@ class EditPlan(BaseModel):
     def size(self) -> tuple[int, int]:
         return FRAME_SIZES[self.aspect]
 
-    def fit_of(self, image: PlannedImage) -> Fit:
-        """The fit a photo is drawn with: its own, else the plan's."""
-        return image.fit or self.fit
+    def fit_of(self, image: PlannedImage, auto: Fit = "blur") -> Fit:
+        """The fit a photo is drawn with: its own, else the plan's, else `auto` (what its shape calls for)."""
+        return image.fit or self.fit or auto
 
     def with_images(self, paths: Sequence[str | Path], names: Sequence[str] | None = None) -> EditPlan:
         """Bind each planned image to the file at its `index` in `paths` (the uploaded order)."""
@@ -189,9 +191,10 @@ class EditPlan(BaseModel):
             "transition": self.transition,
             "transition_ms": ms(self.transition_frames),
             "motion": self.motion,
-            "fit": self.fit,
             "engine": "local",
         }
+        if self.fit:
+            draft_meta["fit"] = self.fit
         if self.unknown_wishes:
             draft_meta["unknown_wishes"] = list(self.unknown_wishes)
         if self.shuffle_seed is not None:
@@ -215,7 +218,7 @@ def _image_meta(image: PlannedImage) -> dict[str, Any]:
     return meta
 
 
-_FIT_WORDS: dict[str, str] = {
+FIT_WORDS: dict[str, str] = {
     "blur": "Pictures of another shape sit on a blurred copy of themselves (fit: blur).",
     "contain": "Pictures of another shape get black bars (fit: contain).",
     "cover": "Pictures are cropped to fill the frame (fit: cover).",
@@ -224,8 +227,28 @@ _FIT_WORDS: dict[str, str] = {
 LOOK_WORDS: dict[str, str] = {"none": "none", "bw": "black-and-white", "sepia": "sepia", "warm": "warm", "cool": "cool"}
 
 
-def describe_plan(plan: EditPlan) -> str:
-    """The plan in plain words, ending with what the text asked for that the engine cannot do."""
+def framing_words(plan: EditPlan, fits: Sequence[Fit] | None) -> str:
+    """How the photos are framed: the fit asked for, or with auto (no fit asked) the fit each photo got
+    from its shape (`fits`, in timeline order), named."""
+    if plan.fit:
+        return FIT_WORDS[plan.fit]
+    if not fits:
+        return "Framing: auto (smart where a photo's shape is far from the frame's, else blur)."
+    smart = [str(slot) for slot, fit in enumerate(fits, 1) if fit == "smart"]
+    if not smart:
+        return "Framing (auto): " + FIT_WORDS["blur"]
+    if len(smart) == len(fits):
+        return "Framing (auto): " + FIT_WORDS["smart"]
+    return (
+        f"Framing (auto): photo{'s' if len(smart) > 1 else ''} {', '.join(smart)} cropped around the subject "
+        "(fit: smart; its shape is far from the frame's), the others on a blurred copy (fit: blur)."
+    )
+
+
+def describe_plan(plan: EditPlan, fits: Sequence[Fit] | None = None) -> str:
+    """The plan in plain words, ending with what the text asked for that the engine cannot do.
+
+    `fits` are the fits the photos get (`crop.fits_for`), named when the plan's fit is auto."""
     width, height = plan.size
     shape = {"16:9": "horizontal", "9:16": "vertical", "1:1": "square"}[plan.aspect]
     names = ", ".join(image.name for image in plan.images)
@@ -237,7 +260,7 @@ def describe_plan(plan: EditPlan) -> str:
         if plan.transition == "none"
         else f"Transitions: {plan.transition} ({plan.transition_s:g} s).",
         "Motion: ken burns (slow zoom and pan)." if plan.motion == "kenburns" else "Motion: none (static images).",
-        _FIT_WORDS[plan.fit],
+        framing_words(plan, fits),
         f'Title: "{plan.title}" for the first {plan.title_frames / plan.fps:g} s.' if plan.title else "No title.",
     ]
     for text in plan.texts:
@@ -282,7 +305,7 @@ def build_plan(
     transition: Transition = "fade",
     transition_s: float = TRANSITION_S,
     motion: Motion = "kenburns",
-    fit: Fit = "blur",
+    fit: Fit | None = None,
     title: str | None = None,
     title_s: float = TITLE_S,
     music_path: str | None = None,
@@ -358,7 +381,7 @@ def _parse_motion(value: str) -> Motion | None:
 
 def _parse_fit(value: str) -> Fit | None:
     value = value.strip().lower()
-    if value in _FIT_WORDS:
+    if value in FIT_WORDS:
         return value  # type: ignore[return-value]
     return _first(value, words.FITS)
 
@@ -435,7 +458,7 @@ def plan_from_draft(draft: Mapping[str, Any] | DraftView) -> EditPlan:
         transition=transition,
         transition_frames=transition_frames,
         motion=_parse_motion(meta.motion or "kenburns") or "kenburns",
-        fit=_parse_fit(meta.fit or "blur") or "blur",
+        fit=_parse_fit(meta.fit) if meta.fit else None,
         texts=texts,
         music_path=_local_path(music.src) if music else None,
         music_name=music.label if music else None,
