@@ -237,3 +237,39 @@ def test_yuv_still_has_planar_420_layout(tmp_path):
 def test_still_size(frame, motion, expected):
     size = still_size(frame, motion)
     assert size == expected and size[0] % 2 == 0 and size[1] % 2 == 0
+
+
+def _quadrants(path: Path, size: tuple[int, int]) -> Path:
+    """Red top left, blue top right, green bottom left, white bottom right."""
+    width, height = size
+    image = Image.new("RGB", size, "white")
+    image.paste("red", (0, 0, width // 2, height // 2))
+    image.paste("blue", (width // 2, 0, width, height // 2))
+    image.paste("green", (0, height // 2, width // 2, height))
+    image.save(path, quality=95)
+    return path
+
+
+@pytest.mark.parametrize("fit", ["blur", "contain", "cover", "smart"])
+@pytest.mark.parametrize(("name", "size"), [("small.png", (400, 200)), ("big.jpg", (4000, 2000))])  # JPEG: draft
+def test_a_crop_window_is_the_part_of_the_photo_shown(tmp_path, fit, name, size):
+    path = _quadrants(tmp_path / name, size)
+    fitted = fit_image(path, (80, 40), fit, crop=(0.5, 0.0, 1.0, 0.5))  # the top right quarter: blue
+    assert fitted.size == (80, 40)
+    r, g, b = fitted.getpixel((40, 20))  # type: ignore[misc]
+    assert b > 200 and r < 50 and g < 50, (r, g, b)
+    if fit != "blur":  # the window has the frame's shape: nothing else of the photo is seen
+        colours = fitted.resize((8, 4)).getcolors()
+        assert colours is not None and all(c[1][2] > 200 and c[1][0] < 60 for c in colours), colours
+
+
+def test_a_crop_window_is_of_the_upright_photo(tmp_path):
+    # Stored 200x100 (left half red, right half blue), tagged "rotate 90 CW" (6): shown 100x200, red on top.
+    image = Image.new("RGB", (200, 100), "red")
+    image.paste("blue", (100, 0, 200, 100))
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    path = tmp_path / "rotated.jpg"
+    image.save(path, exif=exif)
+    r, g, b = fit_image(path, (50, 50), "cover", crop=(0.0, 0.5, 1.0, 1.0)).getpixel((25, 25))  # type: ignore[misc]
+    assert b > 200 and r < 60, (r, g, b)

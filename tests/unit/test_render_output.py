@@ -13,7 +13,7 @@ from PIL import Image, ImageChops, ImageDraw, ImageStat
 from nemo_video_mcp.models import EditOptions
 from nemo_video_mcp.render import runner
 from nemo_video_mcp.render.changes import first_plan
-from nemo_video_mcp.render.plan import build_plan
+from nemo_video_mcp.render.plan import build_plan, plan_from_draft
 from nemo_video_mcp.render.probe import count_frames, is_faststart, probe_video, read_frame, top_level_atoms
 from nemo_video_mcp.render.runner import FfmpegError, ffmpeg_exe, run_ffmpeg
 from nemo_video_mcp.render.slideshow import render_slideshow
@@ -238,3 +238,20 @@ async def test_a_smart_fit_keeps_an_off_centre_subject_in_a_vertical_frame(tmp_p
     red = sum(1 for r, g, b in frame.resize((108, 192)).getdata() if r > 150 and g < 90 and b < 90)
     # shown large: the photo's full height (a blurred band, 38 % high, would show it a fifth as big)
     assert (red > 500) is subject_shown, red
+
+
+async def test_a_photo_is_drawn_from_its_own_crop_window(tmp_path):
+    photo = Image.new("RGB", (600, 400), "red")
+    photo.paste("blue", (300, 0, 600, 400))  # the right half, which the draft's crop keeps
+    photo.save(tmp_path / "halves.png")
+    plan = build_plan([0, 0], duration_s=2.0, aspect="1:1", motion="static", transition="none", fit="cover")
+    plan = plan.with_images([tmp_path / "halves.png"] * 2)
+    cropped = plan.images[0].model_copy(update={"crop": (0.5, 0.0, 1.0, 1.0)})
+    plan = plan_from_draft(plan.model_copy(update={"images": [cropped, plan.images[1]]}).to_draft())
+    path = tmp_path / "cropped.mp4"
+    await render_slideshow(plan, path)
+    first, second = read_frame(str(path), 0.4).convert("RGB"), read_frame(str(path), 1.6).convert("RGB")
+    r, _, b = ImageStat.Stat(first).mean
+    assert b > 200 and r < 40, "photo 1 shows only its crop window, the blue half"
+    left, right = second.getpixel((10, second.height // 2)), second.getpixel((second.width - 10, second.height // 2))
+    assert left[0] > 200 and right[2] > 200, "photo 2 (no crop) is the middle of both halves"

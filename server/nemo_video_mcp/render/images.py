@@ -33,6 +33,9 @@ from nemo_video_mcp.errors import MediaFileError
 from nemo_video_mcp.render.crop import smart_crop
 from nemo_video_mcp.render.y4m import write_yuv420p
 
+Window = tuple[float, float, float, float]
+"""A part of a photo: left, top, right, bottom as fractions 0-1 of it upright (a plan's `crop`)."""
+
 if TYPE_CHECKING:  # the plan module (pydantic) is not needed to make pictures, e.g. in `prepare_worker`
     from nemo_video_mcp.render.plan import Fit
 
@@ -127,9 +130,16 @@ def still_size(frame: tuple[int, int], motion: str) -> tuple[int, int]:
 
 
 def normalize_image(
-    source: Path, target: Path, size: tuple[int, int], fit: Fit = "blur", *, name: str | None = None
+    source: Path,
+    target: Path,
+    size: tuple[int, int],
+    fit: Fit = "blur",
+    *,
+    name: str | None = None,
+    crop: Window | None = None,
 ) -> Path:
-    """Write `source` fitted into exactly `size` (see `fit_image`) at `target`.
+    """Write `source` (its `crop` window, when one is given) fitted into exactly `size` (see `fit_image`)
+    at `target`.
 
     A `.y4m` (or headerless `.yuv`) target gets one yuv420p frame (limited range, BT.601, as ffmpeg's
     own conversion): ffmpeg reads it without decoding or converting, and holds only 1.5 bytes a pixel
@@ -137,7 +147,7 @@ def normalize_image(
     `name` is the uploaded file's own name, for the error if `source` (its copy) cannot be decoded.
     """
     try:
-        image = fit_image(source, size, fit)
+        image = fit_image(source, size, fit, crop)
     except ImageUnreadableError as exc:
         if name is None:
             raise
@@ -149,15 +159,21 @@ def normalize_image(
     return target
 
 
-def fit_image(source: Path, size: tuple[int, int], fit: Fit = "blur") -> Image.Image:
-    """`source` upright, in RGB, exactly `size`: over a blurred copy of itself, on black, or cropped to fill."""
+def fit_image(source: Path, size: tuple[int, int], fit: Fit = "blur", crop: Window | None = None) -> Image.Image:
+    """`source` upright, in RGB, exactly `size`: over a blurred copy of itself, on black, or cropped to fill.
+
+    `crop` (left, top, right, bottom as fractions 0-1 of the upright photo) is the part of it to show: the
+    photo is cut to that window first, and the window is what is fitted."""
+    left, top, right, bottom = crop or (0.0, 0.0, 1.0, 1.0)
     with open_image(source) as image:
-        shown_w, shown_h = _shown_size(image)
+        full_w, full_h = _shown_size(image)
+        shown_w, shown_h = max(1, round(full_w * (right - left))), max(1, round(full_h * (bottom - top)))
         fits = (max if fit in ("cover", "smart") else min)(size[0] / shown_w, size[1] / shown_h)
         scaled = (max(1, round(shown_w * fits)), max(1, round(shown_h * fits)))
         if image.format == "JPEG" and fits < 1:
             stored = image.size
-            wanted = scaled[::-1] if _orientation(image) in _ROTATED else scaled
+            whole = (round(full_w * fits), round(full_h * fits))  # the whole photo at the window's scale
+            wanted = whole[::-1] if _orientation(image) in _ROTATED else whole
             image.draft(None, (min(stored[0], wanted[0]), min(stored[1], wanted[1])))
         try:
             image.load()
@@ -165,6 +181,10 @@ def fit_image(source: Path, size: tuple[int, int], fit: Fit = "blur") -> Image.I
             rgb = _to_rgb(image)
         except (OSError, SyntaxError, ValueError) as exc:
             raise ImageUnreadableError(source, str(exc) or type(exc).__name__) from exc
+        if crop:
+            width, height = rgb.size
+            box = (round(left * width), round(top * height), round(right * width), round(bottom * height))
+            rgb = rgb.crop((box[0], box[1], max(box[2], box[0] + 1), max(box[3], box[1] + 1)))
         if fit in ("cover", "smart"):
             box = smart_crop(rgb, size).box if fit == "smart" else _centred_box(rgb.size, size)
             return rgb.resize(size, Image.Resampling.LANCZOS, box=box, reducing_gap=2.0)

@@ -49,8 +49,13 @@ def run(job: dict[str, Any], on_step: Callable[[], None]) -> None:
     kind: Transition = job["kind"]
     frames, fps = job.get("frames", 0), job.get("fps", 30)
     tasks = [
-        Task(functools.partial(normalize_image, Path(source), Path(target), size, fit, name=name), makes=target)
-        for source, target, name, fit in job["stills"]
+        Task(
+            functools.partial(
+                normalize_image, Path(source), Path(target), size, fit, name=name, crop=tuple(crop) if crop else None
+            ),
+            makes=target,
+        )
+        for source, target, name, fit, crop in job["stills"]
     ]
     tasks += [
         Task(functools.partial(write_transition, Path(a), Path(b), Path(t), kind, frames, fps), needs=(a, b))

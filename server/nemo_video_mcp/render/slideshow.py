@@ -123,8 +123,8 @@ async def _prepare(
 ) -> tuple[list[Path], Path | None]:
     """Normalize each distinct source once and, for a static plan, make the transitions and the timeline
     list. The Pillow work runs in a child process (`prepare`); this one only names files."""
-    # one still per distinct (picture, fit): a photo may carry its own fit
-    keys = list(zip(sources, fits, strict=True))
+    # one still per distinct (picture, fit, crop): a photo may carry its own fit and crop window
+    keys = [(source, fit, image.crop) for source, fit, image in zip(sources, fits, plan.images, strict=True)]
     unique = list(dict.fromkeys(keys))
     targets = {key: tmp / f"still-{i:03d}.y4m" for i, key in enumerate(unique)}
     stills = [targets[key] for key in keys]
@@ -142,7 +142,8 @@ async def _prepare(
     names = {Path(image.path): image.name for image in reversed(plan.images) if image.path}
     job: dict[str, Any] = {
         "stills": [
-            [str(source), str(target), names.get(source, source.name), fit] for (source, fit), target in targets.items()
+            [str(source), str(target), names.get(source, source.name), fit, crop]
+            for (source, fit, crop), target in targets.items()
         ],
         "size": list(still_size(plan.size, plan.motion)),
         "transitions": [[str(a), str(b), str(t)] for a, b, t in pairs],
