@@ -183,8 +183,8 @@ def fit_image(source: Path, size: tuple[int, int], fit: Fit = "blur", crop: Wind
             raise ImageUnreadableError(source, str(exc) or type(exc).__name__) from exc
         if crop:
             width, height = rgb.size
-            box = (round(left * width), round(top * height), round(right * width), round(bottom * height))
-            rgb = rgb.crop((box[0], box[1], max(box[2], box[0] + 1), max(box[3], box[1] + 1)))
+            x0, y0 = round(left * width), round(top * height)
+            rgb = rgb.crop((x0, y0, max(round(right * width), x0 + 1), max(round(bottom * height), y0 + 1)))
         if fit in ("cover", "smart"):
             box = smart_crop(rgb, size).box if fit == "smart" else _centred_box(rgb.size, size)
             return rgb.resize(size, Image.Resampling.LANCZOS, box=box, reducing_gap=2.0)
