@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-import pytest
-from PIL import Image
+import importlib.util
+import logging
+from pathlib import Path
 
+import pytest
+from PIL import Image, ImageFont
+
+from nemo_video_mcp.render import fonts
 from nemo_video_mcp.render.fonts import font_of_size, text_width, wrap_lines
 from nemo_video_mcp.render.plan import FRAME_SIZES, PlannedText, build_plan
 from nemo_video_mcp.render.slideshow import render_slideshow
@@ -119,3 +124,58 @@ async def test_a_caption_and_an_end_card_show_only_in_their_ranges_and_places(tm
         box = _white_box(frames[n])
         assert box is not None, n
         assert box[1] < size[1] / 2 < box[3], (n, box)  # across the middle
+
+
+# --- Chinese, Japanese and Korean text get a font that has their glyphs --------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "cjk"),
+    [("Alps", False), ("Café “Sommer”", False), ("标题", True), ("Day 1 在山上", True), ("こんにちは", True),
+     ("한국", True), ("ＡＢＣ", True), ("𠀋", True)],
+)  # fmt: skip
+def test_cjk_text_is_told_apart(text, cjk):
+    assert fonts.needs_cjk(text) is cjk
+
+
+@pytest.fixture
+def font_folder(tmp_path):
+    """A folder with a Latin bold font and, deeper, a fake CJK one (the same font file under a CJK font's name)."""
+    real = fonts.find_font()
+    if real is None:
+        pytest.skip("no TrueType font on this machine to copy")
+    (tmp_path / "latin").mkdir()
+    (tmp_path / "cjk" / "noto").mkdir(parents=True)
+    latin = tmp_path / "latin" / "DejaVuSans-Bold.ttf"
+    cjk = tmp_path / "cjk" / "noto" / "NotoSansCJK-Bold.ttc"
+    latin.write_bytes(real.read_bytes())
+    cjk.write_bytes(real.read_bytes())
+    return tmp_path, latin, cjk
+
+
+def test_a_cjk_font_is_preferred_for_cjk_text_only(font_folder, caplog):
+    folder, latin, cjk = font_folder
+    assert fonts.font_in([folder], cjk=True) == cjk
+    assert fonts.font_in([folder], cjk=False) == latin
+    cjk.unlink()
+    with caplog.at_level(logging.WARNING, logger=fonts.__name__):
+        assert fonts.font_in([folder], cjk=True) == latin  # none here: the Latin font, and a log line says so
+    assert "no font for Chinese, Japanese or Korean text" in caplog.text
+
+
+def test_a_card_of_chinese_text_is_drawn_with_the_cjk_font(font_folder, monkeypatch, tmp_path):
+    folder, latin, cjk = font_folder
+    monkeypatch.setattr(fonts, "_FONT_DIRS", (str(folder),))
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *args: None)  # no matplotlib fonts
+    fonts.find_font.cache_clear()
+    loaded: list[Path] = []
+    truetype = ImageFont.truetype
+    monkeypatch.setattr(ImageFont, "truetype", lambda path, size: loaded.append(Path(path)) or truetype(path, size))
+    try:
+        draw_text_card(_text("山上的一天"), (1920, 1080), "16:9", tmp_path / "zh.png")
+        assert loaded and set(loaded) == {cjk}
+        loaded.clear()
+        draw_text_card(_text("Alps"), (1920, 1080), "16:9", tmp_path / "en.png")
+        assert loaded and set(loaded) == {latin}
+    finally:
+        fonts.find_font.cache_clear()

@@ -99,7 +99,7 @@ def draw_text_card(overlay: TextSegment, frame: tuple[int, int], aspect: str, ta
     smallest = max(MIN_FONT_PX, round(wanted * SMALLEST_SHARE))
     size = max(smallest, wanted)
     while True:
-        font = font_of_size(size)
+        font = font_of_size(size, overlay.text)
         lines = wrap_lines(overlay.text, font, max_width)
         if len(lines) <= MAX_LINES or size <= smallest:
             break
