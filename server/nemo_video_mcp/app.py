@@ -407,12 +407,16 @@ def build_app(settings: Settings | None = None, *, service: VideoService | None 
         ] = None,
         fit: Annotated[
             Fit | None,
-            Field(description="How a photo fills a frame of another shape: blur (default), contain or cover."),
+            Field(
+                description="How a photo fills a frame of another shape: smart (crop around the subject; the "
+                "default when the shapes differ a lot), blur, contain or cover."
+            ),
         ] = None,
     ) -> Annotated[CallToolResult, GenerateResult]:
         """Create or change the video from the uploaded images, following one instruction.
 
-        One call is one edit turn; it costs credits on the cloud backend. The call answers within
+        One call is one edit turn; it costs credits on the cloud backend. A follow-up changes the current
+        timeline ('start over' rebuilds it). The call answers within
         about 45 s: if the editor is still working, the answer says so with a job id (status
         "running") and the edit goes on on the server; call get_job to get the reply. Calling again
         with the same instruction follows the same edit and sends nothing. Returns the editor's
