@@ -84,8 +84,8 @@ def test_kenburns_fades_read_the_stills_in_turn_from_one_list(aspect, size):
     assert stills_list(_stills(2)) == "ffconcat version 1.0\nfile '/tmp/still-0.y4m'\nfile '/tmp/still-1.y4m'\n"
 
 
-def test_kenburns_slides_read_each_still():
-    plan = _plan(3, motion="kenburns", transition="slide")
+def test_kenburns_dissolves_read_each_still():
+    plan = _plan(3, motion="kenburns", transition="dissolve")
     argv = build_command(plan, _stills(3), ffmpeg="ffmpeg", encoder=EncoderSettings())
     assert [argv[i + 1] for i, arg in enumerate(argv) if arg == "-i"] == [str(p) for p in _stills(3)]
     assert argv[argv.index("-filter_complex") + 1].count("zoompan=") == 3
@@ -151,7 +151,7 @@ def test_kenburns_fades_overlay_the_incoming_clips_in_yuv420p():
 
 
 def test_kenburns_clip_covers_its_slot_and_the_transition_out():
-    graph = build_filtergraph(_plan(3, motion="kenburns", transition="wipe"))
+    graph = build_filtergraph(_plan(3, motion="kenburns", transition="dissolve"))
     assert graph.count(":d=135:") == 2 and graph.count(":d=120:") == 1  # the last clip has no way out
     assert "[out0s]trim=start_frame=120:end_frame=135" in graph
     assert "[in1s]trim=start_frame=0:end_frame=15" in graph
@@ -160,11 +160,27 @@ def test_kenburns_clip_covers_its_slot_and_the_transition_out():
     assert graph.count("format=yuv444p") == 4
 
 
+def test_kenburns_dissolve_is_xfades():
+    assert "xfade=transition=dissolve:" in build_filtergraph(_plan(2, transition="dissolve"))
+
+
 @pytest.mark.parametrize(
-    ("transition", "name"), [("slide", "slideleft"), ("wipe", "wipeleft"), ("dissolve", "dissolve")]
+    ("transition", "moved", "placed"),
+    [
+        ("slide", "[main]split=2[under][pushed];[under][pushed]overlay=x='-(", "[left][incoming]overlay=x='W-("),
+        (
+            "wipe",
+            "[incoming]split=2[under][shifted];[under][shifted]overlay=x='-(W-(",
+            "[main][revealed]overlay=x='W-(",
+        ),
+    ],
 )
-def test_kenburns_transition_names(transition, name):
-    assert f"xfade=transition={name}:" in build_filtergraph(_plan(2, transition=transition))
+def test_kenburns_slides_and_wipes_overlay_the_incoming_clips_at_even_steps(transition, moved, placed):
+    graph = build_filtergraph(_plan(3, transition=transition))  # fades at 4 s and 8 s, 15 frames each
+    assert "xfade" not in graph and "yuv444p" not in graph and "yuva420p" not in graph
+    assert moved in graph and placed in graph
+    assert "between(t,3.983333,4.483333)*2*round((round(t*30)-120+1)/16*W/2)" in graph
+    assert "between(t,7.983333,8.483333)*2*round((round(t*30)-240+1)/16*W/2)" in graph
 
 
 def test_kenburns_without_transitions_is_one_zoompan():

@@ -92,3 +92,44 @@ async def test_a_fade_steps_evenly_from_the_last_held_frame_to_the_first(tmp_pat
     steps = [b - a for a, b in zip(brightness[start - 1 : start + n], brightness[start : start + n + 1], strict=True)]
     assert all(abs(step - 255 / (n + 1)) < 3 for step in steps), steps
     assert max(brightness[: start - 1]) < 2 and min(brightness[start + n + 1 :]) > 253
+
+
+@pytest.mark.parametrize("kind", ["slide", "wipe"])
+async def test_kenburns_slides_push_and_wipes_uncover(tmp_path, monkeypatch, kind):
+    """Half black, half white into half dark, half light grey, with ken burns (zooms about the centre,
+    so the halves stay halves): a slide pushes the first picture out to the left as the second comes in
+    from the right; a wipe uncovers the second from the right where it is, the first staying put."""
+    width, height = size = shrink_frames(monkeypatch)["16:9"]
+
+    def halves(name: str, left: tuple[int, int, int], right: tuple[int, int, int]) -> Path:
+        image = Image.new("RGB", size, left)
+        image.paste(right, (width // 2, 0, width, height))
+        image.save(tmp_path / name)
+        return tmp_path / name
+
+    images = [halves("first.png", (0, 0, 0), (255, 255, 255)), halves("second.png", (64, 64, 64), (170, 170, 170))]
+    plan = build_plan(range(2), duration_s=3.0, transition_s=0.5, transition=kind, motion="kenburns")
+    path = tmp_path / f"{kind}.mp4"
+    await render_slideshow(plan.with_images(images), path)
+    frames = luma_frames(path, size)
+    start, n = plan.images[1].start_frame, plan.transition_frames
+    assert len(frames) == 90 and n == 15
+
+    def shade(value: int) -> str:
+        return "black" if value < 30 else "dark" if value < 110 else "light" if value < 215 else "white"
+
+    for i in (2, 7, 12):
+        far = 2 * round((i + 1) / (n + 1) * width / 2)  # how far the second picture has come in
+        moved = far if kind == "slide" else 0
+        expected = [
+            ("dark" if x - (width - far if kind == "slide" else 0) < width // 2 else "light")
+            if x >= width - far
+            else "black"
+            if x + moved < width // 2
+            else "white"
+            for x in range(width)
+        ]
+        got = [shade(v) for v in frames[start + i][height // 2 * width : (height // 2 + 1) * width]]
+        edges = {width // 2 - moved, width - far, width // 2 + (width - far if kind == "slide" else 0)}
+        checked = [x for x in range(width) if all(abs(x - edge) > 3 for edge in edges)]
+        assert [got[x] for x in checked] == [expected[x] for x in checked], (i, far, got)

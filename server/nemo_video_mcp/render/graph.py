@@ -10,12 +10,12 @@ pieces are played in order by the concat demuxer from a list (`timeline_list`): 
 given the hold's duration, which `fps` repeats by reference. ffmpeg holds one input and a few
 frames whatever the number of images, and filters nothing but the text overlays.
 
-Ken burns with fades or cuts (`plays_stills_in_sequence`): the stills are read in turn from one list
-and two zoompans make a main and an incoming stream, the fades an alpha overlay in yuv420p (see
-`_kenburns_in_sequence`); memory does not grow with the number of images. Slides, wipes and
-dissolves still make each still an input expanded into a clip by its own `zoompan`, joined to its
-neighbours by `xfade`, which only works in 4:4:4, so only the short transition pieces are converted
-(and back); that graph's frame pools grow by ~25 MB per image.
+Ken burns with fades, slides, wipes or cuts (`plays_stills_in_sequence`): the stills are read in turn
+from one list and two zoompans make a main and an incoming stream, which overlays join in yuv420p (see
+`_kenburns_in_sequence`); memory does not grow with the number of images. Dissolves still make each
+still an input expanded into a clip by its own `zoompan`, joined to its neighbours by `xfade`, which
+only works in 4:4:4, so only the short transition pieces are converted (and back); that graph's frame
+pools grow by ~25 MB per image.
 """
 
 from __future__ import annotations
@@ -106,9 +106,9 @@ def timeline_list(plan: EditPlan, stills: Sequence[Path], transitions: Sequence[
 
 
 def plays_stills_in_sequence(plan: EditPlan) -> bool:
-    """Ken burns with fades or cuts: its stills are read in turn from `stills_list` (see
-    `_kenburns_in_sequence`); slides, wipes and dissolves still join one clip per still with xfade."""
-    return plan.motion == "kenburns" and (plan.transition_frames == 0 or plan.transition == "fade")
+    """Ken burns with fades, slides, wipes or cuts: its stills are read in turn from `stills_list` (see
+    `_kenburns_in_sequence`); dissolves still join one clip per still with xfade."""
+    return plan.motion == "kenburns" and (plan.transition_frames == 0 or plan.transition in ("fade", "slide", "wipe"))
 
 
 def stills_list(stills: Sequence[Path]) -> str:
@@ -244,8 +244,11 @@ def _kenburns_in_sequence(plan: EditPlan, chains: list[str], subjects: Sequence[
     `[0:v]` is the stills played in order, one frame each (the list of `stills_list`). The main stream
     is every clip after its way in: hold k, then the frames fading out of it, exactly the output's
     frames. The incoming stream is only the first `transition_frames` of each clip after the first, at
-    the output times of its fade; it is overlaid on the main stream with its alpha ramped by `fade`, so
-    frame i of a fade shows progress (i + 1) / (n + 1) (see `xfade_timing`). One clip is alive at a
+    the output times of its transition. A fade overlays it with its alpha ramped by `fade`; a slide
+    pushes the main picture left (overlaid on itself) and places the incoming one as far from the right;
+    a wipe shifts the incoming picture left and places it back as far right, so it is uncovered where it
+    is (in even pixels: overlay places at even x). Frame i of a transition shows progress (i + 1) / (n + 1)
+    (see `xfade_timing`), as the static transitions (`transitions.py`) do. One clip is alive at a
     time in each stream, whatever the number of photos: the graph's frame pools no longer grow with
     each transition (xfade's 4:4:4 conversions kept ~25 MB per photo alive to the end).
     """
@@ -285,23 +288,40 @@ def _kenburns_in_sequence(plan: EditPlan, chains: list[str], subjects: Sequence[
     incoming = list(range(1, len(plan.images)))
     starts = [plan.images[k].start_frame for k in incoming]
     offsets = _by_index(f"floor(N/{n})", [str(start - j * n) for j, start in enumerate(starts)])
-    duration, early = xfade_timing(n, fps)
-    fades = [
-        f"fade=t=in:st={start / fps + early:.6f}:d={duration:.6f}:alpha=1:enable='between(n,{j * n},{j * n + n - 1})'"
-        for j, start in enumerate(starts)
-    ]
     looks = [name for j, k in enumerate(incoming) for name in look_filters(plan.images[k].look, (j * n, j * n + n))]
     filters = [
         "trim=start_frame=1",
         zoompan(incoming, [0] * len(incoming), [n] * len(incoming)),
         f"setpts='(N+{offsets})/{fps}/TB'",
         *looks,
-        "format=yuva420p",
-        *fades,
     ]
-    chains.append(f"[later]{','.join(filters)}[incoming]")
     shown = "+".join(f"between(t,{(start - 0.5) / fps:.6f},{(start + n - 0.5) / fps:.6f})" for start in starts)
-    chains.append(f"[main][incoming]overlay=format=yuv420:eof_action=pass:enable='{shown}'[joined]")
+    if plan.transition == "fade":
+        duration, early = xfade_timing(n, fps)
+        filters.append("format=yuva420p")
+        filters += [
+            f"fade=t=in:st={start / fps + early:.6f}:d={duration:.6f}:alpha=1:"
+            f"enable='between(n,{j * n},{j * n + n - 1})'"
+            for j, start in enumerate(starts)
+        ]
+        chains.append(f"[later]{','.join(filters)}[incoming]")
+        chains.append(f"[main][incoming]overlay=format=yuv420:eof_action=pass:enable='{shown}'[joined]")
+        return
+    chains.append(f"[later]{','.join(filters)}[incoming]")
+    # how far the incoming picture has come in from the right, in even pixels (overlay places at even x)
+    step = f"(round(t*{fps})-{{start}}+1)/{n + 1}"
+    far = "+".join(
+        f"between(t,{(start - 0.5) / fps:.6f},{(start + n - 0.5) / fps:.6f})*2*round({step.format(start=start)}*W/2)"
+        for start in starts
+    )
+    if plan.transition == "slide":  # the outgoing picture pushed left by as much
+        chains.append("[main]split=2[under][pushed]")
+        chains.append(f"[under][pushed]overlay=x='-({far})':y=0:enable='{shown}'[left]")
+        chains.append(f"[left][incoming]overlay=x='W-({far})':y=0:eof_action=pass:enable='{shown}'[joined]")
+    else:  # wipe: the incoming picture uncovered where it is, i.e. shifted left, then placed as far right
+        chains.append("[incoming]split=2[under][shifted]")
+        chains.append(f"[under][shifted]overlay=x='-(W-({far}))':y=0:enable='{shown}'[revealed]")
+        chains.append(f"[main][revealed]overlay=x='W-({far})':y=0:eof_action=pass:enable='{shown}'[joined]")
 
 
 def _by_index(index: str, values: Sequence[str]) -> str:
