@@ -17,6 +17,7 @@ from nemo_video_mcp.render.images import (
     ImageTooLargeError,
     ImageTooSmallError,
     ImageUnreadableError,
+    chosen_fit,
     fit_image,
     inspect_image,
     normalize_image,
@@ -273,3 +274,11 @@ def test_a_crop_window_is_of_the_upright_photo(tmp_path):
     image.save(path, exif=exif)
     r, g, b = fit_image(path, (50, 50), "cover", crop=(0.0, 0.5, 1.0, 1.0)).getpixel((25, 25))  # type: ignore[misc]
     assert b > 200 and r < 60, (r, g, b)
+
+
+def test_auto_fit_follows_the_shape_of_what_is_shown(tmp_path):
+    path = tmp_path / "wide.png"
+    Image.new("RGB", (300, 200), "grey").save(path)
+    assert chosen_fit(path, (108, 192), None) == "smart"  # 3:2 in 9:16
+    assert chosen_fit(path, (108, 192), None, crop=(0.25, 0.0, 0.75, 1.0)) == "blur"  # a 3:4 window of it
+    assert chosen_fit(path, (192, 108), None) == "blur" and chosen_fit(path, (108, 192), "cover") == "cover"

@@ -71,8 +71,10 @@ def fits_for(plan: EditPlan, photos: Sequence[tuple[int, int] | None]) -> list[F
 
 def energy_map(image: Image.Image) -> Image.Image:
     """Where the photo's subject is likely to be, as an "L" image at most `ANALYSIS_SIDE` px."""
-    small = image.convert("RGB")
-    small.thumbnail((ANALYSIS_SIDE, ANALYSIS_SIDE), Image.Resampling.BOX)
+    scale = min(1.0, ANALYSIS_SIDE / max(image.size))
+    size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
+    # scaled down first, converted after: a full-size RGB copy of a 24 MP photo would be 72 MB
+    small = image.resize(size, Image.Resampling.BOX).convert("RGB")
     grey = small.convert("L")
     edges = Image.new("L", small.size, 0)  # the filter sees an edge all round the border: left out
     edges.paste(grey.filter(ImageFilter.FIND_EDGES).crop((1, 1, small.width - 1, small.height - 1)), (1, 1))

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING
 from PIL import Image, ImageFilter, ImageOps, JpegImagePlugin, UnidentifiedImageError
 
 from nemo_video_mcp.errors import MediaFileError
-from nemo_video_mcp.render.crop import smart_crop
+from nemo_video_mcp.render.crop import needs_smart_fit, smart_crop
 from nemo_video_mcp.render.y4m import write_yuv420p
 
 Window = tuple[float, float, float, float]
@@ -120,6 +120,17 @@ def inspect_image(path: Path) -> ImageInfo:
     """Check that `path` is an image we can use, reading only its header."""
     with open_image(path) as image:
         return ImageInfo(*_shown_size(image), format=(image.format or "").lower())
+
+
+def chosen_fit(source: Path, size: tuple[int, int], fit: Fit | None, crop: Window | None = None) -> Fit:
+    """`fit` if one was asked for, else what the photo's shown shape (its `crop` window's) calls for in
+    a frame of `size`: smart when it is far from the frame's (`crop.needs_smart_fit`), else blur."""
+    if fit is not None:
+        return fit
+    info = inspect_image(source)
+    left, top, right, bottom = crop or (0.0, 0.0, 1.0, 1.0)
+    shown = (max(1, round(info.width * (right - left))), max(1, round(info.height * (bottom - top))))
+    return "smart" if needs_smart_fit(shown, size) else "blur"
 
 
 def still_size(frame: tuple[int, int], motion: str) -> tuple[int, int]:

@@ -50,8 +50,9 @@ def worker_argv() -> list[str]:
 
 async def prepare_in_child(
     job: dict[str, Any], *, on_step: Callable[[], None] | None = None, timeout_s: float | None = None
-) -> None:
-    """Run `job` (see `prepare_worker.run`) in a child process, to its end.
+) -> dict[str, str]:
+    """Run `job` (see `prepare_worker.run`) in a child process, to its end; return the fit the child chose
+    for each still given none (auto), by target path.
 
     Raises the child's typed error (e.g. `ImageUnreadableError`) with its message and next step,
     or `PrepareError` if the child crashed or timed out.
@@ -93,6 +94,7 @@ async def prepare_in_child(
     if code != 0 or not outcome.get("done"):
         text = " | ".join(line for line in tail if line.strip())[-1500:]
         raise PrepareError(f"the helper process exited with code {code}: {text or 'no error text'}")
+    return dict(outcome.get("fits", {}))
 
 
 def rebuild_error(error: dict[str, Any]) -> NemoError:
@@ -136,5 +138,8 @@ async def _read_records(
         if "step" in record:
             if on_step is not None:
                 on_step()
+        elif "fit" in record:
+            target, fit = record["fit"]
+            outcome.setdefault("fits", {})[str(target)] = str(fit)
         else:
             outcome.update(record)

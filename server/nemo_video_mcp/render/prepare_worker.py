@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from nemo_video_mcp.models import Transition
+    from nemo_video_mcp.models import Fit, Transition
 
 WORKERS = 2
 
@@ -32,7 +32,7 @@ WORKERS = 2
 def main() -> int:
     job = json.loads(sys.stdin.buffer.read())
     try:
-        run(job, _emit_step)
+        run(job, _emit_step, lambda target, fit: _emit({"fit": [target, fit]}))
     except Exception as exc:  # every failure goes back to the parent as data
         _emit({"error": describe_error(exc)})
         return 1
@@ -40,23 +40,30 @@ def main() -> int:
     return 0
 
 
-def run(job: dict[str, Any], on_step: Callable[[], None]) -> None:
-    """Do `job`: its stills, then (for a static plan) its transition frames."""
-    from nemo_video_mcp.render.images import normalize_image
+def run(
+    job: dict[str, Any], on_step: Callable[[], None], on_fit: Callable[[str, str], None] = lambda _t, _f: None
+) -> None:
+    """Do `job`: its stills, then (for a static plan) its transition frames. A still without a fit (auto)
+    gets the one its photo's shape calls for (`images.chosen_fit`), told by `on_fit(target, fit)`."""
+    from nemo_video_mcp.errors import NemoError
+    from nemo_video_mcp.render.images import chosen_fit, normalize_image
     from nemo_video_mcp.render.transitions import write_transition
 
     size = tuple(job["size"])
     kind: Transition = job["kind"]
     frames, fps = job.get("frames", 0), job.get("fps", 30)
-    tasks = [
-        Task(
-            functools.partial(
-                normalize_image, Path(source), Path(target), size, fit, name=name, crop=tuple(crop) if crop else None
-            ),
-            makes=target,
-        )
-        for source, target, name, fit, crop in job["stills"]
-    ]
+
+    def still(source: str, target: str, name: str, fit: Fit | None, crop: list[float] | None) -> None:
+        window = (crop[0], crop[1], crop[2], crop[3]) if crop else None
+        try:
+            used = chosen_fit(Path(source), size, fit, window)
+        except NemoError:
+            used = "blur"  # normalize_image says what is wrong with the photo, by the name the user knows
+        if fit is None:
+            on_fit(target, used)
+        normalize_image(Path(source), Path(target), size, used, name=name, crop=window)
+
+    tasks = [Task(functools.partial(still, *entry), makes=entry[1]) for entry in job["stills"]]
     tasks += [
         Task(functools.partial(write_transition, Path(a), Path(b), Path(t), kind, frames, fps), needs=(a, b))
         for a, b, t in job.get("transitions", [])

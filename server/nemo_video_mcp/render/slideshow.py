@@ -10,9 +10,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from nemo_video_mcp.errors import NemoError
 from nemo_video_mcp.models import Fit
-from nemo_video_mcp.render.crop import fits_for, subject_of_still
+from nemo_video_mcp.render.crop import subject_of_still
 from nemo_video_mcp.render.graph import (
     EncoderSettings,
     Subject,
@@ -21,7 +20,7 @@ from nemo_video_mcp.render.graph import (
     stills_list,
     timeline_list,
 )
-from nemo_video_mcp.render.images import inspect_image, still_size
+from nemo_video_mcp.render.images import still_size
 from nemo_video_mcp.render.leftovers import work_dir_prefix
 from nemo_video_mcp.render.plan import EditPlan, PlanError
 from nemo_video_mcp.render.prepare import prepare_in_child
@@ -59,9 +58,8 @@ async def render_slideshow(
     report = on_progress or (lambda _percent: None)
     with tempfile.TemporaryDirectory(prefix=work_dir_prefix(), dir=work_dir, ignore_cleanup_errors=True) as tmp:
         limit = timeout_s if timeout_s is not None else timeout_for(plan.duration_s)
-        fits = await asyncio.to_thread(fits_of_files, plan, sources)
-        (stills, timeline), texts = await asyncio.gather(
-            _prepare(plan, sources, fits, Path(tmp), lambda share: report(PREPARE_SHARE * share), limit),
+        (stills, fits, timeline), texts = await asyncio.gather(
+            _prepare(plan, sources, Path(tmp), lambda share: report(PREPARE_SHARE * share), limit),
             asyncio.to_thread(draw_text_cards, plan.texts, plan.size, plan.aspect, Path(tmp)),
         )
         subjects = await asyncio.to_thread(_subjects, plan, fits, stills)
@@ -85,26 +83,6 @@ async def render_slideshow(
     return await asyncio.to_thread(probe_video, output)
 
 
-def fits_of_files(plan: EditPlan, sources: list[Path]) -> list[Fit]:
-    """The fit of each photo (see `crop.fits_for`); only a photo with no fit asked for has its header read."""
-    asked = plan.fit is not None
-    return fits_for(
-        plan,
-        [
-            None if asked or image.fit else _shown_size(source)
-            for image, source in zip(plan.images, sources, strict=True)
-        ],
-    )
-
-
-def _shown_size(source: Path) -> tuple[int, int] | None:
-    try:
-        info = inspect_image(source)
-    except NemoError:
-        return None  # the preparing child says what is wrong with it
-    return info.width, info.height
-
-
 def _subjects(plan: EditPlan, fits: list[Fit], stills: list[Path]) -> list[Subject | None]:
     """For ken burns, the subject point of each still cropped to its subject (`fit` smart), which the zoom
     moves toward; None (the usual zoom and pan) for the others."""
@@ -114,17 +92,14 @@ def _subjects(plan: EditPlan, fits: list[Fit], stills: list[Path]) -> list[Subje
 
 
 async def _prepare(
-    plan: EditPlan,
-    sources: list[Path],
-    fits: list[Fit],
-    tmp: Path,
-    on_share: Callable[[float], None],
-    timeout_s: float,
-) -> tuple[list[Path], Path | None]:
+    plan: EditPlan, sources: list[Path], tmp: Path, on_share: Callable[[float], None], timeout_s: float
+) -> tuple[list[Path], list[Fit], Path | None]:
     """Normalize each distinct source once and, for a static plan, make the transitions and the timeline
-    list. The Pillow work runs in a child process (`prepare`); this one only names files."""
-    # one still per distinct (picture, fit, crop): a photo may carry its own fit and crop window
-    keys = [(source, fit, image.crop) for source, fit, image in zip(sources, fits, plan.images, strict=True)]
+    list; return the stills, the fit each photo got and the list. The Pillow work runs in a child
+    process (`prepare`), which also chooses the fit of a photo with none asked (auto) from its shape;
+    this one only names files."""
+    # one still per distinct (picture, fit asked, crop): a photo may carry its own fit and crop window
+    keys = [(source, image.fit or plan.fit, image.crop) for source, image in zip(sources, plan.images, strict=True)]
     unique = list(dict.fromkeys(keys))
     targets = {key: tmp / f"still-{i:03d}.y4m" for i, key in enumerate(unique)}
     stills = [targets[key] for key in keys]
@@ -151,12 +126,16 @@ async def _prepare(
         "frames": plan.transition_frames,
         "fps": plan.fps,
     }
-    await prepare_in_child(job, on_step=step, timeout_s=timeout_s)
+    chosen = await prepare_in_child(job, on_step=step, timeout_s=timeout_s)
+    fits: list[Fit] = [
+        fit or chosen.get(str(still), "blur")  # type: ignore[misc]
+        for (_, fit, _), still in zip(keys, stills, strict=True)
+    ]
     timeline = tmp / "timeline.ffconcat"
     if static:
         timeline.write_text(timeline_list(plan, stills, transitions), encoding="utf-8")
     elif plays_stills_in_sequence(plan):
         timeline.write_text(stills_list(stills), encoding="utf-8")
     else:
-        return stills, None
-    return stills, timeline
+        return stills, fits, None
+    return stills, fits, timeline
