@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from nemo_video_mcp.draft_view import SegmentView, TrackView, read_draft
+from nemo_video_mcp.draft_view import DraftView, SegmentView, TrackView, read_draft
 
 TrackKind = Literal["Video", "BGM", "Title", "Text", "Track"]
 
@@ -55,13 +55,21 @@ class TrackSummary(BaseModel):
         return f"{self.kind}: {label} ({format_seconds(self.start_s)}-{format_seconds(self.end_s)}s{volume})"
 
 
-def summarize_tracks(draft: Mapping[str, Any]) -> list[TrackSummary]:
+Draft = Mapping[str, Any] | DraftView
+"""A draft as sent, or already read (`read_draft`): a caller that asks several things reads it once."""
+
+
+def _view(draft: Draft) -> DraftView:
+    return draft if isinstance(draft, DraftView) else read_draft(draft)
+
+
+def summarize_tracks(draft: Draft) -> list[TrackSummary]:
     """One `TrackSummary` per track (entries of `t` that are not objects are skipped)."""
-    view = read_draft(draft)
+    view = _view(draft)
     return [_summarize_track(track, view.duration_ms) for track in view.tracks]
 
 
-def timeline_summary(draft: Mapping[str, Any], tracks: list[TrackSummary] | None = None) -> str:
+def timeline_summary(draft: Draft, tracks: list[TrackSummary] | None = None) -> str:
     """The one-line summary users see, e.g.
     `Timeline (3 tracks): 1. Video: city timelapse (0-10s) 2. BGM: Lo-fi (0-10s, 35%) 3. Title: "Urban Dreams" (0-3s)`.
 
@@ -74,17 +82,25 @@ def timeline_summary(draft: Mapping[str, Any], tracks: list[TrackSummary] | None
     return f"Timeline ({_count(len(tracks), 'track')}): {items}"
 
 
-def is_exportable(draft: Mapping[str, Any]) -> bool:
+def is_exportable(draft: Draft) -> bool:
     """True when at least one track has a segment: the backend refuses to render anything less."""
-    return any(track.segments for track in read_draft(draft).tracks)
+    if isinstance(draft, DraftView):
+        return any(track.segments for track in draft.tracks)
+    tracks = draft.get("t")  # asked before every export: no need to read 100,000 segments for it
+    return isinstance(tracks, list) and any(
+        isinstance(track, Mapping)
+        and isinstance(track.get("sg"), list)
+        and any(isinstance(segment, Mapping) for segment in track["sg"])
+        for track in tracks
+    )
 
 
-def timeline_duration_s(draft: Mapping[str, Any]) -> float:
+def timeline_duration_s(draft: Draft) -> float:
     """The draft's `d`, or else the end of its last track, in seconds."""
-    draft_ms = read_draft(draft).duration_ms
-    if draft_ms is not None:
-        return draft_ms / 1000
-    return max((track.end_s for track in summarize_tracks(draft)), default=0.0)
+    view = _view(draft)
+    if view.duration_ms is not None:
+        return view.duration_ms / 1000
+    return max((track.end_s for track in summarize_tracks(view)), default=0.0)
 
 
 def describe_changes(before: Mapping[str, Any], after: Mapping[str, Any]) -> str:
@@ -129,7 +145,7 @@ def trimmed_draft(draft: Mapping[str, Any], max_bytes: int) -> tuple[dict[str, A
     Every key and track is kept; only the segments of the longest tracks are shortened, so the shape
     the agent sees stays the backend's. A draft that fits is returned as is.
     """
-    if _json_size(draft) <= max_bytes:
+    if _fits(draft, max_bytes):
         return dict(draft), 0, False
     trimmed: dict[str, Any] = {key: value for key, value in draft.items() if key != "t"}
     tracks = [dict(track) for track in _tracks(draft)]
@@ -139,23 +155,31 @@ def trimmed_draft(draft: Mapping[str, Any], max_bytes: int) -> tuple[dict[str, A
         for track, track_segments in zip(tracks, segments, strict=True):
             if "sg" in track:
                 track["sg"] = track_segments[:keep]
-        if _json_size({**trimmed, "t": tracks}) <= max_bytes:
+        if _fits({**trimmed, "t": tracks}, max_bytes):
             break
         keep //= 2
     else:
         for track in tracks:
             track.pop("sg", None)
     trimmed["t"] = tracks
-    if _json_size(trimmed) > max_bytes:  # the bulk is elsewhere: keep only what names the tracks
+    if not _fits(trimmed, max_bytes):  # the bulk is elsewhere: keep only what names the tracks
         trimmed = {"t": [{key: track[key] for key in ("id", "tt") if key in track} for track in tracks]}
     left_out = sum(len(s) for s in segments) - sum(len(_segments(track)) for track in trimmed["t"])
     return trimmed, left_out, True
 
 
-def _json_size(value: Any) -> int:
-    return len(
-        json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str).encode("utf-8", "surrogatepass")
-    )
+_SIZER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def _fits(value: Any, max_bytes: int) -> bool:
+    """Whether `value` as compact JSON is at most `max_bytes` of UTF-8: encoded piece by piece, and given up
+    on as soon as it is over (a 10 MB draft is never written out whole to learn that it is too big)."""
+    size = 0
+    for piece in _SIZER.iterencode(value):
+        size += len(piece.encode("utf-8", "surrogatepass"))
+        if size > max_bytes:
+            return False
+    return True
 
 
 def format_seconds(seconds: float) -> str:

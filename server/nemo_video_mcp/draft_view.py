@@ -3,7 +3,8 @@
 Both backends' drafts are read here, tolerantly. The stored JSON stays as it is (nothing here changes
 it, unknown keys survive in the store); a value of the wrong type, or a number that is no number (NaN,
 "1e999", a boolean), reads as None. `draft.py` (summary, diff) and `render/plan.py` (draft -> plan)
-read drafts only through `read_draft`.
+read drafts only through `read_draft`. The views are plain slotted dataclasses (a hostile draft holds
+100,000 segments): read them, never change them.
 
 Short keys (firm, see docs/backend.md): `t` tracks; per track `tt` type (0 video, 1 audio/BGM, 7
 text/title) and `sg` segments; `d` duration in ms (on the draft, a track or a segment); `m` metadata.
@@ -33,7 +34,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
-from typing import Annotated, Any
+from dataclasses import dataclass, field
+from typing import Annotated, Any, get_args
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, WrapValidator, model_validator
 from pydantic_core.core_schema import ValidatorFunctionWrapHandler
@@ -109,91 +111,140 @@ OrNone = WrapValidator(_or_none)
 Text = Annotated[str | None, OrNone]
 
 
-_LOCAL_SEGMENT_KEYS = ("index", "fit", "look", "crop", "role", "position", "on", "fade_in_ms", "fade_out_ms", "loop")
+def _one_of(value: Any, allowed: tuple[str, ...]) -> Any:
+    return value if isinstance(value, str) and value in allowed else None
 
 
-class SegmentView(BaseModel):
-    """One segment (clip) of a track, with what both backends' drafts say about it."""
+_FITS, _LOOKS, _ROLES, _POSITIONS = (get_args(kind) for kind in (Fit, Look, TextRole, TextPosition))
 
-    model_config = ConfigDict(frozen=True)
 
-    start_ms: Number = None
-    duration_ms: Number = None
-    label: str | None = Field(None, description="Whitespace-normalized; not shortened.")
-    text: str | None = Field(None, description="The `text` key alone (from `m`, then the segment): what a text shows.")
-    volume: Number = Field(None, description="As written: 0-1 or 0-100.")
-    src: str | None = None
-    meta: Mapping[str, Any] = Field(default_factory=dict, description="The segment's `m`, as sent (not copied).")
+class SegmentView:
+    """One segment (clip) of a track, with what both backends' drafts say about it.
+
+    Its times are read when the draft is; everything else when asked (a property each): a hostile draft
+    has 100,000 segments, and the summary needs the times of all of them but the label of one.
+    """
+
+    __slots__ = ("_local", "_time_range", "duration_ms", "meta", "raw", "start_ms")
+
+    def __init__(self, raw: Mapping[str, Any]) -> None:
+        self.raw = raw
+        self.meta: Mapping[str, Any] = _mapping(raw.get("m"))
+        """The segment's `m`, as sent (not copied)."""
+        self._time_range = _mapping(raw.get("tr"))
+        self.start_ms = _first_number(START_KEYS, raw, self.meta, self._time_range)
+        self.duration_ms = _first_number(DURATION_KEYS, raw, self._time_range)
+        self._local = bool(self.meta) and not self.meta.keys().isdisjoint(_LOCAL_SEGMENT_KEYS)
+
+    @property
+    def label(self) -> str | None:
+        """Whitespace-normalized; not shortened."""
+        return _label(self.meta, self.raw)
+
+    @property
+    def text(self) -> str | None:
+        """The `text` key alone (from `m`, then the segment): what a text shows."""
+        return _label(self.meta, self.raw, keys=("text",))
+
+    @property
+    def volume(self) -> float | None:
+        """As written: 0-1 or 0-100."""
+        return _first_number(VOLUME_KEYS, self.raw, self.meta)
+
+    @property
+    def src(self) -> str | None:
+        return _first_text(SOURCE_KEYS, self.meta, self.raw)
+
     # The local engine's fields (see the module docstring); None when absent or unusable.
-    index: Whole = None
-    fit: Annotated[Fit | None, OrNone] = None
-    look: Annotated[Look | None, OrNone] = None
-    crop: Crop = None
-    role: Annotated[TextRole | None, OrNone] = None
-    position: Annotated[TextPosition | None, OrNone] = None
-    on: Whole = Field(None, description="A caption's photo (its index in the uploaded images).")
-    fade_in_ms: Number = None
-    fade_out_ms: Number = None
-    loop: Annotated[bool | None, OrNone] = None
+    @property
+    def index(self) -> int | None:
+        return _whole(self.meta.get("index")) if self._local else None
 
-    @model_validator(mode="before")
-    @classmethod
-    def _from_short_keys(cls, raw: Any) -> dict[str, Any]:
-        if not isinstance(raw, Mapping):
-            return {}
-        meta = _mapping(raw.get("m"))
-        time_range = _mapping(raw.get("tr"))
-        fields = {
-            "start_ms": _first_number(START_KEYS, raw, meta, time_range),
-            "duration_ms": _first_number(DURATION_KEYS, raw, time_range),
-            "label": _label(meta, raw),
-            "text": _label(meta, raw, keys=("text",)),
-            "volume": _first_number(VOLUME_KEYS, raw, meta),
-            "src": _first_text(SOURCE_KEYS, meta, raw),
-            **{key: meta[key] for key in _LOCAL_SEGMENT_KEYS if key in meta},
-        }
-        return {"meta": meta, **{key: value for key, value in fields.items() if value is not None}}
+    @property
+    def fit(self) -> Fit | None:
+        return _one_of(self.meta.get("fit"), _FITS) if self._local else None
+
+    @property
+    def look(self) -> Look | None:
+        return _one_of(self.meta.get("look"), _LOOKS) if self._local else None
+
+    @property
+    def crop(self) -> tuple[float, float, float, float] | None:
+        """[left, top, right, bottom] as fractions 0-1 of the photo, left < right and top < bottom."""
+        return _crop(self.meta.get("crop")) if self._local else None
+
+    @property
+    def role(self) -> TextRole | None:
+        return _one_of(self.meta.get("role"), _ROLES) if self._local else None
+
+    @property
+    def position(self) -> TextPosition | None:
+        return _one_of(self.meta.get("position"), _POSITIONS) if self._local else None
+
+    @property
+    def on(self) -> int | None:
+        """A caption's photo (its index in the uploaded images)."""
+        return _whole(self.meta.get("on")) if self._local else None
+
+    @property
+    def fade_in_ms(self) -> float | None:
+        return draft_number(self.meta.get("fade_in_ms")) if self._local else None
+
+    @property
+    def fade_out_ms(self) -> float | None:
+        return draft_number(self.meta.get("fade_out_ms")) if self._local else None
+
+    @property
+    def loop(self) -> bool | None:
+        loop = self.meta.get("loop") if self._local else None
+        return loop if isinstance(loop, bool) else None
 
 
-class TrackView(BaseModel):
+_LOCAL_SEGMENT_KEYS = frozenset(
+    ("index", "fit", "look", "crop", "role", "position", "on", "fade_in_ms", "fade_out_ms", "loop")
+)
+
+
+@dataclass(slots=True)
+class TrackView:
     """One track: its type code, its own label and volume, and its segments in draft order."""
 
-    model_config = ConfigDict(frozen=True)
-
-    index: int = Field(description="1-based position among the draft's tracks (entries that are not objects skipped).")
-    type: Whole = Field(None, description="The `tt` code as a whole number (7.0 and '7' read as 7).")
-    raw_type: int | str | None = Field(None, description="The `tt` value as sent.")
-    label: str | None = Field(None, description="The track's own label (its `m`, then the track).")
-    duration_ms: Number = None
-    volume: Number = None
-    role: Annotated[TextRole | None, OrNone] = None
-    meta: Mapping[str, Any] = Field(default_factory=dict)
-    segments: list[SegmentView] = Field(default_factory=list)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _from_short_keys(cls, raw: Any) -> dict[str, Any]:
-        track, index = raw
-        meta = _mapping(track.get("m"))
-        raw_type = next((track[key] for key in TYPE_KEYS if key in track), None)
-        number = draft_number(raw_type)
-        segments = track.get("sg")
-        return {
-            "index": index,
-            "type": int(number) if number is not None and abs(number) < 2**31 else None,
-            "raw_type": raw_type if isinstance(raw_type, int | str) and not isinstance(raw_type, bool) else None,
-            "label": _label(meta, track),
-            "duration_ms": track.get("d"),
-            "volume": _first_number(VOLUME_KEYS, track, meta),
-            "role": meta.get("role"),
-            "meta": meta,
-            "segments": [s for s in segments if isinstance(s, Mapping)] if isinstance(segments, list) else [],
-        }
+    index: int
+    """1-based position among the draft's tracks (entries that are not objects skipped)."""
+    type: int | None = None
+    """The `tt` code as a whole number (7.0 and '7' read as 7)."""
+    raw_type: int | str | None = None
+    """The `tt` value as sent."""
+    label: str | None = None
+    """The track's own label (its `m`, then the track)."""
+    duration_ms: float | None = None
+    volume: float | None = None
+    role: TextRole | None = None
+    meta: Mapping[str, Any] = field(default_factory=dict)
+    segments: list[SegmentView] = field(default_factory=list)
 
     @property
     def text_role(self) -> TextRole | None:
         """The role of a text track: its own, else its first segment's."""
         return self.role or next((segment.role for segment in self.segments if segment.role), None)
+
+
+def _track(track: Mapping[str, Any], index: int) -> TrackView:
+    meta = _mapping(track.get("m"))
+    raw_type = next((track[key] for key in TYPE_KEYS if key in track), None)
+    number = draft_number(raw_type)
+    segments = track.get("sg")
+    return TrackView(
+        index=index,
+        type=int(number) if number is not None and number.is_integer() and abs(number) < 2**31 else None,
+        raw_type=raw_type if isinstance(raw_type, int | str) and not isinstance(raw_type, bool) else None,
+        label=_label(meta, track),
+        duration_ms=draft_number(track.get("d")),
+        volume=_first_number(VOLUME_KEYS, track, meta),
+        role=_one_of(meta.get("role"), _ROLES),
+        meta=meta,
+        segments=[SegmentView(s) for s in segments if isinstance(s, Mapping)] if isinstance(segments, list) else [],
+    )
 
 
 class DraftMeta(BaseModel):
@@ -223,14 +274,13 @@ class DraftMeta(BaseModel):
         return meta
 
 
-class DraftView(BaseModel):
+@dataclass(slots=True)
+class DraftView:
     """A whole draft, read once."""
 
-    model_config = ConfigDict(frozen=True)
-
-    duration_ms: Number = None
-    meta: DraftMeta = Field(default_factory=DraftMeta)
-    tracks: list[TrackView] = Field(default_factory=list)
+    duration_ms: float | None = None
+    meta: DraftMeta = field(default_factory=lambda: DraftMeta())
+    tracks: list[TrackView] = field(default_factory=list)
 
     def of_type(self, type_code: int) -> list[TrackView]:
         return [track for track in self.tracks if track.type == type_code]
@@ -242,12 +292,10 @@ def read_draft(draft: Any) -> DraftView:
         return DraftView()
     tracks = draft.get("t")
     objects = [track for track in tracks if isinstance(track, Mapping)] if isinstance(tracks, list) else []
-    return DraftView.model_validate(
-        {
-            "duration_ms": draft.get("d"),
-            "meta": draft.get("m"),
-            "tracks": [(track, index) for index, track in enumerate(objects, start=1)],
-        }
+    return DraftView(
+        duration_ms=draft_number(draft.get("d")),
+        meta=DraftMeta.model_validate(draft.get("m")),
+        tracks=[_track(track, index) for index, track in enumerate(objects, start=1)],
     )
 
 

@@ -30,6 +30,7 @@ from nemo_video_mcp.draft import (
     timeline_summary,
     trimmed_draft,
 )
+from nemo_video_mcp.draft_view import read_draft
 from nemo_video_mcp.edit_job import EditRunner
 from nemo_video_mcp.edit_jobs import EditJob, EditLedger, wish_of
 from nemo_video_mcp.errors import BackendError, InputError, JobFailedError, RenderFailedError
@@ -237,9 +238,10 @@ class VideoService:
 
     async def get_state(self) -> StateResult:
         state = await self._backend.get_state()
-        tracks = summarize_tracks(state.draft)
-        summary = timeline_summary(state.draft, tracks)
-        exportable = is_exportable(state.draft)
+        view = read_draft(state.draft)  # once: a draft may hold 100,000 segments
+        tracks = summarize_tracks(view)
+        summary = timeline_summary(view, tracks)
+        exportable = is_exportable(view)
         step = "call export_video to render it." if exportable else "call upload_images, then generate_video."
         draft, left_out, cut = trimmed_draft(state.draft, MAX_DRAFT_BYTES)
         message = f"{summary}\nNext step: {step}"
@@ -255,7 +257,7 @@ class VideoService:
             session_id=state.session_id,
             summary=summary,
             tracks=tracks,
-            duration_s=timeline_duration_s(state.draft),
+            duration_s=timeline_duration_s(view),
             exportable=exportable,
             draft=draft,
             draft_trimmed=cut,
@@ -687,9 +689,10 @@ class VideoService:
 
         uploads = await asyncio.to_thread(self._backend.uploads)
         pictures = await pictures_for([shot.source for shot in shown], uploads)
-        tracks = summarize_tracks(state.draft)
-        summary = timeline_summary(state.draft, tracks)
-        duration = timeline_duration_s(state.draft)
+        view = read_draft(state.draft)
+        tracks = summarize_tracks(view)
+        summary = timeline_summary(view, tracks)
+        duration = timeline_duration_s(view)
         panels = [
             Panel(shot.index, shot.start_s, shot.end_s, shot.label, shot.captions, picture.image, picture.missing)
             for shot, picture in zip(shown, pictures, strict=True)
