@@ -50,9 +50,9 @@ def worker_argv() -> list[str]:
 
 async def prepare_in_child(
     job: dict[str, Any], *, on_step: Callable[[], None] | None = None, timeout_s: float | None = None
-) -> dict[str, str]:
-    """Run `job` (see `prepare_worker.run`) in a child process, to its end; return the fit the child chose
-    for each still given none (auto), by target path.
+) -> dict[str, tuple[str, tuple[float, float] | None]]:
+    """Run `job` (see `prepare_worker.run`) in a child process, to its end; return each still's fit (the
+    child chooses it when none is asked) and subject point (smart stills of a ken burns job), by target.
 
     Raises the child's typed error (e.g. `ImageUnreadableError`) with its message and next step,
     or `PrepareError` if the child crashed or timed out.
@@ -94,7 +94,7 @@ async def prepare_in_child(
     if code != 0 or not outcome.get("done"):
         text = " | ".join(line for line in tail if line.strip())[-1500:]
         raise PrepareError(f"the helper process exited with code {code}: {text or 'no error text'}")
-    return dict(outcome.get("fits", {}))
+    return dict(outcome.get("stills", {}))
 
 
 def rebuild_error(error: dict[str, Any]) -> NemoError:
@@ -138,8 +138,8 @@ async def _read_records(
         if "step" in record:
             if on_step is not None:
                 on_step()
-        elif "fit" in record:
-            target, fit = record["fit"]
-            outcome.setdefault("fits", {})[str(target)] = str(fit)
+        elif "still" in record:
+            target, fit, subject = record["still"]
+            outcome.setdefault("stills", {})[str(target)] = (str(fit), tuple(subject) if subject else None)
         else:
             outcome.update(record)

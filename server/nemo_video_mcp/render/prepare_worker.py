@@ -27,12 +27,13 @@ if TYPE_CHECKING:
     from nemo_video_mcp.models import Fit, Transition
 
 WORKERS = 2
+StillCallback = Callable[[str, str, "tuple[float, float] | None"], None]
 
 
 def main() -> int:
     job = json.loads(sys.stdin.buffer.read())
     try:
-        run(job, _emit_step, lambda target, fit: _emit({"fit": [target, fit]}))
+        run(job, _emit_step, lambda target, fit, subject: _emit({"still": [target, fit, subject]}))
     except Exception as exc:  # every failure goes back to the parent as data
         _emit({"error": describe_error(exc)})
         return 1
@@ -40,12 +41,14 @@ def main() -> int:
     return 0
 
 
-def run(
-    job: dict[str, Any], on_step: Callable[[], None], on_fit: Callable[[str, str], None] = lambda _t, _f: None
-) -> None:
-    """Do `job`: its stills, then (for a static plan) its transition frames. A still without a fit (auto)
-    gets the one its photo's shape calls for (`images.chosen_fit`), told by `on_fit(target, fit)`."""
+def run(job: dict[str, Any], on_step: Callable[[], None], on_still: StillCallback = lambda *_: None) -> None:
+    """Do `job`: its stills, then (for a static plan) its transition frames.
+
+    Each still's fit and, with `job["subjects"]` (ken burns), a smart still's subject point are told by
+    `on_still(target, fit, subject)`: a still without a fit (auto) gets the one its photo's shape calls
+    for (`images.chosen_fit`)."""
     from nemo_video_mcp.errors import NemoError
+    from nemo_video_mcp.render.crop import subject_of_still
     from nemo_video_mcp.render.images import chosen_fit, normalize_image
     from nemo_video_mcp.render.transitions import write_transition
 
@@ -59,9 +62,9 @@ def run(
             used = chosen_fit(Path(source), size, fit, window)
         except NemoError:
             used = "blur"  # normalize_image says what is wrong with the photo, by the name the user knows
-        if fit is None:
-            on_fit(target, used)
         normalize_image(Path(source), Path(target), size, used, name=name, crop=window)
+        subject = subject_of_still(Path(target)) if used == "smart" and job.get("subjects") else None
+        on_still(target, used, subject)
 
     tasks = [Task(functools.partial(still, *entry), makes=entry[1]) for entry in job["stills"]]
     tasks += [

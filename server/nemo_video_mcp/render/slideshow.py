@@ -10,8 +10,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from nemo_video_mcp.models import Fit
-from nemo_video_mcp.render.crop import subject_of_still
 from nemo_video_mcp.render.graph import (
     EncoderSettings,
     Subject,
@@ -58,11 +56,10 @@ async def render_slideshow(
     report = on_progress or (lambda _percent: None)
     with tempfile.TemporaryDirectory(prefix=work_dir_prefix(), dir=work_dir, ignore_cleanup_errors=True) as tmp:
         limit = timeout_s if timeout_s is not None else timeout_for(plan.duration_s)
-        (stills, fits, timeline), texts = await asyncio.gather(
+        (stills, subjects, timeline), texts = await asyncio.gather(
             _prepare(plan, sources, Path(tmp), lambda share: report(PREPARE_SHARE * share), limit),
             asyncio.to_thread(draw_text_cards, plan.texts, plan.size, plan.aspect, Path(tmp)),
         )
-        subjects = await asyncio.to_thread(_subjects, plan, fits, stills)
         argv = build_command(
             plan,
             stills,
@@ -83,21 +80,13 @@ async def render_slideshow(
     return await asyncio.to_thread(probe_video, output)
 
 
-def _subjects(plan: EditPlan, fits: list[Fit], stills: list[Path]) -> list[Subject | None]:
-    """For ken burns, the subject point of each still cropped to its subject (`fit` smart), which the zoom
-    moves toward; None (the usual zoom and pan) for the others."""
-    if plan.motion != "kenburns":
-        return []
-    return [subject_of_still(still) if fit == "smart" else None for fit, still in zip(fits, stills, strict=True)]
-
-
 async def _prepare(
     plan: EditPlan, sources: list[Path], tmp: Path, on_share: Callable[[float], None], timeout_s: float
-) -> tuple[list[Path], list[Fit], Path | None]:
+) -> tuple[list[Path], list[Subject | None], Path | None]:
     """Normalize each distinct source once and, for a static plan, make the transitions and the timeline
-    list; return the stills, the fit each photo got and the list. The Pillow work runs in a child
-    process (`prepare`), which also chooses the fit of a photo with none asked (auto) from its shape;
-    this one only names files."""
+    list; return the stills, the subject point of each smart still of a ken burns plan, and the list.
+    The Pillow work runs in a child process (`prepare`), which also chooses the fit of a photo with none
+    asked (auto) from its shape and finds the subjects; this one only names files."""
     # one still per distinct (picture, fit asked, crop): a photo may carry its own fit and crop window
     keys = [(source, image.fit or plan.fit, image.crop) for source, image in zip(sources, plan.images, strict=True)]
     unique = list(dict.fromkeys(keys))
@@ -125,17 +114,16 @@ async def _prepare(
         "kind": plan.transition,
         "frames": plan.transition_frames,
         "fps": plan.fps,
+        "subjects": plan.motion == "kenburns",
     }
-    chosen = await prepare_in_child(job, on_step=step, timeout_s=timeout_s)
-    fits: list[Fit] = [
-        fit or chosen.get(str(still), "blur")  # type: ignore[misc]
-        for (_, fit, _), still in zip(keys, stills, strict=True)
-    ]
+    made = await prepare_in_child(job, on_step=step, timeout_s=timeout_s)
+    # ken burns zooms toward the subject of a still cropped to its subject (smart); None: the usual path
+    subjects = [made.get(str(still), ("", None))[1] for still in stills]
     timeline = tmp / "timeline.ffconcat"
     if static:
         timeline.write_text(timeline_list(plan, stills, transitions), encoding="utf-8")
     elif plays_stills_in_sequence(plan):
         timeline.write_text(stills_list(stills), encoding="utf-8")
     else:
-        return stills, fits, None
-    return stills, fits, timeline
+        return stills, subjects, None
+    return stills, subjects, timeline
