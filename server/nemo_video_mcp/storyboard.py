@@ -60,7 +60,8 @@ class Sheet:
 def draw_storyboard(heading: Sequence[str], panels: Sequence[Panel], aspect: float, footer: str = "") -> Sheet:
     """The contact sheet of `panels` (in order) under the `heading` lines, for frames `aspect` (width/height) wide."""
     thumb_w, thumb_h = _thumb_size(aspect)
-    text_font, heading_font = font_of_size(TEXT_SIZE), font_of_size(HEADING_SIZE)
+    shown = " ".join([*heading, footer, *(panel.label for panel in panels), *(c for p in panels for c in p.captions)])
+    text_font, heading_font = font_of_size(TEXT_SIZE, shown), font_of_size(HEADING_SIZE, shown)  # CJK: a CJK font
     line_h = round(TEXT_SIZE * 1.35)
     columns = max(1, min(COLUMNS, len(panels)))
     rows = max(1, -(-len(panels) // columns))
