@@ -163,7 +163,9 @@ def test_a_cjk_font_is_preferred_for_cjk_text_only(font_folder, caplog):
     assert "no font for Chinese, Japanese or Korean text" in caplog.text
 
 
-def test_a_card_of_chinese_text_is_drawn_with_the_cjk_font(font_folder, monkeypatch, tmp_path):
+@pytest.fixture
+def fonts_loaded(font_folder, monkeypatch):
+    """Only `font_folder`'s fonts are found; (latin, cjk, the font files loaded, in order)."""
     folder, latin, cjk = font_folder
     monkeypatch.setattr(fonts, "_FONT_DIRS", (str(folder),))
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *args: None)  # no matplotlib fonts
@@ -171,11 +173,14 @@ def test_a_card_of_chinese_text_is_drawn_with_the_cjk_font(font_folder, monkeypa
     loaded: list[Path] = []
     truetype = ImageFont.truetype
     monkeypatch.setattr(ImageFont, "truetype", lambda path, size: loaded.append(Path(path)) or truetype(path, size))
-    try:
-        draw_text_card(_text("山上的一天"), (1920, 1080), "16:9", tmp_path / "zh.png")
-        assert loaded and set(loaded) == {cjk}
-        loaded.clear()
-        draw_text_card(_text("Alps"), (1920, 1080), "16:9", tmp_path / "en.png")
-        assert loaded and set(loaded) == {latin}
-    finally:
-        fonts.find_font.cache_clear()
+    yield latin, cjk, loaded
+    fonts.find_font.cache_clear()
+
+
+def test_a_card_of_chinese_text_is_drawn_with_the_cjk_font(fonts_loaded, tmp_path):
+    latin, cjk, loaded = fonts_loaded
+    draw_text_card(_text("山上的一天"), (1920, 1080), "16:9", tmp_path / "zh.png")
+    assert loaded and set(loaded) == {cjk}
+    loaded.clear()
+    draw_text_card(_text("Alps"), (1920, 1080), "16:9", tmp_path / "en.png")
+    assert loaded and set(loaded) == {latin}

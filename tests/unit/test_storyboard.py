@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import importlib.util
 import io
 import random
 from pathlib import Path
@@ -11,18 +10,17 @@ from typing import Any
 
 import pytest
 from mcp import Client
-from PIL import Image, ImageFont
+from PIL import Image
 from pytest_httpx import HTTPXMock
 
 from nemo_video_mcp.app import build_app
 from nemo_video_mcp.config import Settings
-from nemo_video_mcp.render import fonts
 from nemo_video_mcp.shots import Shot, shots_of
 from nemo_video_mcp.storyboard import MAX_BYTES, Panel, draw_storyboard
 
 from .conftest import API
 from .test_protocol import SID, login, state
-from .test_render_text import font_folder  # noqa: F401 (a fixture)
+from .test_render_text import font_folder, fonts_loaded  # noqa: F401 (fixtures)
 
 
 @pytest.mark.parametrize(
@@ -172,19 +170,10 @@ async def test_a_cloud_storyboard_uses_kept_uploads_then_the_cdn_and_says_what_i
     assert not [r for r in httpx_mock.get_requests() if r.url.host == "cdn.test" and "kept" in r.url.path]
 
 
-def test_chinese_labels_are_drawn_with_a_cjk_font(font_folder, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
-    folder, latin, cjk = font_folder
-    monkeypatch.setattr(fonts, "_FONT_DIRS", (str(folder),))
-    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *args: None)  # no matplotlib fonts
-    fonts.find_font.cache_clear()
-    loaded: list[Path] = []
-    truetype = ImageFont.truetype
-    monkeypatch.setattr(ImageFont, "truetype", lambda path, size: loaded.append(Path(path)) or truetype(path, size))
-    try:
-        draw_storyboard(["Storyboard"], [Panel(1, 0, 2, "山上的一天", (), None, "no picture")], 16 / 9)
-        assert loaded and set(loaded) == {cjk}
-        loaded.clear()
-        draw_storyboard(["Storyboard"], [Panel(1, 0, 2, "Alps", (), None, "no picture")], 16 / 9)
-        assert loaded and set(loaded) == {latin}
-    finally:
-        fonts.find_font.cache_clear()
+def test_chinese_labels_are_drawn_with_a_cjk_font(fonts_loaded) -> None:  # noqa: F811
+    latin, cjk, loaded = fonts_loaded
+    draw_storyboard(["Storyboard"], [Panel(1, 0, 2, "山上的一天", (), None, "no picture")], 16 / 9)
+    assert loaded and set(loaded) == {cjk}
+    loaded.clear()
+    draw_storyboard(["Storyboard"], [Panel(1, 0, 2, "Alps", (), None, "no picture")], 16 / 9)
+    assert loaded and set(loaded) == {latin}
