@@ -364,7 +364,7 @@ class VideoService:
         )
 
     def _export_result(self, job: RenderJob, *, resumed: bool, already_rendered: bool = False) -> ExportResult:
-        file_path = _local_file(job)
+        file_path = job.file_path
         if job.status == "completed":
             message = f"The video is ready: {file_path or job.url}"
             if job.file_path and job.url and self._backend.url_needs_auth(job.url):
@@ -564,7 +564,7 @@ class VideoService:
             await self._renders.mark_delivered(job_id)
         if job.status in ("failed", "cancelled"):
             failure = failure or f"Render {job_id} {job.status}: {job.error or 'no reason given'}."
-        file_path = _local_file(job)
+        file_path = job.file_path
         if job.status == "completed":
             message = f"Render {job_id} is finished: {file_path or job.url}"
             if earlier:
@@ -633,7 +633,7 @@ class VideoService:
         job = max(done, key=lambda job: job.finished_at or job.updated_at, default=None)
         if job is None:
             return LatestVideo(message="No video has been rendered yet. Next step: call export_video.", backend=name)
-        file_path = _local_file(job)
+        file_path = job.file_path
         size = None
         if file_path is not None:
             with contextlib.suppress(OSError):
@@ -762,11 +762,6 @@ def _iso(timestamp: float) -> str:
     return dt.datetime.fromtimestamp(timestamp, dt.timezone.utc).isoformat(timespec="seconds")
 
 
-def _local_file(job: RenderJob) -> str | None:
-    """The video on this machine, when it is here (the backend or a download put it there)."""
-    return job.file_path
-
-
 def _job_entry(job: EditJob | RenderJob) -> JobEntry:
     """What the jobs resources show of one job."""
     return _edit_entry(job) if isinstance(job, EditJob) else _render_entry(job)
@@ -810,7 +805,7 @@ def _render_entry(job: RenderJob) -> JobEntry:
         finished_at=_iso(job.finished_at) if job.finished_at else None,
         read=job.delivered,
         url=job.url,
-        file_path=_local_file(job),
+        file_path=job.file_path,
         error=job.error if job.status in ("failed", "cancelled") else None,
     )
 
