@@ -170,6 +170,15 @@ GUI_RULES: tuple[GuiRule, ...] = (
         "get_state",
         by_target=True,
     ),
+    # Dragging files into the editor's upload area is an upload, not an edit.
+    _rule(
+        "drag and drop",
+        rf"{_VERB_START}(?:{_DRAG}|drop(?:ping)?)\s+(?:(?:your|the|some|more|any|new)\s+)?"
+        r"(?:photos?|images?|pictures?|files?|media|videos?|music|songs?|audio)\s+(?:here|in\s+here"
+        r"|(?:in|into|onto|to)\s+(?:(?:this|the)\s+)?(?:window|page|chat|upload(?:\s+(?:area|box|zone|field|section))?"
+        r"|drop\s+zone|media(?:\s+(?:library|area|panel))?|library|import\s+area))\b",
+        "upload_images",
+    ),
     # Drag and drop: the edit, sent as an instruction.
     _rule(
         "drag and drop",
@@ -238,6 +247,13 @@ GUI_RULES: tuple[GuiRule, ...] = (
         rf"打开\s*{_ZH_WHERE}[“\"「『]?(?P<target>{_ZH_TARGET}{{0,10}}?[”\"」』]?{_ZH_PANEL}{_ZH_PANEL}?)",
         "get_state",
         by_target=True,
+        chinese=True,
+    ),
+    _rule(
+        "drag and drop",
+        rf"(?:(?:将|把)[^{_ZH_STOP}]{{1,10}}?)?(?:拖拽|拖动|拖放|拖曳|拖入|拖到|拖至)(?:到|至|进)?"
+        r"(?:此处|这里|上传区域?|上传框|素材库|媒体库)(?:中|里|内)?",
+        "upload_images",
         chinese=True,
     ),
     _rule(

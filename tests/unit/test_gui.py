@@ -69,6 +69,10 @@ SENTENCES: list[tuple[str, str, list[tuple[str, dict[str, str]]]]] = [
     ("打开音频面板", "调用 get_state 查看音乐轨道", [STATE]),
     ("打开音乐面板，选择一首歌曲。", "调用 get_state 查看音乐轨道，选择一首歌曲。", [STATE]),
     ("请打开右侧的素材库。", "请调用 upload_images。", [UPLOAD]),
+    # Dragging files into the upload area: an upload.
+    ("Drag and drop your photos here to get started.", "Call upload_images to get started.", [UPLOAD]),
+    ("Just drop more files into the upload area.", "Just call upload_images.", [UPLOAD]),
+    ("将图片拖拽到此处即可上传。", "调用 upload_images 即可上传。", [UPLOAD]),
     # Drag and drop: the edit, sent as an instruction.
     (
         "Drag the clip to the start of the timeline.",
