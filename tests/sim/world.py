@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import math
 import secrets
 import threading
 import time
@@ -129,7 +130,22 @@ class Render:
 
     @property
     def duration_s(self) -> float:
-        return int(self.draft.get("d") or 0) / 1000
+        """The draft's `d`, or else where its last segment ends (as a client reads a draft without one)."""
+        total = self.draft.get("d")
+        if _finite(total) and total > 0:
+            return float(total) / 1000
+        tracks = self.draft.get("t") if isinstance(self.draft.get("t"), list) else []
+        segments = [s for t in tracks if isinstance(t, dict) and isinstance(t.get("sg"), list) for s in t["sg"]]
+        ends = [
+            (s.get("start") if _finite(s.get("start")) else 0) + s["d"]
+            for s in segments
+            if isinstance(s, dict) and _finite(s.get("d"))
+        ]
+        return max(ends, default=0) / 1000
+
+
+def _finite(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 @dataclass
