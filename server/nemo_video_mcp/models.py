@@ -106,9 +106,6 @@ class VideoProbe(BaseModel):
     frames: int = Field(description="Video frames counted in the file.")
     faststart: bool = Field(description="The index (moov) is before the media: playback starts before the end.")
     audio_codec: str | None = Field(None, description="None: the video has no sound.")
-    keyframes: list[str] = Field(
-        default_factory=list, description="JPEG stills at the start, middle and end, kept in the cache."
-    )
 
     @property
     def summary(self) -> str:
@@ -133,10 +130,20 @@ class RenderJob(JobRecord):
     file_path: str | None = None
     saved_path: str | None = Field(None, description="Where export_video(save_to=…) put a checked copy.")
     saved_note: str | None = None
+    planned_duration_s: float | None = Field(None, description="The timeline's duration when the render started.")
+    probe: VideoProbe | None = Field(None, description="The finished file's check, once it passed.")
+    keyframes: list[str] = Field(
+        default_factory=list, description="The checked file's JPEG stills (start, middle, end), kept in the cache."
+    )
 
     @property
     def finished(self) -> bool:
         return self.status in ("completed", "failed", "cancelled")
+
+    @property
+    def unchecked(self) -> bool:
+        """Finished with its file on this machine, and that file not checked yet (`render_job` checks it)."""
+        return self.status == "completed" and bool(self.file_path) and self.probe is None
 
 
 class ProjectState(BaseModel):
