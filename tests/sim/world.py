@@ -130,18 +130,21 @@ class Render:
 
     @property
     def duration_s(self) -> float:
-        """The draft's `d`, or else where its last segment ends (as a client reads a draft without one)."""
+        """The draft's `d`, or else where its last segment ends (as a client reads a draft without one: a
+        segment without a `start` follows the one before it on its track)."""
         total = self.draft.get("d")
         if _finite(total) and total > 0:
             return float(total) / 1000
         tracks = self.draft.get("t") if isinstance(self.draft.get("t"), list) else []
-        segments = [s for t in tracks if isinstance(t, dict) and isinstance(t.get("sg"), list) for s in t["sg"]]
-        ends = [
-            (s.get("start") if _finite(s.get("start")) else 0) + s["d"]
-            for s in segments
-            if isinstance(s, dict) and _finite(s.get("d"))
-        ]
-        return max(ends, default=0) / 1000
+        longest = 0.0
+        for track in tracks:
+            end = 0.0
+            for segment in track.get("sg") or [] if isinstance(track, dict) else []:
+                if isinstance(segment, dict) and _finite(segment.get("d")):
+                    start = segment.get("start")
+                    end = (start if _finite(start) else end) + segment["d"]
+                    longest = max(longest, end)
+        return longest / 1000
 
 
 def _finite(value: Any) -> bool:
