@@ -214,6 +214,25 @@ async def _respond(
     )
 
 
+async def _respond_with_stills(
+    ctx: Context, budget_s: float, work: Callable[[_McpReporter], Awaitable[ExportResult | JobResult]]
+) -> CallToolResult:
+    """`_respond`, with the checked video's start, middle and end stills as JPEG images after the text."""
+    done: list[ExportResult | JobResult] = []
+
+    async def run(reporter: _McpReporter) -> ToolResult:
+        done.append(await work(reporter))
+        return done[-1]
+
+    answer = await _respond(ctx, budget_s, run)
+    if done and not answer.is_error:
+        answer.content[1:1] = [
+            ImageContent(type="image", data=base64.b64encode(still).decode(), mime_type="image/jpeg")
+            for still in done[-1].keyframes
+        ]
+    return answer
+
+
 def _now(read: Callable[[], BaseModel]) -> Callable[[], Awaitable[BaseModel]]:
     """A synchronous read (the cache's ledgers) as the awaitable `_read_resource` takes, run off the event loop."""
     return lambda: asyncio.to_thread(read)
@@ -595,10 +614,10 @@ def build_app(settings: Settings | None = None, *, service: VideoService | None 
         render of the new timeline is started.
         """
 
-        async def export(reporter: _McpReporter) -> ToolResult:
+        async def export(reporter: _McpReporter) -> ExportResult:
             return await runtime.service().export_video(wait, reporter, save_to)
 
-        return await _respond(ctx, runtime.budget_s(), export)
+        return await _respond_with_stills(ctx, runtime.budget_s(), export)
 
     @app.tool(
         annotations=ToolAnnotations(
@@ -647,7 +666,7 @@ def build_app(settings: Settings | None = None, *, service: VideoService | None 
         Returns its kind (edit or render), status, progress, start and end times, and once it has
         ended its outcome: the editor's reply and next steps, or the video's URL or file.
         """
-        return await _respond(ctx, runtime.budget_s(), lambda r: runtime.service().get_job(job_id, r))
+        return await _respond_with_stills(ctx, runtime.budget_s(), lambda r: runtime.service().get_job(job_id, r))
 
     return app
 

@@ -89,6 +89,36 @@ class JobRecord(BaseModel):
         raise NotImplementedError
 
 
+_CODEC_NAMES = {"h264": "H.264", "hevc": "H.265", "av1": "AV1", "vp9": "VP9", "mpeg4": "MPEG-4"}
+
+
+class VideoProbe(BaseModel):
+    """What the bundled ffmpeg and the file's MP4 boxes say about a finished video (see `video_probe`)."""
+
+    duration_s: float
+    planned_duration_s: float | None = Field(None, description="The timeline's duration the render was made from.")
+    size_bytes: int
+    codec: str = Field(description="ffmpeg's name of the video codec, e.g. h264.")
+    pix_fmt: str = Field(description="e.g. yuv420p (what every player shows).")
+    width: int
+    height: int
+    fps: float
+    frames: int = Field(description="Video frames counted in the file.")
+    faststart: bool = Field(description="The index (moov) is before the media: playback starts before the end.")
+    audio_codec: str | None = Field(None, description="None: the video has no sound.")
+
+    @property
+    def summary(self) -> str:
+        """One line, e.g. '1280x720 H.264 yuv420p 30 fps, 10.0 s, 2.1 MB, faststart, no audio'."""
+        codec = _CODEC_NAMES.get(self.codec, self.codec)
+        fps = f"{self.fps:g}" if self.fps >= 1 else f"{self.fps:.3g}"
+        size = f"{self.size_bytes / 1e6:.1f} MB" if self.size_bytes >= 100_000 else f"{self.size_bytes / 1e3:.0f} KB"
+        layout = "faststart" if self.faststart else "index at the end (not faststart)"
+        audio = f"{self.audio_codec} audio" if self.audio_codec else "no audio"
+        picture = f"{self.width}x{self.height} {codec} {self.pix_fmt} {fps} fps"
+        return f"{picture}, {self.duration_s:.1f} s, {size}, {layout}, {audio}"
+
+
 class RenderJob(JobRecord):
     """A render job as persisted in the cache, so that a restart resumes it rather than paying twice."""
 
@@ -100,10 +130,20 @@ class RenderJob(JobRecord):
     file_path: str | None = None
     saved_path: str | None = Field(None, description="Where export_video(save_to=…) put a checked copy.")
     saved_note: str | None = None
+    planned_duration_s: float | None = Field(None, description="The timeline's duration when the render started.")
+    probe: VideoProbe | None = Field(None, description="The finished file's check, once it passed.")
+    keyframes: list[str] = Field(
+        default_factory=list, description="The checked file's JPEG stills (start, middle, end), kept in the cache."
+    )
 
     @property
     def finished(self) -> bool:
         return self.status in ("completed", "failed", "cancelled")
+
+    @property
+    def unchecked(self) -> bool:
+        """Finished with its file on this machine, and that file not checked yet (`render_job` checks it)."""
+        return self.status == "completed" and bool(self.file_path) and self.probe is None
 
 
 class ProjectState(BaseModel):

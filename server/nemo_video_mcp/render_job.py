@@ -15,7 +15,7 @@ from typing import Any
 
 from nemo_video_mcp.backends.base import Backend, RenderIdTakenError, RenderNotFoundError
 from nemo_video_mcp.config import Settings
-from nemo_video_mcp.draft import draft_fingerprint, is_exportable
+from nemo_video_mcp.draft import draft_fingerprint, is_exportable, timeline_duration_s
 from nemo_video_mcp.errors import (
     BackendError,
     BackendRequestError,
@@ -28,6 +28,7 @@ from nemo_video_mcp.models import ProjectState, RenderJob, RenderStatus
 from nemo_video_mcp.progress import Reporter, RisingProgress
 from nemo_video_mcp.render_jobs import RenderLedger, new_job_id
 from nemo_video_mcp.saving import save_video
+from nemo_video_mcp.video_probe import BadVideoError, probe_file
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +68,7 @@ class RenderRunner:
 
     async def _start(self, job: RenderJob, draft: dict[str, Any]) -> RenderJob:
         """POST the render under ids the ledger already holds, so a crash at any point resumes, never re-pays."""
+        planned = {"planned_duration_s": timeline_duration_s(draft)}  # the finished file is checked against it
         for attempt in range(2):
             try:
                 status = await self._backend.start_render(job.job_id, draft)
@@ -81,7 +83,7 @@ class RenderRunner:
             except BackendError:
                 await self._ledger.forget(job.job_id)  # refused outright: nothing to resume
                 raise
-            return await self._ledger.record(job, status)
+            return await self._ledger.record(job.model_copy(update=planned), status)
         raise AssertionError("unreachable")
 
     async def _exportable_state(self) -> ProjectState:
@@ -91,12 +93,15 @@ class RenderRunner:
         return state
 
     async def follow(self, job: RenderJob, reporter: Reporter, save_to: Path | None = None) -> RenderJob:
-        """Poll until the render ends (or the backend's wait limit passes), fetch a private file, save a copy.
+        """Poll until the render ends (or the backend's wait limit passes), fetch a private file, check the
+        file on this machine, save a copy.
 
-        Every reading is recorded in the ledger; a failed render raises `RenderFailedError`.
+        Every reading is recorded in the ledger; a failed render (or a file that fails its check) raises
+        `RenderFailedError`.
         """
         job = await self._poll(job, RisingProgress(reporter, total=100))
         job = await self._fetch_if_private(job, reporter)
+        job = await self._check(job, reporter)
         if save_to is not None and job.status == "completed":
             job = await self._save(job, save_to, reporter)
         return job
@@ -182,6 +187,36 @@ class RenderRunner:
         path = await self._backend.download_render(job.job_id, job.url, target)
         job = job.model_copy(update={"file_path": str(path)})
         await self._ledger.save(job)
+        return job
+
+    async def _check(self, job: RenderJob, reporter: Reporter) -> RenderJob:
+        """Probe the finished file on this machine and keep its three stills; a file that fails the probe
+        fails the job (with the probe's next step), so it is never returned, resumed or saved as the video."""
+        if not job.unchecked:
+            return job
+        assert job.file_path is not None
+        from nemo_video_mcp.keyframes import write_keyframes
+
+        await reporter.log("info", "Checking the finished video")
+        path = Path(job.file_path)
+        try:
+            probe = await probe_file(path, job.planned_duration_s)
+        except BadVideoError as exc:
+            log.warning("render %s: %s", job.job_id, exc.message)
+            failed = RenderStatus(job_id=job.job_id, status="failed", progress=job.progress, error=exc.agent_message)
+            await self._ledger.record(job, failed)
+            raise RenderFailedError(job.job_id, exc.agent_message) from None
+        stills = await write_keyframes(
+            path,
+            await asyncio.to_thread(self._ledger.keyframe_folder, job.job_id),
+            duration_s=probe.duration_s,
+            fps=probe.fps,
+            width=probe.width,
+            height=probe.height,
+        )
+        job = job.model_copy(update={"probe": probe, "keyframes": [str(still) for still in stills]})
+        await self._ledger.save(job)
+        await asyncio.to_thread(self._ledger.drop_stale_keyframes)
         return job
 
     async def _restart_lost_job(self, job: RenderJob) -> RenderStatus:

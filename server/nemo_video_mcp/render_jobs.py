@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+import shutil
 import time
 import uuid
+from pathlib import Path
 
 from nemo_video_mcp.ledger import JobsFile
 from nemo_video_mcp.models import RenderJob, RenderStatus
@@ -101,6 +103,17 @@ class RenderLedger(JobsFile[RenderJob]):
     async def save(self, job: RenderJob) -> None:
         """Write `job`, taking the cache lock without blocking the event loop."""
         await self._store.run_locked(lambda: self._save_unlocked(job))
+
+    def keyframe_folder(self, job_id: str) -> Path:
+        """Where the stills of a render's video are kept: in the cache, owner-only, one folder per job."""
+        return self._store.private_folder("keyframes", job_id)
+
+    def drop_stale_keyframes(self) -> None:
+        """Remove the stills of jobs the ledger no longer keeps (it drops the oldest ended jobs past its size)."""
+        kept = {job.job_id for job in self.all()}
+        for folder in self._store.private_folder("keyframes").iterdir():
+            if folder.is_dir() and folder.name not in kept and not folder.name.startswith("."):
+                shutil.rmtree(folder, ignore_errors=True)
 
     async def forget(self, job_id: str) -> None:
         await self._store.run_locked(lambda: self._remove_unlocked(job_id))

@@ -8,7 +8,7 @@ from pydantic import BaseModel, Field, PrivateAttr
 
 from nemo_video_mcp.draft import TrackSummary
 from nemo_video_mcp.gui import NextAction
-from nemo_video_mcp.models import RenderState, UploadedFile
+from nemo_video_mcp.models import RenderState, UploadedFile, VideoProbe
 
 
 class ToolResult(BaseModel):
@@ -64,7 +64,18 @@ class CreditsResult(ToolResult):
     register_url: str | None = None
 
 
-class ExportResult(ToolResult):
+class WithKeyframes(BaseModel):
+    """A result that may carry the checked video's stills (start, middle, end) as JPEG bytes: not in the JSON,
+    they go to the client as image content."""
+
+    _keyframes: list[bytes] = PrivateAttr(default_factory=list)
+
+    @property
+    def keyframes(self) -> list[bytes]:
+        return self._keyframes
+
+
+class ExportResult(ToolResult, WithKeyframes):
     job_id: str = Field(description="The render job; get_job(job_id) follows it.")
     status: RenderState
     progress: int
@@ -72,9 +83,12 @@ class ExportResult(ToolResult):
     file_path: str | None = Field(None, description="Local file path, for local renders.")
     resumed: bool = Field(False, description="An earlier job was resumed instead of starting (and paying for) another.")
     saved_path: str | None = Field(None, description="export_video(save_to=…): where the checked copy was saved.")
+    probe: VideoProbe | None = Field(
+        None, description="The finished file as checked here (none for an open cloud link, which is not fetched)."
+    )
 
 
-class JobResult(ToolResult):
+class JobResult(ToolResult, WithKeyframes):
     job_id: str
     kind: Literal["edit", "render"]
     status: JobStatus
@@ -95,6 +109,7 @@ class JobResult(ToolResult):
         None, description="Render jobs: the timeline changed after this render (export_video renders the new one)."
     )
     error: str | None = Field(None, description="Why the job failed, with the next step.")
+    probe: VideoProbe | None = Field(None, description="Render jobs: the finished file as checked here.")
 
 
 class ProjectLinkResult(ToolResult):

@@ -354,9 +354,10 @@ class VideoService:
         return job
 
     def _file_still_to_fetch(self, job: RenderJob) -> bool:
-        """Finished behind a link that only opens with the token, and not fetched yet: say, this server or
-        another on this cache stopped between the backend's 'completed' and the end of the download."""
-        return (
+        """Finished behind a link that only opens with the token, and not fetched yet, or fetched and not
+        checked yet: say, this server or another on this cache stopped between the backend's 'completed'
+        and the end of the download or of the file's check."""
+        return job.unchecked or (
             job.status == "completed"
             and job.url is not None
             and not job.file_path
@@ -371,6 +372,7 @@ class VideoService:
                 message += " (downloaded to this machine: the backend's link only opens with the account's token)"
             if already_rendered:
                 message += " (this exact timeline was rendered before; no new render was started)"
+            message += _probe_line(job)
             if job.saved_path:
                 message += f"\nSaved a checked copy to {job.saved_path}"
                 message += f" ({job.saved_note})." if job.saved_note else "."
@@ -380,7 +382,7 @@ class VideoService:
                 "on on the server without this call. Next step: call get_job to follow it and get the video "
                 "(export_video again also follows it; it is never started or charged twice)."
             )
-        return self._result(
+        result = self._result(
             ExportResult,
             message,
             job_id=job.job_id,
@@ -390,7 +392,9 @@ class VideoService:
             file_path=file_path,
             resumed=resumed or already_rendered,
             saved_path=job.saved_path,
+            probe=job.probe if job.status == "completed" else None,
         )
+        return _with_keyframes(result, job)
 
     # --- get_project_link --------------------------------------------------------------------------
 
@@ -566,7 +570,7 @@ class VideoService:
             failure = failure or f"Render {job_id} {job.status}: {job.error or 'no reason given'}."
         file_path = job.file_path
         if job.status == "completed":
-            message = f"Render {job_id} is finished: {file_path or job.url}"
+            message = f"Render {job_id} is finished: {file_path or job.url}{_probe_line(job)}"
             if earlier:
                 message += (
                     "\nThis render is of an earlier version of the timeline (it was edited since). "
@@ -579,7 +583,7 @@ class VideoService:
         else:
             message = f"Render {job_id} is {job.status} ({job.progress}%). Next step: call get_job again to follow it."
         status = "running" if not job.finished else job.status
-        return self._result(
+        result = self._result(
             JobResult,
             message,
             job_id=job_id,
@@ -593,7 +597,9 @@ class VideoService:
             file_path=file_path,
             earlier_version=earlier,
             error=failure,
+            probe=job.probe if job.status == "completed" else None,
         )
+        return _with_keyframes(result, job)
 
     async def _current_fingerprint(self) -> str | None:
         try:
@@ -748,6 +754,29 @@ def _still_running(job: EditJob) -> str:
         "Next step: call get_job to follow it and get the editor's reply (calling generate_video with the "
         "same instruction also follows it, without sending it twice)."
     )
+
+
+def _probe_line(job: RenderJob) -> str:
+    """The checked file in one line, or why there is no check (the backend's open link was not fetched)."""
+    if job.probe is not None:
+        return f"\nChecked: {job.probe.summary}; start, middle and end stills are with this answer."
+    if not job.file_path:
+        return "\n(Not checked here: the video stays behind the backend's open link and was not downloaded.)"
+    return ""
+
+
+RenderResult = TypeVar("RenderResult", ExportResult, JobResult)
+
+
+def _with_keyframes(result: RenderResult, job: RenderJob) -> RenderResult:
+    """The checked file's stills, read from the cache, ride along (not in the JSON); a still gone from the
+    cache is left out."""
+    stills = []
+    for path in job.keyframes if result.probe else []:
+        with contextlib.suppress(OSError):
+            stills.append(Path(path).read_bytes())
+    result._keyframes = stills
+    return result
 
 
 def _follow_action(job_id: str, reason: str) -> NextAction:

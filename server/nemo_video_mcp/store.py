@@ -128,6 +128,12 @@ class Store:
 
     # --- Files (local projects) ------------------------------------------------------------------
 
+    def private_folder(self, *names: str) -> Path:
+        """A folder inside the cache (made owner-only, with its parents), e.g. a render's keyframes."""
+        path = self.root.joinpath(*names)
+        _ensure_private_dir(path)
+        return path
+
     def blob_dir(self) -> Path:
         path = self.root / "media"
         _ensure_private_dir(path)

@@ -8,6 +8,7 @@ server's stderr file. `Project.launch()` starts the server as a subprocess and y
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import json
 import os
@@ -62,6 +63,8 @@ class ToolCall:
     structured: dict[str, Any] | None
     progress: list[float]
     progress_messages: list[str]
+    images: list[tuple[str, bytes]] = field(default_factory=list)
+    """The image content, as (MIME type, decoded bytes), in order."""
 
     @property
     def everything(self) -> str:
@@ -97,7 +100,8 @@ class NemoServer:
         result = await self.client.call_tool(tool, arguments, progress_callback=on_progress)
         texts = [c.text for c in result.content if c.type == "text"]
         text = texts[0] if texts else ""
-        call = ToolCall(tool, bool(result.is_error), text, result.structured_content, progress, messages)
+        images = [(c.mime_type, base64.b64decode(c.data)) for c in result.content if c.type == "image"]
+        call = ToolCall(tool, bool(result.is_error), text, result.structured_content, progress, messages, images)
         self.calls.append(call)
         return call
 

@@ -24,7 +24,7 @@ from tests.sim.edits import EditPlan, wants_chinese
 from tests.sim.errors import SimError
 from tests.sim.replies import Replies
 from tests.sim.streams import edit_turn, heartbeats_only
-from tests.sim.videos import render_video
+from tests.sim.videos import broken, render_video
 from tests.sim.world import RecordedRequest, Render, Session, User, World, iso
 
 SKILL_HEADERS = ("x-skill-source", "x-skill-version", "x-skill-platform")
@@ -354,12 +354,11 @@ class SimApp:
         render = self.world.find_render(self._user(request), request.path_params["render_id"])
         return self._render_file(render)
 
-    @staticmethod
-    def _render_file(render: Render) -> Response:
+    def _render_file(self, render: Render) -> Response:
         if render.status != "completed":
             raise SimError(409, f"render is {render.status}")
         return Response(
-            render_video(render),
+            broken(render_video(render), self.world.config.broken_video),
             media_type="video/mp4",
             headers={"Content-Disposition": f'attachment; filename="{render.id}.mp4"'},
         )

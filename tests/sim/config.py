@@ -66,6 +66,11 @@ class SimConfig(BaseModel):
         "client must fall back to the Bearer GET /api/render/proxy/<id>/download. Each refusal is counted in "
         "World.cdn_refused.",
     )
+    broken_video: Literal["none", "no_moov", "cut"] = Field(
+        "none",
+        description="The finished render's file as served: whole, without its moov box (no index), or cut off "
+        "halfway. It still starts like an MP4, so only a client that probes the file notices.",
+    )
 
     # --- economics and limits ------------------------------------------------------------------
     initial_credits: float = Field(100, ge=0, description="Credits of each new anonymous user.")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import math
 import secrets
 import threading
 import time
@@ -129,7 +130,25 @@ class Render:
 
     @property
     def duration_s(self) -> float:
-        return int(self.draft.get("d") or 0) / 1000
+        """The draft's `d`, or else where its last segment ends (as a client reads a draft without one: a
+        segment without a `start` follows the one before it on its track)."""
+        total = self.draft.get("d")
+        if _finite(total) and total > 0:
+            return float(total) / 1000
+        tracks = self.draft.get("t") if isinstance(self.draft.get("t"), list) else []
+        longest = 0.0
+        for track in tracks:
+            end = 0.0
+            for segment in track.get("sg") or [] if isinstance(track, dict) else []:
+                if isinstance(segment, dict) and _finite(segment.get("d")):
+                    start = segment.get("start")
+                    end = (start if _finite(start) else end) + segment["d"]
+                    longest = max(longest, end)
+        return longest / 1000
+
+
+def _finite(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 @dataclass

@@ -45,9 +45,15 @@ from nemo_video_mcp.render_jobs import RenderLedger
 from nemo_video_mcp.results import ExportResult
 from nemo_video_mcp.service import VideoService
 from nemo_video_mcp.store import Store
+from tests.sim.videos import named_mp4
 
 VIDEO = {"t": [{"tt": 0, "sg": [{"d": 5000, "m": {"name": "beach"}}]}], "d": 5000}
 WITH_TITLE = {"t": [*VIDEO["t"], {"tt": 7, "sg": [{"d": 2000, "m": {"text": "Hi"}}]}], "d": 5000}
+
+
+def video_of(job_id: str) -> bytes:
+    """What a scripted backend downloads for a render: a real 5 s MP4 (the drafts here last 5 s) naming it."""
+    return named_mp4(5000, f"video bytes of {job_id}")
 
 
 class ScriptedBackend:
@@ -107,7 +113,7 @@ class ScriptedBackend:
     async def download_render(self, job_id: str, url: str | None, target: Path) -> Path:
         self.downloads.append(job_id)
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(b"video bytes of " + job_id.encode())
+        target.write_bytes(video_of(job_id))
         return target
 
     async def aclose(self) -> None:
@@ -299,7 +305,7 @@ async def test_a_link_that_needs_the_token_is_downloaded_for_the_user(
     service = service_for(settings, backend)
     result = await service.export_video()
     assert result.file_path == str(settings.output_dir / f"{result.job_id}.mp4")
-    assert Path(result.file_path).read_bytes() == b"video bytes of " + result.job_id.encode()
+    assert Path(result.file_path).read_bytes() == video_of(result.job_id)
     assert "downloaded to this machine" in result.message and result.file_path in result.message
     again = await service.export_video()
     assert again.file_path == result.file_path and backend.downloads == [result.job_id]
@@ -328,7 +334,7 @@ async def test_a_finished_render_whose_private_file_never_arrived_is_fetched_not
     assert state.status != "completed" and not state.file_path, "never 'ready' with a link the user cannot open"
     result = await (restarted.export_video() if next_call == "export_video" else restarted.get_job())
     assert result.status == "completed" and result.file_path
-    assert Path(result.file_path).read_bytes() == b"video bytes of " + result.job_id.encode()
+    assert Path(result.file_path).read_bytes() == video_of(result.job_id)
     assert backend.renders_started == [result.job_id], "fetched, never started (or charged) again"
 
 

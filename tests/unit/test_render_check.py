@@ -1,0 +1,106 @@
+"""A finished render is checked before it is a success: a broken file fails the job with a next step (never
+returned, resumed or saved), a good one keeps its probe in the ledger and its stills in the cache."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from nemo_video_mcp import video_probe
+from nemo_video_mcp.config import Settings
+from nemo_video_mcp.errors import RenderFailedError
+from nemo_video_mcp.models import RenderStatus
+from nemo_video_mcp.paths import file_url
+from nemo_video_mcp.render_jobs import RenderLedger
+from nemo_video_mcp.store import Store
+from tests.sim.videos import broken, named_mp4
+from tests.unit.test_service import ScriptedBackend, done, service_for
+
+
+class RendersHere(ScriptedBackend):
+    """A backend that, like the local one, puts each finished video on this machine itself (`file_path`)."""
+
+    def __init__(self, settings: Settings, files: list[bytes]) -> None:
+        super().__init__()
+        self.settings = settings
+        self.files = files
+
+    async def poll_render(self, job_id: str) -> RenderStatus:
+        output = self.settings.output_dir / f"{job_id}.mp4"
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_bytes(self.files.pop(0))
+        return RenderStatus(
+            job_id=job_id, status="completed", progress=100, url=file_url(output), file_path=str(output)
+        )
+
+
+GOOD = named_mp4(5000, "good")  # the scripted drafts last 5 s
+
+
+@pytest.mark.parametrize("how", ["no_moov", "cut"])
+async def test_a_broken_file_fails_the_render_with_a_next_step_and_the_next_export_renders_again(
+    settings: Settings, how: str
+) -> None:
+    backend = RendersHere(settings, [broken(GOOD, how), GOOD])
+    service = service_for(settings, backend)
+    with pytest.raises(RenderFailedError) as raised:
+        await service.export_video(save_to="kept/")
+    assert "failed its check" in raised.value.message and "export_video again" in raised.value.next_step
+    assert not (settings.output_dir / "kept").exists() or not any((settings.output_dir / "kept").iterdir())
+    (job,) = RenderLedger(Store(settings.cache_dir)).all()
+    assert job.status == "failed" and job.probe is None and "Next step" in (job.error or "")
+    looked = await service.get_job(job.job_id)
+    assert looked.status == "failed" and looked.error and "export_video again" in looked.error
+    assert not looked.keyframes and looked.probe is None
+    again = await service.export_video()
+    assert again.status == "completed" and again.probe is not None and len(again.keyframes) == 3
+    assert len(backend.renders_started) == 2 and again.job_id != job.job_id
+
+
+async def test_the_probe_and_the_stills_outlive_the_server(settings: Settings) -> None:
+    backend = RendersHere(settings, [GOOD])
+    gone = Store(settings.cache_dir).private_folder("keyframes", "render_the_ledger_dropped")
+    (gone / "start.jpg").write_bytes(b"old")
+    first = await service_for(settings, backend).export_video()
+    assert not gone.exists(), "the stills of a job the ledger no longer keeps are removed"
+    assert first.probe is not None and first.probe.summary in first.message
+    assert len(first.keyframes) == 3 and all(still.startswith(b"\xff\xd8") for still in first.keyframes)
+    restarted = service_for(settings, backend)
+    again = await restarted.export_video()
+    looked = await restarted.get_job()
+    for result in (again, looked):
+        assert result.probe == first.probe and result.keyframes == first.keyframes
+    ledger = settings.cache_dir / "renders.json"
+    assert ledger.stat().st_size < 4096, "the stills are files in the cache, not in the ledger"
+    (job,) = RenderLedger(Store(settings.cache_dir)).all()
+    assert [Path(p).name for p in job.keyframes] == ["start.jpg", "middle.jpg", "end.jpg"]
+    assert all(Path(p).is_relative_to(settings.cache_dir) for p in job.keyframes)
+    assert backend.renders_started == [first.job_id]
+
+
+async def test_a_server_stopped_before_the_check_leaves_it_to_the_next_look(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    backend = ScriptedBackend()
+    backend.render_polls = [done("https://api.private/api/render/proxy/x/download")]
+
+    async def no_ffmpeg(args: list[str], timeout_s: float) -> str:
+        raise video_probe.ProbeUnavailableError("ffmpeg could not be started: gone")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(video_probe, "run_ffmpeg_report", no_ffmpeg)
+        with pytest.raises(video_probe.ProbeUnavailableError):
+            await service_for(settings, backend).export_video()
+    (job,) = RenderLedger(Store(settings.cache_dir)).all()
+    assert job.status == "completed" and job.file_path and job.probe is None
+    looked = await service_for(settings, backend).get_job()
+    assert looked.status == "completed"
+    assert looked.probe is not None and len(looked.keyframes) == 3, "the unchecked file was checked on the next look"
+    assert backend.downloads == [job.job_id] and backend.renders_started == [job.job_id]
+
+
+async def test_a_file_shorter_than_the_timeline_is_not_the_video(settings: Settings) -> None:
+    backend = RendersHere(settings, [named_mp4(3000, "short")])  # the timeline lasts 5 s
+    with pytest.raises(RenderFailedError, match=r"it lasts 3\.0 s where the timeline lasts 5\.0 s"):
+        await service_for(settings, backend).export_video()
