@@ -21,6 +21,7 @@ from mcp.types import (
     CallToolResult,
     ImageContent,
     InputRequiredResult,
+    ListResourcesResult,
     ListToolsResult,
     PaginatedRequestParams,
     SubscribeRequestParams,
@@ -279,6 +280,12 @@ class _NemoMCPServer(MCPServer):
     ) -> ListToolsResult:
         """The studio's tools and `_meta.ui` go only to clients that negotiated MCP Apps (`studio.tools_for`)."""
         return studio.tools_for(await super()._handle_list_tools(ctx, params), client_supports_apps(ctx))
+
+    async def _handle_list_resources(
+        self, ctx: ServerRequestContext[Any], params: PaginatedRequestParams | None
+    ) -> ListResourcesResult:
+        """The studio's page is listed only to clients that negotiated MCP Apps (`studio.resources_for`)."""
+        return studio.resources_for(await super()._handle_list_resources(ctx, params), client_supports_apps(ctx))
 
     async def call_tool(
         self, name: str, arguments: dict[str, Any], context: Context[Any, Any] | None = None

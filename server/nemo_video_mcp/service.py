@@ -9,7 +9,6 @@ outcome, or with the job id and how far it got. A host that gives up ends the wa
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
 import hashlib
 import logging
@@ -299,8 +298,8 @@ class VideoService:
             why = "its file is not on this machine" if size is None else f"it is over {max_bytes // 2**20} MB"
             return self._result(
                 PlayerVideo,
-                f"The video cannot be played here ({why}): {found.url or file_path}\n"
-                "Next step: open it from there (get_job or nemo://videos/latest give the same link).",
+                f"The video's bytes are not sent ({why}): {found.url or file_path}\n"
+                "Next step: open it there (get_job and nemo://videos/latest give the same link).",
                 **fields,
             )
         assert file_path is not None
@@ -680,10 +679,7 @@ class VideoService:
         if job is None:
             return LatestVideo(message="No video has been rendered yet. Next step: call export_video.", backend=name)
         file_path = job.file_path
-        size = None
-        if file_path is not None:
-            with contextlib.suppress(OSError):
-                size = Path(file_path).stat().st_size
+        size = _size_of(file_path) if file_path is not None else None
         earlier = None
         if job.draft_fingerprint:
             current = await self._current_fingerprint()

@@ -5,7 +5,8 @@ the tracks on a time axis, the credits, the job's progress and the finished vide
 the tools through the host (export, cancel, refine). get_state, get_job and export_video name it in their
 `_meta.ui`; two tools only the app calls (`visibility: ["app"]`) give it the segments of each track and the
 video's bytes (a sandboxed app cannot open a local file). A client that did not negotiate Apps sees the
-tool list as before: no `_meta.ui`, no app-only tools; the tools' text and images are the same for all.
+tool and resource lists as before: no `_meta.ui`, no app-only tools, no ui:// page; the tools' text and
+images are the same for all.
 """
 
 from __future__ import annotations
@@ -17,7 +18,14 @@ from typing import Annotated, Any
 
 from mcp.server.apps import Apps
 from mcp.server.mcpserver import Context
-from mcp.types import BlobResourceContents, CallToolResult, EmbeddedResource, ListToolsResult, ToolAnnotations
+from mcp.types import (
+    BlobResourceContents,
+    CallToolResult,
+    EmbeddedResource,
+    ListResourcesResult,
+    ListToolsResult,
+    ToolAnnotations,
+)
 from pydantic import Field
 
 from nemo_video_mcp.progress import Reporter
@@ -107,3 +115,11 @@ def tools_for(listed: ListToolsResult, with_apps: bool) -> ListToolsResult:
             meta = {key: value for key, value in (tool.meta or {}).items() if key != "ui"}
             tools.append(tool.model_copy(update={"meta": meta or None}))
     return listed.model_copy(update={"tools": tools})
+
+
+def resources_for(listed: ListResourcesResult, with_apps: bool) -> ListResourcesResult:
+    """The resource list as a client sees it: without the ui:// page for a client without Apps (the spec lets a
+    server leave UI resources out of resources/list; such a client could not show it)."""
+    if with_apps:
+        return listed
+    return listed.model_copy(update={"resources": [r for r in listed.resources if not str(r.uri).startswith("ui://")]})

@@ -12,14 +12,13 @@ from mcp import Client
 from mcp.client.extension import advertise
 from mcp.server.apps import APP_MIME_TYPE, EXTENSION_ID
 from mcp.server.mcpserver import MCPServer
+from PIL import Image
 
 from nemo_video_mcp import studio
 from nemo_video_mcp.app import build_app
 from nemo_video_mcp.config import Settings
 from nemo_video_mcp.draft import track_lanes
 from tests.e2e.harness import TOOLS
-
-from .shared_render import HiddenPeaks
 
 APPS = advertise(EXTENSION_ID, {"mimeTypes": [APP_MIME_TYPE]})
 BOUND = {"get_state", "get_job", "export_video"}
@@ -59,11 +58,13 @@ async def test_an_apps_client_gets_the_bound_tools_the_app_only_tools_and_the_re
     assert content.mime_type == APP_MIME_TYPE and content.text == studio.studio_html()
 
 
-async def test_a_client_without_apps_sees_the_tool_list_as_before(app: MCPServer) -> None:
+async def test_a_client_without_apps_sees_the_tool_and_resource_lists_as_before(app: MCPServer) -> None:
     async with Client(app) as client:
         tools = (await client.list_tools()).tools
+        resources = (await client.list_resources()).resources
     assert {tool.name for tool in tools} == TOOLS
     assert all(tool.meta is None or "ui" not in tool.meta for tool in tools)
+    assert not [r.uri for r in resources if str(r.uri).startswith("ui://")]
 
 
 def test_the_lanes_place_each_segment_in_time_and_cap_their_number() -> None:
@@ -92,19 +93,32 @@ def test_the_lanes_place_each_segment_in_time_and_cap_their_number() -> None:
 
 
 async def test_play_video_sends_the_finished_mp4_as_a_blob_up_to_its_cap(
-    hidden_peaks: HiddenPeaks, monkeypatch: pytest.MonkeyPatch
+    settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    rendered = Path(hidden_peaks.results["export_video"].structured_content["file_path"])
-    async with Client(build_app(hidden_peaks.settings), extensions=[APPS]) as client:
-        played = await client.call_tool("play_video", {})
+    photos = []
+    for number, colour in enumerate(("red", "blue")):
+        photos.append(tmp_path / f"photo{number}.png")
+        Image.new("RGB", (320, 240), colour).save(photos[-1])
+    async with Client(build_app(settings.model_copy(update={"backend": "local"})), extensions=[APPS]) as client:
+        nothing_yet = await client.call_tool("play_video", {})
+        await client.call_tool("upload_images", {"paths": [str(p) for p in photos]})
+        await client.call_tool("generate_video", {"instruction": "a square 1-second video"})
+        exported = await client.call_tool("export_video", {})
+        job_id = exported.structured_content["job_id"]
+        while exported.structured_content.get("status") != "completed":  # a loaded machine: the budget ran out
+            exported = await client.call_tool("get_job", {"job_id": job_id})
+            assert exported.structured_content["status"] == "running", exported.content
+        played = await client.call_tool("play_video", {"job_id": job_id})
         monkeypatch.setattr(studio, "MAX_PLAYER_BYTES", 1000)
         too_big = await client.call_tool("play_video", {})
         unknown = await client.call_tool("play_video", {"job_id": "render_nope"})
+    rendered = Path(exported.structured_content["file_path"])
+    assert nothing_yet.structured_content["inline"] is False and "export_video" in nothing_yet.content[0].text
     assert played.structured_content["inline"] is True
     (blob,) = [c for c in played.content if c.type == "resource"]
     assert blob.resource.mime_type == "video/mp4"
     assert base64.b64decode(blob.resource.blob) == rendered.read_bytes()
-    assert "blob" not in played.content[1].text if played.content[1].type == "text" else True
+    assert len(played.content[-1].text) < 1000, "the blob is not copied into the JSON text"
     assert too_big.structured_content["inline"] is False
     assert [c.type for c in too_big.content] == ["text", "text"]
     assert str(rendered) in too_big.content[0].text and "Next step" in too_big.content[0].text
