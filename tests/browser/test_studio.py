@@ -2,7 +2,8 @@
 
 The app is loaded as a host loads it (sandboxed iframe, the default CSP), its bridge is relayed to the
 server, and the test clicks as a person would: the timeline and storyboard are drawn, Export plays the
-rendered video, Refine changes the timeline through generate_video, and the host's theme recolours it.
+rendered video, Refine changes the timeline through generate_video, the host's theme recolours it, and
+Cancel stops a render.
 """
 
 from __future__ import annotations
@@ -100,6 +101,18 @@ async def test_the_studio_shows_the_timeline_plays_the_export_and_refines(
         assert dark < 60 < 200 < light, (light, dark)
         assert text > dark + 100, "dark text on a dark page"
         await host.page.screenshot(path=str(artifacts / "studio-dark.png"), full_page=True)
+
+        # Cancel: a longer render, stopped from the app while it runs.
+        await app.locator("#instruction").fill("make it 20 seconds with ken burns motion")
+        await app.locator("#refine").click()
+        await app.locator(".axis", has_text="20s").wait_for(timeout=WAIT_MS)
+        await app.locator("#export").click()
+        await app.locator("#cancel:enabled").wait_for(timeout=WAIT_MS)
+        await app.locator("#cancel").click()
+        await app.locator("#job-text", has_text="cancelled").wait_for(timeout=WAIT_MS)
+        (cancelled,) = [arguments for name, arguments in host.app_calls if name == "cancel_export"]
+        job = await host.client.call_tool("get_job", cancelled)
+        assert job.structured_content["status"] == "cancelled", job.content
 
         # Nothing but the host page itself was fetched, and the CSP refused nothing.
         assert all(url.startswith("http://127.0.0.1:") for url in host.requests), host.requests
