@@ -13,12 +13,17 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
+from mcp.server.apps import client_supports_apps
+from mcp.server.context import ServerRequestContext
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError, ToolError, UnexpectedToolError
 from mcp.types import (
     CallToolResult,
     ImageContent,
     InputRequiredResult,
+    ListResourcesResult,
+    ListToolsResult,
+    PaginatedRequestParams,
     SubscribeRequestParams,
     TextContent,
     ToolAnnotations,
@@ -27,7 +32,7 @@ from mcp.types import (
 from mcp.types import Tool as MCPTool
 from pydantic import BaseModel, Field, ValidationError
 
-from nemo_video_mcp import __version__, notices, prompts
+from nemo_video_mcp import __version__, notices, prompts, studio
 from nemo_video_mcp.arguments import invalid_arguments
 from nemo_video_mcp.asking import ask_user, can_ask
 from nemo_video_mcp.budget import call_budget
@@ -289,6 +294,18 @@ class _NemoMCPServer(MCPServer):
             for tool in await super().list_tools()
         ]
 
+    async def _handle_list_tools(
+        self, ctx: ServerRequestContext[Any], params: PaginatedRequestParams | None
+    ) -> ListToolsResult:
+        """The studio's tools and `_meta.ui` go only to clients that negotiated MCP Apps (`studio.tools_for`)."""
+        return studio.tools_for(await super()._handle_list_tools(ctx, params), client_supports_apps(ctx))
+
+    async def _handle_list_resources(
+        self, ctx: ServerRequestContext[Any], params: PaginatedRequestParams | None
+    ) -> ListResourcesResult:
+        """The studio's page is listed only to clients that negotiated MCP Apps (`studio.resources_for`)."""
+        return studio.resources_for(await super()._handle_list_resources(ctx, params), client_supports_apps(ctx))
+
     async def call_tool(
         self, name: str, arguments: dict[str, Any], context: Context[Any, Any] | None = None
     ) -> CallToolResult | InputRequiredResult:
@@ -363,6 +380,9 @@ def build_app(settings: Settings | None = None, *, service: VideoService | None 
         version=__version__,
         lifespan=lifespan,
         subscriptions=watch.bus,
+        extensions=[
+            studio.studio_extension(lambda ctx, work: _respond(ctx, runtime.budget_s(), work), runtime.service)
+        ],
     )
     app.serve_resource_subscriptions(watch)
 
@@ -543,7 +563,8 @@ def build_app(settings: Settings | None = None, *, service: VideoService | None 
     @app.tool(
         annotations=ToolAnnotations(
             title="Show the timeline", read_only_hint=True, idempotent_hint=True, open_world_hint=True
-        )
+        ),
+        meta=studio.UI_META,
     )
     async def get_state(ctx: Context) -> Annotated[CallToolResult, StateResult]:
         """Show the project's timeline: a one-line summary, the tracks, and whether it can be exported."""
@@ -588,7 +609,8 @@ def build_app(settings: Settings | None = None, *, service: VideoService | None 
             destructive_hint=False,
             idempotent_hint=True,
             open_world_hint=True,
-        )
+        ),
+        meta=studio.UI_META,
     )
     async def export_video(
         ctx: Context,
@@ -650,7 +672,8 @@ def build_app(settings: Settings | None = None, *, service: VideoService | None 
     @app.tool(
         annotations=ToolAnnotations(
             title="Follow a job", read_only_hint=True, idempotent_hint=False, open_world_hint=True
-        )
+        ),
+        meta=studio.UI_META,
     )
     async def get_job(
         ctx: Context,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
@@ -54,6 +54,23 @@ class TrackSummary(BaseModel):
         volume = f", {self.volume_percent}%" if self.volume_percent is not None else ""
         return f"{self.kind}: {label} ({format_seconds(self.start_s)}-{format_seconds(self.end_s)}s{volume})"
 
+
+class SegmentSpan(BaseModel):
+    """One segment on the time axis."""
+
+    start_s: float
+    end_s: float
+    label: str
+
+
+class TrackLane(TrackSummary):
+    """A track with its segments, for a timeline drawn to scale (at most `MAX_SEGMENTS_PER_LANE` of them)."""
+
+    segments: list[SegmentSpan]
+
+
+MAX_SEGMENTS_PER_LANE = 200
+"""A lane lists this many segments at most (`segment_count` counts them all): a hostile draft has 100,000."""
 
 Draft = Mapping[str, Any] | DraftView
 """A draft as sent, or already read (`read_draft`): a caller that asks several things reads it once."""
@@ -208,20 +225,12 @@ def _summarize_track(track: TrackView, draft_ms: float | None) -> TrackSummary:
 
 
 def _track_span(track: TrackView, draft_ms: float | None) -> tuple[float, float]:
-    segments = track.segments
     track_ms = track.duration_ms
-    if len(segments) == 1 and track_ms is None:
+    if len(track.segments) == 1 and track_ms is None:
         track_ms = draft_ms
-    cursor, starts, ends = 0.0, [], []
-    for segment in segments:
-        duration = segment.duration_ms
-        if duration is None and len(segments) == 1:
-            duration = track_ms
-        start = cursor if segment.start_ms is None else segment.start_ms
-        starts.append(start)
-        if duration is not None:
-            ends.append(start + duration)
-            cursor = start + duration
+    times = list(_segment_times(track, track_ms))
+    starts = [start for start, _ in times]
+    ends = [end for _, end in times if end is not None]
     start_ms = min(starts, default=0.0)
     if ends:
         end_ms = max(ends)
@@ -230,6 +239,45 @@ def _track_span(track: TrackView, draft_ms: float | None) -> tuple[float, float]
     else:
         end_ms = draft_ms if draft_ms is not None else start_ms
     return start_ms / 1000, max(end_ms, start_ms) / 1000
+
+
+def _segment_times(track: TrackView, track_ms: float | None) -> Iterator[tuple[float, float | None]]:
+    """Each segment's (start, end) in ms: a segment without a start follows the one before; a lone segment
+    without a duration lasts the track (`track_ms`); else its end is None."""
+    segments = track.segments
+    cursor = 0.0
+    for segment in segments:
+        duration = segment.duration_ms
+        if duration is None and len(segments) == 1:
+            duration = track_ms
+        start = cursor if segment.start_ms is None else segment.start_ms
+        if duration is None:
+            yield start, None
+        else:
+            cursor = start + duration
+            yield start, cursor
+
+
+def track_lanes(draft: Draft, max_segments: int = MAX_SEGMENTS_PER_LANE) -> list[TrackLane]:
+    """Each track with its first `max_segments` segments placed on the time axis (the studio's timeline).
+
+    A segment without an end of its own ends where the track does.
+    """
+    view = _view(draft)
+    lanes = []
+    for track, summary in zip(view.tracks, summarize_tracks(view), strict=True):
+        spans = [
+            SegmentSpan(
+                start_s=start / 1000,
+                end_s=max(start / 1000, summary.end_s if end is None else end / 1000),
+                label=shortened(segment.label or UNTITLED),
+            )
+            for segment, (start, end) in zip(
+                track.segments[:max_segments], _segment_times(track, track.duration_ms), strict=False
+            )
+        ]
+        lanes.append(TrackLane(**summary.model_dump(), segments=spans))
+    return lanes
 
 
 def _track_label(track: TrackView) -> str | None:

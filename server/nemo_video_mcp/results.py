@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, PrivateAttr
 
-from nemo_video_mcp.draft import TrackSummary
+from nemo_video_mcp.draft import TrackLane, TrackSummary
 from nemo_video_mcp.gui import NextAction
 from nemo_video_mcp.models import RenderState, UploadedFile, VideoProbe
 
@@ -53,6 +53,33 @@ class StateResult(ToolResult):
         "cut to about 256 KB (see draft_trimmed)."
     )
     draft_trimmed: bool = Field(False, description="The draft above was cut to its size cap; the summary is whole.")
+
+
+class TimelineResult(ToolResult):
+    """The studio's timeline: get_state's tracks with their segments, read from the whole draft."""
+
+    summary: str
+    tracks: list[TrackLane]
+    duration_s: float
+    exportable: bool
+
+
+class PlayerVideo(ToolResult):
+    """A finished video for the studio's player: its bytes (in the tool's content) when it is on this machine
+    and small enough, else its URL."""
+
+    job_id: str | None = None
+    url: str | None = None
+    file_path: str | None = None
+    size_bytes: int | None = None
+    mime_type: str = "video/mp4"
+    inline: bool = Field(False, description="The video's bytes are in the tool's content (an embedded blob).")
+    _video: bytes = PrivateAttr(b"")
+
+    @property
+    def video(self) -> bytes:
+        """The video itself (not in the JSON: it goes to the client as an embedded resource)."""
+        return self._video
 
 
 class CreditsResult(ToolResult):

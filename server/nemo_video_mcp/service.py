@@ -9,7 +9,6 @@ outcome, or with the job id and how far it got. A host that gives up ends the wa
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
 import hashlib
 import logging
@@ -28,6 +27,7 @@ from nemo_video_mcp.draft import (
     summarize_tracks,
     timeline_duration_s,
     timeline_summary,
+    track_lanes,
     trimmed_draft,
 )
 from nemo_video_mcp.draft_view import read_draft
@@ -50,10 +50,12 @@ from nemo_video_mcp.results import (
     JobsListing,
     JobStatus,
     LatestVideo,
+    PlayerVideo,
     ProjectLinkResult,
     StateResult,
     StoryboardResult,
     StoryboardShot,
+    TimelineResult,
     ToolResult,
     UploadResult,
 )
@@ -262,6 +264,49 @@ class VideoService:
             draft=draft,
             draft_trimmed=cut,
         )
+
+    async def timeline(self) -> TimelineResult:
+        """get_state's tracks with their segments placed in time, from the whole draft (the studio draws them)."""
+        state = await self._backend.get_state()
+        view = read_draft(state.draft)
+        lanes = track_lanes(view)
+        summary = timeline_summary(view, list(lanes))
+        return self._result(
+            TimelineResult,
+            summary,
+            summary=summary,
+            tracks=lanes,
+            duration_s=timeline_duration_s(view),
+            exportable=is_exportable(view),
+        )
+
+    async def video_for_player(self, job_id: str | None, max_bytes: int) -> PlayerVideo:
+        """A finished render (by job id, else the latest) with its bytes when its file is here and at most
+        `max_bytes`; else its URL and, in the message, why it cannot be played inline."""
+        found: JobEntry | LatestVideo = self.peek_job(job_id) if job_id else await self.latest_video()
+        unfinished = isinstance(found, JobEntry) and (found.kind != "render" or found.status != "completed")
+        if isinstance(found, LatestVideo) and found.job_id is None:
+            return self._result(PlayerVideo, found.message)
+        if unfinished or (found.file_path is None and found.url is None):
+            status = found.status if isinstance(found, JobEntry) else "no file or link"
+            message = f"Job {found.job_id} has no video ({status}). Next step: call get_job to follow it."
+            return self._result(PlayerVideo, message, job_id=found.job_id)
+        file_path = found.file_path
+        size = await asyncio.to_thread(_size_of, file_path) if file_path else None
+        fields: dict[str, Any] = {"job_id": found.job_id, "url": found.url, "file_path": file_path, "size_bytes": size}
+        if size is None or size > max_bytes:
+            why = "its file is not on this machine" if size is None else f"it is over {max_bytes // 2**20} MB"
+            return self._result(
+                PlayerVideo,
+                f"The video's bytes are not sent ({why}): {found.url or file_path}\n"
+                "Next step: open it there (get_job and nemo://videos/latest give the same link).",
+                **fields,
+            )
+        assert file_path is not None
+        video = await asyncio.to_thread(Path(file_path).read_bytes)
+        result = self._result(PlayerVideo, f"The video of render {found.job_id} ({size} bytes).", inline=True, **fields)
+        result._video = video
+        return result
 
     async def full_draft(self) -> dict[str, Any]:
         """The draft as the backend holds it, uncut (for the draft resource)."""
@@ -640,10 +685,7 @@ class VideoService:
         if job is None:
             return LatestVideo(message="No video has been rendered yet. Next step: call export_video.", backend=name)
         file_path = job.file_path
-        size = None
-        if file_path is not None:
-            with contextlib.suppress(OSError):
-                size = Path(file_path).stat().st_size
+        size = _size_of(file_path) if file_path is not None else None
         earlier = None
         if job.draft_fingerprint:
             current = await self._current_fingerprint()
@@ -742,6 +784,14 @@ class VideoService:
         )
         result._image = sheet.data
         return result
+
+
+def _size_of(path: str) -> int | None:
+    """The file's size, or None when it is gone."""
+    try:
+        return Path(path).stat().st_size
+    except OSError:
+        return None
 
 
 def _still_running(job: EditJob) -> str:

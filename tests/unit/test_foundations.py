@@ -204,6 +204,7 @@ def test_the_wheel_ships_the_skill_file(tmp_path: Path) -> None:
     wheel = next(tmp_path.glob("nemo_video_mcp-*.whl"))
     names = zipfile.ZipFile(wheel).namelist()
     assert "nemo_video_mcp/skill/SKILL.md" in names and "nemo_video_mcp/app.py" in names
+    assert "nemo_video_mcp/studio/studio.html" in names, "the studio's app (importlib.resources reads it)"
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     assert "nemo-video-mcp = nemo_video_mcp.cli:main" in zipfile.ZipFile(wheel).read(entry_points).decode()
     assert not [n for n in names if n.startswith("tests/")]
