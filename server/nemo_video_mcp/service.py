@@ -9,6 +9,7 @@ outcome, or with the job id and how far it got. A host that gives up ends the wa
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import hashlib
 import logging
