@@ -59,7 +59,7 @@ async def ask_user(ctx: Context, question: str, choices: list[str]) -> UserAnswe
     return UserAnswer("answered", text) if text else UserAnswer("declined")
 
 
-SEND_RESERVE_S = 3.0
+SEND_RESERVE_S = 1.5
 """What a confirmation leaves of the call budget: enough to record and start the edit once the user agrees."""
 
 
@@ -70,8 +70,9 @@ class SpendForm(BaseModel):
 async def confirm_spend(ctx: Context, question: str) -> UserAnswer:
     """Ask the user to agree to a spend: "answered" (they agreed), "declined", or "not_asked" (and why).
 
-    The wait ends `SEND_RESERVE_S` before the call's budget does, so that an accepted edit is still
-    recorded and started by this call; the edit then belongs to the server, whatever the host does.
+    The wait ends `SEND_RESERVE_S` before a wait for a job would (the answer keeps its margin), so that
+    an accepted edit is still recorded and started by this call; the edit then belongs to the server,
+    whatever the host does. A late answer, after the call has given up, is not acted on.
     """
     reply = await _ask(ctx, question, SpendForm, reserve_s=SEND_RESERVE_S)
     if isinstance(reply, UserAnswer):

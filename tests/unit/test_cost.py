@@ -247,3 +247,45 @@ async def test_offline_never_asks_and_says_no_credits(settings: Settings) -> Non
     content = result.structured_content
     assert content["credits_before"] is None and content["credits_after"] is None
     assert "No credits" in content["message"] and "costs no credits (offline)" in content["next_cost"]
+
+
+async def test_a_user_who_never_answers_gets_nothing_sent_within_the_budget(settings: Settings) -> None:
+    """The form waits no longer than the call can (here a 5 s budget less the answer's margin and the time kept
+    to send an accepted edit: 1.5 s), then says how to go on."""
+    import asyncio
+    import time
+
+    backend = Priced([PHOTO])
+
+    async def away(context: Any, params: types.ElicitRequestParams) -> types.ElicitResult:
+        await asyncio.sleep(30)
+        return types.ElicitResult(action="accept", content={"spend": True})
+
+    settings = settings.model_copy(update={"call_budget_s": 5.0})
+    started = time.monotonic()
+    result, _ = await call_generate(settings, backend, away, "generate a clip of waves")
+    assert time.monotonic() - started < 5.0
+    text = result.content[0].text  # type: ignore[union-attr]
+    assert result.is_error and backend.edits_sent == []
+    assert "did not answer in time" in text and "call generate_video again" in text
+
+
+async def test_the_answer_to_the_editors_question_is_a_paid_turn_confirmed_too(settings: Settings) -> None:
+    """The editor asked; the user answered; sending that answer costs again, so it is confirmed (here declined)."""
+    from tests.unit.test_asking import Asking
+
+    backend = Asking()
+    forms: list[str] = []
+
+    async def user(context: Any, params: types.ElicitRequestParams) -> types.ElicitResult:
+        if "spend" in params.requested_schema["properties"]:
+            forms.append("spend")
+            return types.ElicitResult(action="accept" if len(forms) == 1 else "decline", content={"spend": True})
+        forms.append("answer")
+        return types.ElicitResult(action="accept", content={"answer": "city"})
+
+    result, _ = await call_generate(settings, backend, user, "make it")  # type: ignore[arg-type]
+    assert forms == ["spend", "answer", "spend"] and backend.edits_sent == ["make it"]
+    message = result.structured_content["message"]
+    assert not result.is_error and result.structured_content["question"] == "Which photo first?"
+    assert "The user answered: city. The user declined the spend" in message and "was not sent" in message
