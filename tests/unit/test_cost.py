@@ -289,3 +289,24 @@ async def test_the_answer_to_the_editors_question_is_a_paid_turn_confirmed_too(s
     message = result.structured_content["message"]
     assert not result.is_error and result.structured_content["question"] == "Which photo first?"
     assert "The user answered: city. The user declined the spend" in message and "was not sent" in message
+
+
+async def test_a_failed_edit_says_whether_its_held_credits_were_released(settings: Settings) -> None:
+    from nemo_video_mcp.errors import JobFailedError
+    from nemo_video_mcp.models import StreamErrorEvent
+
+    class Holding(Priced):
+        """The editor froze 50 credits for the turn and, failing, kept them held."""
+
+        async def get_credits(self) -> Credits:
+            return credits(50, 50) if self.edits_sent else credits(100)
+
+    backend = Holding([PHOTO])
+    backend.edit_script = [StreamErrorEvent(message="the editor crashed", reason="other")]
+    service = VideoService(settings, backend, Store(settings.cache_dir))  # type: ignore[arg-type]
+    with pytest.raises(JobFailedError) as caught:
+        await service.generate_video("add music")
+    assert "50 credits are still held for it" in caught.value.message
+    job = await service.get_job()
+    assert job.status == "failed" and job.held_credits_released is False
+    assert (job.credits_before, job.credits_after) == (100, 50)
