@@ -112,7 +112,7 @@ def next_cost_text(estimate: CostEstimate, available: float | None, asks: bool) 
     """What the next edit would cost, for a client that cannot show a confirmation form."""
     if estimate.kind == "none":
         return "The next edit costs no credits (offline)."
-    balance = f" of your {available:g}" if available is not None else " (the balance could not be read)"
+    balance = f" of your {available:g}" if available is not None else " (the balance is not known yet: get_credits)"
     text = f"The next edit would cost about {estimate.credits:g} credits{balance}: it {estimate.reason}."
     if estimate.kind != "clips":
         text += f" One that generates clips costs about {CLIP_CREDITS:g} credits per clip."

@@ -101,6 +101,8 @@ class VideoService:
         self._edit_runner = EditRunner(settings, backend, self._edits)
         self._render_runner = RenderRunner(settings, backend, self._renders)
         self._export_lock = asyncio.Lock()
+        self._last_credits: Credits | None = None
+        """The latest balance read, for next_cost where a read of its own is not worth a request."""
 
     @property
     def call_budget_s(self) -> float:
@@ -142,7 +144,7 @@ class VideoService:
             "video should look like.",
             session_id=session_id,
             files=uploaded,
-            next_cost=await self._next_cost(await self._credits_within(), self._has_clips(session_id)),
+            next_cost=await self._next_cost(self._last_credits, self._has_clips(session_id)),  # no extra request
         )
 
     # --- generate_video --------------------------------------------------------------------------
@@ -518,7 +520,8 @@ class VideoService:
 
     async def _credits_quietly(self) -> Credits | None:
         try:
-            return await self._backend.get_credits()
+            self._last_credits = await self._backend.get_credits()
+            return self._last_credits
         except BackendError as exc:
             log.warning("could not read the balance: %s", exc.message)
             return None

@@ -99,7 +99,7 @@ def test_next_cost_names_the_figures_and_the_balance() -> None:
     assert "about 50 credits of your 100" in text and "100 credits per clip" in text
     dear = next_cost_text(CLIP, 80, asks=True)
     assert "confirm" in dear and "more than the balance" in dear
-    assert "could not be read" in next_cost_text(EDIT, None, asks=False)
+    assert "balance is not known yet" in next_cost_text(EDIT, None, asks=False)
     assert next_cost_text(OFFLINE, None, asks=False) == "The next edit costs no credits (offline)."
 
 
