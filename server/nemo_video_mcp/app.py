@@ -34,10 +34,11 @@ from pydantic import BaseModel, Field, ValidationError
 
 from nemo_video_mcp import __version__, notices, prompts, studio
 from nemo_video_mcp.arguments import invalid_arguments
-from nemo_video_mcp.asking import ask_user, can_ask
+from nemo_video_mcp.asking import ask_user, can_ask, confirm_spend
 from nemo_video_mcp.budget import call_budget
 from nemo_video_mcp.config import Settings
-from nemo_video_mcp.errors import InputError, NemoError
+from nemo_video_mcp.cost import CostEstimate
+from nemo_video_mcp.errors import InputError, NemoError, NotConfirmedError
 from nemo_video_mcp.media import check_music_file
 from nemo_video_mcp.models import (
     MAX_INSTRUCTION_CHARS,
@@ -63,7 +64,7 @@ from nemo_video_mcp.results import (
     UploadResult,
 )
 from nemo_video_mcp.schemas import compact_input_schema, compact_output_schema
-from nemo_video_mcp.service import MAX_IMAGES_PER_CALL, VideoService
+from nemo_video_mcp.service import MAX_IMAGES_PER_CALL, Confirm, VideoService
 from nemo_video_mcp.watch import ResourceWatch
 
 log = logging.getLogger(__name__)
@@ -454,11 +455,11 @@ def build_app(settings: Settings | None = None, *, service: VideoService | None 
     ) -> Annotated[CallToolResult, GenerateResult]:
         """Create or change the video from the uploaded images, following one instruction.
 
-        One call is one edit turn; it costs credits on the cloud backend. A follow-up changes the current
-        timeline ('start over' rebuilds it). The call answers within
-        about 45 s: if the editor is still working, the answer says so with a job id (status
-        "running") and the edit goes on on the server; call get_job to get the reply. Calling again
-        with the same instruction follows the same edit and sends nothing. Returns the editor's
+        One edit turn: about 50 credits, 100 per generated clip (offline: free); a client with forms
+        confirms one above NEMO_CONFIRM_ABOVE (50) or half the balance. A follow-up changes the
+        timeline ('start over' rebuilds it). Answers within about 45 s: if the editor is still working,
+        the answer gives a job id (status "running"); call get_job for the reply. The same instruction
+        again follows the same edit and sends nothing. Returns the editor's
         reply, the next tool calls to make, and a timeline summary when the editor answered without text.
         """
         try:
@@ -478,7 +479,7 @@ def build_app(settings: Settings | None = None, *, service: VideoService | None 
         async def edit(reporter: _McpReporter) -> ToolResult:
             if options.music_path:  # checked like an upload, before any edit is recorded or sent
                 check_music_file(options.music_path, runtime.settings().allowed_dirs)
-            result = await runtime.service().generate_video(instruction, options, reporter)
+            result = await runtime.service().generate_video(instruction, options, reporter, _confirmer(ctx))
             if result.status != "completed" or not result.question or not can_ask(ctx):
                 return result
             return await _put_question_to_user(ctx, runtime.service(), result, reporter)
@@ -709,6 +710,36 @@ async def _put_question_to_user(
     if answer.outcome == "not_asked":
         return result.model_copy(update={"message": f"{result.message}\n(Not asked in the client: {answer.reason}.)"})
     await reporter.progress(0, None, f"The user answered: {answer.text}; sending it to the editor")
-    followed = await service.generate_video(answer.text, EditOptions(), reporter)
+    try:
+        followed = await service.generate_video(answer.text, EditOptions(), reporter, _confirmer(ctx))
+    except NotConfirmedError as exc:
+        note = f"\nThe user answered: {answer.text}. {exc.message} Next step: {exc.next_step}"
+        return result.model_copy(update={"message": result.message + note})
     prefix = f"The editor asked: {result.question} The user answered: {answer.text}.\n"
     return followed.model_copy(update={"message": prefix + followed.message})
+
+
+def _confirmer(ctx: Context) -> Confirm | None:
+    """How the service asks this call's user to agree to a spend; None when the client cannot show a form
+    (it read the cost in the tool's description and the previous result's next_cost)."""
+    if not can_ask(ctx):
+        return None
+
+    async def confirm(estimate: CostEstimate, question: str) -> None:
+        answer = await confirm_spend(ctx, question)
+        what = f"about {estimate.credits:g} credits"
+        if answer.outcome == "declined":
+            raise NotConfirmedError(
+                what,
+                "The user declined the spend",
+                "ask the user what to do instead (a cheaper edit, or none); calling generate_video again asks again.",
+            )
+        if answer.outcome == "not_asked":
+            raise NotConfirmedError(
+                what,
+                f"The spend was not confirmed ({answer.reason})",
+                "ask the user in the chat whether to spend the credits; if they agree, call generate_video again "
+                "(the form is shown again). NEMO_CONFIRM_ABOVE=0 in the server's settings turns the form off.",
+            )
+
+    return confirm

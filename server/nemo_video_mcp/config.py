@@ -32,6 +32,7 @@ ENV_NAMES: dict[str, str] = {
     "skill_source": "SKILL_SOURCE",
     "call_budget_s": "NEMO_CALL_BUDGET_S",
     "allowed_dirs": "NEMO_ALLOWED_DIRS",
+    "confirm_above": "NEMO_CONFIRM_ABOVE",
 }
 """The environment variable each setting is read from (README's Settings table)."""
 
@@ -89,6 +90,12 @@ class Settings(BaseModel):
         description="NEMO_ALLOWED_DIRS: the only folders (real paths) that uploads and music_path may read from; "
         "empty: any folder.",
     )
+    confirm_above: float = Field(
+        50.0,
+        ge=0,
+        description="NEMO_CONFIRM_ABOVE: a client that shows forms is asked to confirm a cloud edit estimated above "
+        "this many credits (or above half the balance); 0: never ask.",
+    )
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
@@ -127,6 +134,7 @@ class Settings(BaseModel):
             "skill_source": get("SKILL_SOURCE"),
             "call_budget_s": get("NEMO_CALL_BUDGET_S") or 45.0,
             "allowed_dirs": folder_list(get("NEMO_ALLOWED_DIRS") or ""),
+            "confirm_above": get("NEMO_CONFIRM_ABOVE") or 50.0,
         }
         values.update(overrides)
         try:

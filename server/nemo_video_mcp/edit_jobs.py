@@ -21,7 +21,7 @@ from pydantic import BaseModel, Field
 from nemo_video_mcp.gui import NextAction
 from nemo_video_mcp.lease import Lease, my_lease
 from nemo_video_mcp.ledger import JobsFile
-from nemo_video_mcp.models import EditOptions, JobRecord
+from nemo_video_mcp.models import Credits, EditOptions, JobRecord
 from nemo_video_mcp.store import Store
 
 log = logging.getLogger(__name__)
@@ -64,6 +64,7 @@ class EditJob(JobRecord):
     outcome: EditOutcome | None = None
     failure: JobFailure | None = None
     notices: list[str] = Field(default_factory=list, description="What the agent must be told besides the outcome.")
+    credits_before: Credits | None = Field(None, description="The balance read just before it was recorded.")
 
     @property
     def finished(self) -> bool:
@@ -92,26 +93,34 @@ class EditLedger(JobsFile[EditJob]):
     def __init__(self, store: Store) -> None:
         super().__init__(store, _DOC, EditJob)
 
-    async def claim(
-        self, backend: str, session_id: str, instruction: str, wish: str
-    ) -> tuple[EditJob, bool, EditJob | None]:
-        """Atomically decide what a `generate_video` call gets. Returns (job, is_new, busy).
+    def recorded_for(self, backend: str, session_id: str, wish: str) -> tuple[EditJob, EditJob | None] | None:
+        """The edit a claim of `wish` would get instead of a new one, as (job, busy); None: it would send a new one.
 
         - the unfinished edit of this project with the same wish, or its finished outcome that never
-          reached the agent: (that job, False, None);
-        - an unfinished edit with another wish: (that job, False, that job) — the caller refuses;
-        - otherwise a new job, recorded before anything is sent: (job, True, None).
+          reached the agent: (that job, None);
+        - an unfinished edit with another wish: (that job, that job) — the caller refuses.
+        """
+        mine = [job for job in self.all() if job.backend == backend and job.session_id == session_id]
+        running = [job for job in mine if not job.finished]
+        if running:
+            job = max(running, key=lambda job: job.created_at)
+            return job, None if job.wish == wish else job
+        undelivered = [job for job in mine if job.finished and not job.delivered and job.wish == wish]
+        if undelivered:
+            return max(undelivered, key=lambda job: job.created_at), None
+        return None
+
+    async def claim(
+        self, backend: str, session_id: str, instruction: str, wish: str, credits_before: Credits | None = None
+    ) -> tuple[EditJob, bool, EditJob | None]:
+        """Atomically decide what a `generate_video` call gets. Returns (job, is_new, busy): an edit
+        already recorded (`recorded_for`), or a new job, recorded before anything is sent: (job, True, None).
         """
 
         def decide() -> tuple[EditJob, bool, EditJob | None]:
-            mine = [job for job in self.all() if job.backend == backend and job.session_id == session_id]
-            running = [job for job in mine if not job.finished]
-            if running:
-                job = max(running, key=lambda job: job.created_at)
-                return job, False, None if job.wish == wish else job
-            undelivered = [job for job in mine if job.finished and not job.delivered and job.wish == wish]
-            if undelivered:
-                return max(undelivered, key=lambda job: job.created_at), False, None
+            recorded = self.recorded_for(backend, session_id, wish)
+            if recorded is not None:
+                return recorded[0], False, recorded[1]
             now = time.time()
             job = EditJob(
                 job_id=new_edit_id(),
@@ -122,6 +131,7 @@ class EditLedger(JobsFile[EditJob]):
                 owner=my_lease(),
                 created_at=now,
                 updated_at=now,
+                credits_before=credits_before,
             )
             self._save_unlocked(job)
             return job, True, None

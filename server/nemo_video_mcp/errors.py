@@ -334,6 +334,15 @@ class JobFailedError(NemoError):
         self.job_id = job_id
 
 
+class NotConfirmedError(InputError):
+    """The user did not agree to a paid edit in the confirmation form: nothing was recorded or sent."""
+
+    code = "not_confirmed"
+
+    def __init__(self, what: str, why: str, next_step: str) -> None:
+        super().__init__(f"{why}, so the edit ({what}) was not sent and no credits were spent.", next_step)
+
+
 def _size(n_bytes: int) -> str:
     for unit, scale in (("GB", 1024**3), ("MB", 1024**2), ("KB", 1024)):
         if n_bytes >= scale:

@@ -19,15 +19,24 @@ class ToolResult(BaseModel):
     backend: Literal["cloud", "local"]
 
 
+class PaidCall(BaseModel):
+    """Credits around a call that may spend them (an edit, a render); the message says them in words, with why
+    a number is unknown ('no credits' offline)."""
+
+    credits_before: float | None = Field(None, description="Available before the call; None: unread or offline.")
+    credits_after: float | None = Field(None, description="Available after the call; None: unread or offline.")
+
+
 class UploadResult(ToolResult):
     session_id: str
     files: list[UploadedFile]
+    next_cost: str | None = Field(None, description="What the next edit would cost, against the balance.")
 
 
 JobStatus = Literal["running", "completed", "failed", "cancelled"]
 
 
-class GenerateResult(ToolResult):
+class GenerateResult(ToolResult, PaidCall):
     job_id: str = Field(description="The edit job; get_job(job_id) follows it.")
     status: Literal["running", "completed"] = Field(
         description="running: the edit goes on on the server past this call's budget; call get_job."
@@ -40,6 +49,7 @@ class GenerateResult(ToolResult):
     changes: str | None = Field(None, description="What changed in the timeline (when the reply had no text).")
     timeline: str | None = Field(None, description="The timeline summary line after the edit, when read.")
     recovered_after_cut: bool = Field(False, description="The stream was cut; the edit was confirmed from state.")
+    next_cost: str | None = Field(None, description="What the next edit would cost, against the balance.")
 
 
 class StateResult(ToolResult):
@@ -53,6 +63,7 @@ class StateResult(ToolResult):
         "cut to about 256 KB (see draft_trimmed)."
     )
     draft_trimmed: bool = Field(False, description="The draft above was cut to its size cap; the summary is whole.")
+    next_cost: str | None = Field(None, description="What the next edit would cost, against the balance.")
 
 
 class TimelineResult(ToolResult):
@@ -102,7 +113,7 @@ class WithKeyframes(BaseModel):
         return self._keyframes
 
 
-class ExportResult(ToolResult, WithKeyframes):
+class ExportResult(ToolResult, WithKeyframes, PaidCall):
     job_id: str = Field(description="The render job; get_job(job_id) follows it.")
     status: RenderState
     progress: int
@@ -115,7 +126,7 @@ class ExportResult(ToolResult, WithKeyframes):
     )
 
 
-class JobResult(ToolResult, WithKeyframes):
+class JobResult(ToolResult, WithKeyframes, PaidCall):
     job_id: str
     kind: Literal["edit", "render"]
     status: JobStatus
@@ -137,6 +148,9 @@ class JobResult(ToolResult, WithKeyframes):
     )
     error: str | None = Field(None, description="Why the job failed, with the next step.")
     probe: VideoProbe | None = Field(None, description="Render jobs: the finished file as checked here.")
+    held_credits_released: bool | None = Field(
+        None, description="A failed job: its held (frozen) credits went back; None if unknown or not failed."
+    )
 
 
 class ProjectLinkResult(ToolResult):

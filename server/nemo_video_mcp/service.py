@@ -14,13 +14,24 @@ import datetime as dt
 import hashlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
 from nemo_video_mcp import notices
 from nemo_video_mcp.backends.base import Backend, RenderNotFoundError
 from nemo_video_mcp.config import Settings
+from nemo_video_mcp.cost import (
+    OFFLINE,
+    CostEstimate,
+    confirmation_question,
+    confirmation_reason,
+    estimate_edit,
+    failed_job_credits,
+    next_cost_text,
+    released_credits,
+    spent_note,
+)
 from nemo_video_mcp.draft import (
     draft_fingerprint,
     format_seconds,
@@ -51,6 +62,7 @@ from nemo_video_mcp.results import (
     JobsListing,
     JobStatus,
     LatestVideo,
+    PaidCall,
     PlayerVideo,
     ProjectLinkResult,
     StateResult,
@@ -73,6 +85,11 @@ MAX_DRAFT_BYTES = 256 * 1024
 """get_state hands the agent at most about this much draft JSON (the summary always covers all of it)."""
 LEDGER_POLL_S = 0.25
 """How often a call re-reads the ledger for a job that another live server process runs."""
+CREDITS_READ_S = 5.0
+"""The longest a balance read around a paid call may take (the call's work comes first)."""
+
+Confirm = Callable[[CostEstimate, str], Awaitable[None]]
+"""Asks the user to agree to a spend (the estimate, the question); raises `NotConfirmedError` when they do not."""
 
 
 class VideoService:
@@ -87,6 +104,8 @@ class VideoService:
         self._edit_runner = EditRunner(settings, backend, self._edits)
         self._render_runner = RenderRunner(settings, backend, self._renders)
         self._export_lock = asyncio.Lock()
+        self._last_credits: Credits | None = None
+        """The latest balance read, for next_cost where a read of its own is not worth a request."""
 
     @property
     def call_budget_s(self) -> float:
@@ -128,22 +147,39 @@ class VideoService:
             "video should look like.",
             session_id=session_id,
             files=uploaded,
+            next_cost=await self._next_cost(self._last_credits, self._has_clips(session_id)),  # no extra request
         )
 
     # --- generate_video --------------------------------------------------------------------------
 
     async def generate_video(
-        self, instruction: str, options: EditOptions | None = None, reporter: Reporter | None = None
+        self,
+        instruction: str,
+        options: EditOptions | None = None,
+        reporter: Reporter | None = None,
+        confirm: Confirm | None = None,
     ) -> GenerateResult:
-        """Send one edit — once. A repeated wish follows the edit already sent instead of paying again."""
+        """Send one edit — once. A repeated wish follows the edit already sent instead of paying again.
+
+        A new edit is first priced (`cost`) against the balance; `confirm` (a client that shows forms)
+        asks the user when it is dear, before anything is recorded or sent. A repeat never asks.
+        """
         instruction = instruction.strip()
         if not instruction:
             raise InputError("The instruction is empty.", "Describe the video to make, e.g. 'a 15-second slideshow'.")
         options = options or EditOptions()
         session_id = await self._backend.session_id()
-        job, is_new, busy = await self._edits.claim(
-            self._backend.name, session_id, instruction, wish_of(instruction, options)
-        )
+        wish = wish_of(instruction, options)
+        before = None
+        if self._edits.recorded_for(self._backend.name, session_id, wish) is None:
+            before = await self._credits_within()
+            if confirm is not None:  # offline, the estimate is free: never asks
+                estimate = await self._estimate(instruction, self._has_clips(session_id))
+                available = before.available if before is not None else None
+                why = confirmation_reason(estimate, available, self._settings.confirm_above)
+                if why is not None:
+                    await confirm(estimate, confirmation_question(estimate, available, why))
+        job, is_new, busy = await self._edits.claim(self._backend.name, session_id, instruction, wish, before)
         if busy is not None:
             await self._follow_edit(busy)
             raise InputError(
@@ -202,26 +238,34 @@ class VideoService:
     async def _edit_answer(self, job: EditJob, *, already_sent: bool) -> GenerateResult:
         for text in job.notices:
             notices.note(text)
+        after = await self._credits_within()
+        credits, note = _credits_fields(job.credits_before, after, running=not job.finished)
+        next_cost = await self._next_cost(after, self._has_clips(job.session_id)) if job.finished else None
         if not job.finished:
             return self._result(
                 GenerateResult,
-                _still_running(job),
+                f"{_still_running(job)}\n{note}",
                 job_id=job.job_id,
                 status="running",
                 already_sent=already_sent,
                 next_actions=[_follow_action(job.job_id, "follow the running edit and get the editor's reply")],
+                **credits,
             )
         await self._edits.mark_delivered(job.job_id)
         if job.failure is not None:
             failure = job.failure
+            _, held = failed_job_credits(job.credits_before, after)
             raise JobFailedError(
-                job.job_id, failure.message, failure.next_step, code=failure.code, already_sent=already_sent
+                job.job_id, f"{failure.message} {held}", failure.next_step, code=failure.code, already_sent=already_sent
             )
         assert job.outcome is not None
         outcome = job.outcome
         message = outcome.message
         if already_sent:
             message = f"This instruction was already sent (job {job.job_id}); nothing was sent again.\n{message}"
+        message += f"\n{note}"
+        if next_cost is not None:
+            message += f" {next_cost}"
         return self._result(
             GenerateResult,
             message,
@@ -235,6 +279,8 @@ class VideoService:
             changes=outcome.changes,
             timeline=outcome.timeline,
             recovered_after_cut=outcome.recovered_after_cut,
+            next_cost=next_cost,
+            **credits,
         )
 
     # --- get_state -------------------------------------------------------------------------------
@@ -264,6 +310,7 @@ class VideoService:
             exportable=exportable,
             draft=draft,
             draft_trimmed=cut,
+            next_cost=await self._next_cost(await self._credits_within(), exportable),
         )
 
     async def timeline(self) -> TimelineResult:
@@ -351,6 +398,7 @@ class VideoService:
             check_save_place(target, self._settings.allowed_dirs)
             check_writable_folder(target.parent)
         session_id = await self._backend.session_id()
+        before = await self._credits_within()
         async with self._export_lock:  # held only while a job is chosen or started, never while following
             job, resumed, already_rendered = await self._render_runner.claim(session_id, reporter)
         if target is not None:
@@ -361,13 +409,18 @@ class VideoService:
             and not self._file_still_to_fetch(job)
         ):
             await self._renders.mark_delivered(job.job_id)
-            return self._export_result(job, resumed=False, already_rendered=True)
+            return await self._with_credits(self._export_result(job, resumed=False, already_rendered=True), before)
         if resumed and not wait:  # the ledger may be stale: read the job once before answering
             job = await self._render_runner.read_once(job)
         self._follow_render(job, target)
         if wait:
             await self._jobs.watch(job.job_id, reporter)
-        return await self._render_answer(job.job_id, resumed=resumed, already_rendered=already_rendered)
+        try:
+            answer = await self._render_answer(job.job_id, resumed=resumed, already_rendered=already_rendered)
+        except (RenderFailedError, JobFailedError) as exc:
+            exc.message += " " + failed_job_credits(before, await self._credits_within())[1]
+            raise
+        return await self._with_credits(answer, before)
 
     def _follow_render(self, job: RenderJob, save_to: Path | None = None) -> None:
         """Follow an unfinished render (or save a finished one) in a job of its own, unless one runs here."""
@@ -498,15 +551,7 @@ class VideoService:
         job = await self._renders.record(job, stopped)
         await self._renders.mark_delivered(job.job_id)
         after = await self._credits_quietly()
-        released = None if before is None or after is None else max(0.0, before.frozen - after.frozen)
-        if after is not None and not after.needs_credits:
-            credits = "Offline renders hold no credits."
-        elif released is None:
-            credits = "Whether held credits were released is unknown (the balance could not be read)."
-        elif released:
-            credits = f"{released:g} held credits were released."
-        else:
-            credits = "No credits were held for it."
+        released, credits = released_credits(before, after)
         return self._result(
             CancelResult,
             f"Render {job.job_id} was cancelled at {job.progress}%. {credits} Next step: call export_video to "
@@ -525,10 +570,48 @@ class VideoService:
 
     async def _credits_quietly(self) -> Credits | None:
         try:
-            return await self._backend.get_credits()
+            self._last_credits = await self._backend.get_credits()
+            return self._last_credits
         except BackendError as exc:
             log.warning("could not read the balance: %s", exc.message)
             return None
+
+    async def _credits_within(self) -> Credits | None:
+        """The balance, or None when it cannot be read within `CREDITS_READ_S` (or what is left of the call)."""
+        limit = wait_time()
+        limit = CREDITS_READ_S if limit is None else min(CREDITS_READ_S, limit - 1)
+        if limit <= 0:
+            return None
+        try:
+            return await asyncio.wait_for(self._credits_quietly(), limit)
+        except asyncio.TimeoutError:
+            log.warning("the balance was not read within %.1f s", limit)
+            return None
+
+    async def _with_credits(self, result: R, before: Credits | None) -> R:
+        """`result` with the credits before and after its call (a paid call's result)."""
+        fields, note = _credits_fields(before, await self._credits_within())
+        return result.model_copy(update={**fields, "message": f"{result.message}\n{note}"})
+
+    def _has_clips(self, session_id: str) -> bool:
+        """An edit of this project has ended well (so the timeline likely holds something); no backend call."""
+        mine = [job for job in self._edits.all() if job.backend == self._backend.name and job.session_id == session_id]
+        return any(job.phase == "completed" for job in mine)
+
+    async def _estimate(self, instruction: str, has_clips: bool) -> CostEstimate:
+        if self._backend.name == "local":
+            return OFFLINE
+        pictures = has_clips or any(  # with clips on the timeline, uploads do not change the estimate
+            upload.file_type in ("image", "video") for upload in await asyncio.to_thread(self._backend.uploads)
+        )
+        return estimate_edit(instruction, timeline_has_clips=has_clips, has_pictures=pictures)
+
+    async def _next_cost(self, credits: Credits | None, has_clips: bool) -> str:
+        """What a plain next edit would cost (the text adds that generating footage costs more)."""
+        estimate = await self._estimate("", has_clips)
+        available = credits.available if credits is not None and credits.needs_credits else None
+        asks = confirmation_reason(estimate, available, self._settings.confirm_above) is not None
+        return next_cost_text(estimate, available, asks)
 
     # --- get_job ---------------------------------------------------------------------------------
 
@@ -580,9 +663,14 @@ class VideoService:
             message = f"The edit failed: {job.failure.message}\nNext step: {job.failure.next_step}"
         else:
             message = _still_running(job)
+        after = await self._credits_within()
+        credits, note = _credits_fields(job.credits_before, after, running=not job.finished)
+        released = None
+        if job.failure is not None:
+            released, note = failed_job_credits(job.credits_before, after)
         return self._result(
             JobResult,
-            message,
+            f"{message}\n{note}",
             job_id=job.job_id,
             kind="edit",
             status=status,
@@ -598,6 +686,8 @@ class VideoService:
             changes=outcome.changes if outcome else None,
             timeline=outcome.timeline if outcome else None,
             error=f"{job.failure.message} Next step: {job.failure.next_step}" if job.failure else None,
+            held_credits_released=released,
+            **credits,
         )
 
     async def _render_job_result(self, job_id: str) -> JobResult:
@@ -629,9 +719,16 @@ class VideoService:
         else:
             message = f"Render {job_id} is {job.status} ({job.progress}%). Next step: call get_job again to follow it."
         status = "running" if not job.finished else job.status
+        after = await self._credits_within()
+        credits, note = _credits_fields(None, after)
+        released = None
+        if status in ("failed", "cancelled"):
+            released, note = failed_job_credits(None, after)
+        elif after is not None and after.needs_credits:
+            note = f"Export is free: {after.available:g} credits available now, {after.frozen:g} held."
         result = self._result(
             JobResult,
-            message,
+            f"{message}\n{note}",
             job_id=job_id,
             kind="render",
             status=status,
@@ -644,6 +741,8 @@ class VideoService:
             earlier_version=earlier,
             error=failure,
             probe=job.probe if job.status == "completed" else None,
+            held_credits_released=released,
+            **credits,
         )
         return _with_keyframes(result, job)
 
@@ -828,6 +927,18 @@ def _with_keyframes(result: RenderResult, job: RenderJob) -> RenderResult:
             stills.append(Path(path).read_bytes())
     result._keyframes = stills
     return result
+
+
+def _credits_fields(
+    before: Credits | None, after: Credits | None, *, running: bool = False
+) -> tuple[dict[str, Any], str]:
+    """The `PaidCall` fields of a result (available before and after), and the two in words."""
+
+    def available(credits: Credits | None) -> float | None:
+        return credits.available if credits is not None and credits.needs_credits else None
+
+    fields = PaidCall(credits_before=available(before), credits_after=available(after)).model_dump()
+    return fields, spent_note(before, after, running=running)
 
 
 def _follow_action(job_id: str, reason: str) -> NextAction:

@@ -26,6 +26,7 @@ def settings(tmp_path: Path) -> Settings:
             "NEMO_POLL_INTERVAL": "0.01",
             "NEMO_WAIT_SCALE": "0.001",
             "NEMO_CLIENT_ID": "",
+            "NEMO_CONFIRM_ABOVE": "0",  # the cost tests turn it on; elsewhere a form is the editor's question
         }
     )
 

@@ -46,6 +46,17 @@ def login(httpx_mock: HTTPXMock) -> None:
     )
 
 
+def balance(httpx_mock: HTTPXMock) -> None:
+    """The balance read around paid calls (credits before and after) and for next_cost."""
+    httpx_mock.add_response(
+        method="GET",
+        url=f"{API}/api/credits/balance/simple",
+        json={"code": 0, "data": {"available": 100, "frozen": 0, "total": 100}},
+        is_optional=True,
+        is_reusable=True,
+    )
+
+
 def state(draft: dict, *, reusable: bool = False, optional: bool = False) -> dict:
     return {
         "url": f"{API}/api/state/nemo_agent/me/{SID}/latest",
@@ -89,6 +100,7 @@ async def test_lists_the_tools_with_annotations_and_output_schemas(app) -> None:
 
 async def test_get_state_prints_the_seed_summary_and_keeps_unknown_keys(app, httpx_mock: HTTPXMock) -> None:
     login(httpx_mock)
+    balance(httpx_mock)
     httpx_mock.add_response(**state(DRAFT))
     async with Client(app) as client:
         result = await client.call_tool("get_state", {})
@@ -119,6 +131,7 @@ async def test_get_credits_says_anonymous_and_where_to_register(app, httpx_mock:
 
 async def test_upload_then_generate_then_export(app, httpx_mock: HTTPXMock, tmp_path: Path) -> None:
     login(httpx_mock)
+    balance(httpx_mock)
     image = tmp_path / "beach.jpg"
     Image.new("RGB", (64, 48), "orange").save(image)
     httpx_mock.add_response(
@@ -200,6 +213,7 @@ async def test_upload_then_generate_then_export(app, httpx_mock: HTTPXMock, tmp_
 
 async def test_reply_without_text_is_summarised_from_state(app, httpx_mock: HTTPXMock) -> None:
     login(httpx_mock)
+    balance(httpx_mock)
     httpx_mock.add_response(**state({}))
     httpx_mock.add_response(
         method="POST",
@@ -241,6 +255,7 @@ async def test_bad_paths_are_clear_errors_before_any_request(
 
 async def test_export_with_empty_timeline_says_what_to_do(app, httpx_mock: HTTPXMock) -> None:
     login(httpx_mock)
+    balance(httpx_mock)
     httpx_mock.add_response(**state({"t": [{"tt": 0, "sg": []}]}))
     async with Client(app) as client:
         result = await client.call_tool("export_video", {})
@@ -347,6 +362,7 @@ async def test_a_large_draft_is_whole_in_the_draft_resource(app, httpx_mock: HTT
     segments = [{"id": f"s{i}", "d": 100, "m": {"name": f"p{i}"}, "pad": "x" * 60} for i in range(20_000)]
     big = {"t": [{"tt": 0, "sg": segments}], "d": 2_000_000}
     login(httpx_mock)
+    balance(httpx_mock)
     httpx_mock.add_response(**state(big))
     httpx_mock.add_response(**state(big))
     async with Client(app) as client:

@@ -94,6 +94,9 @@ class ScriptedBackend:
     async def get_credits(self) -> Credits:
         return Credits(available=1, frozen=0, total=1, anonymous=True)
 
+    def uploads(self) -> list[UploadedFile]:
+        return []
+
     async def start_render(self, job_id: str, draft: dict[str, Any]) -> RenderStatus:
         self.renders_started.append(job_id)
         return RenderStatus(job_id=job_id, status="pending", progress=5)
