@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import select
 import socket
 import subprocess
 import sys
@@ -136,10 +137,20 @@ def test_a_non_loopback_address_is_said_out_loud(project: Project, host: str) ->
     port = free_port()
     env = {**os.environ, **project.env}
     command = [str(SCRIPT), "serve", "--transport", "streamable-http", "--host", host, "--port", str(port)]
+    warning = "anyone who can reach it can use this server's token"
     process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        time.sleep(3)
+    assert process.stderr is not None
+    said: list[str] = []
+    try:  # until the warning or the end of its stderr (it said it at start): no fixed wait to outlast on a busy machine
+        deadline = time.monotonic() + 30
+        while not any(warning in line for line in said) and time.monotonic() < deadline:
+            if not select.select([process.stderr], [], [], deadline - time.monotonic())[0]:
+                break
+            line = process.stderr.readline()
+            if not line:
+                break
+            said.append(line)
     finally:
         process.terminate()
-        _, stderr = process.communicate(timeout=30)
-    assert "anyone who can reach it can use this server's token" in stderr
+        _, rest = process.communicate(timeout=30)
+    assert warning in "".join(said) + rest

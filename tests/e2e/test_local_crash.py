@@ -11,10 +11,10 @@ from nemo_video_mcp.render.probe import probe_video
 from tests.e2e.harness import (
     LONG_RENDER,
     LONG_RENDER_S,
-    SERVER_SCRIPT,
     Project,
     assert_success,
     ffmpeg_writing,
+    server_pid,
     upload_photos,
 )
 from tests.processes import children_of, gone_within
@@ -31,7 +31,7 @@ async def test_a_killed_server_leaves_no_render_behind_and_the_next_one_renders_
         assert_success(await first.call("generate_video", instruction=LONG_RENDER))
         started = await first.call("export_video", wait=False)
         assert_success(started)
-        server = _server_pid()
+        server = server_pid(project)
         ffmpeg = await ffmpeg_writing(server, videos)
         render_children = children_of(server)
         os.kill(server, signal.SIGKILL)
@@ -56,8 +56,3 @@ async def test_a_killed_server_leaves_no_render_behind_and_the_next_one_renders_
     info = probe_video(exported.structured["file_path"])
     assert info.codec == "h264" and abs(info.duration_s - LONG_RENDER_S) < 0.1
     assert [*videos.glob(".*.part"), *temp_dir.glob("nemo-render-*")] == []
-
-
-def _server_pid() -> int:
-    (pid,) = [pid for pid, command in children_of(os.getpid()).items() if SERVER_SCRIPT.name in command]
-    return pid
