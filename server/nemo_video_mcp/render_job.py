@@ -221,8 +221,14 @@ class RenderRunner:
         )
         job = job.model_copy(update={"probe": probe, "keyframes": [str(still) for still in stills]})
         await self._ledger.save(job)
-        await asyncio.to_thread(self._ledger.drop_stale_keyframes)
+        await asyncio.to_thread(self._ledger.drop_stale_files, self._cache_videos())
         return job
+
+    def _cache_videos(self) -> Path | None:
+        """The folder of renders and downloads when it is the cache's own (NEMO_OUTPUT_DIR unset): only there
+        are old videos removed; a folder the user chose keeps what is written to it."""
+        videos = self._settings.output_dir
+        return videos if videos.is_relative_to(self._settings.cache_dir) else None
 
     async def _restart_lost_job(self, job: RenderJob) -> RenderStatus:
         """A job the backend does not know: its start never landed. Start it under the same id."""

@@ -150,3 +150,19 @@ async def test_a_render_behind_an_open_link_is_downloaded_checked_and_saved_from
     assert looked.status == "completed" and looked.probe == exported.probe and looked.keyframes == exported.keyframes
     assert looked.file_path == exported.file_path and PUBLIC in looked.message
     assert backend.fetched == [PUBLIC], "one download: the check and the saved copy share it"
+
+
+async def test_only_the_cache_s_own_videos_of_dropped_jobs_are_removed(settings: Settings, tmp_path: Path) -> None:
+    in_cache = settings.model_copy(update={"output_dir": settings.cache_dir / "videos"})  # NEMO_OUTPUT_DIR unset
+    dropped = f"render_{'0' * 32}.mp4"
+    for folder in (in_cache.output_dir, settings.output_dir):
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / dropped).write_bytes(b"a video of a job the ledger no longer keeps")
+        (folder / "holiday.mp4").write_bytes(b"not one of ours")
+    first = await service_for(in_cache, OpenLink([GOOD])).export_video()
+    assert sorted(p.name for p in in_cache.output_dir.iterdir()) == sorted([f"{first.job_id}.mp4", "holiday.mp4"])
+    assert first.file_path and Path(first.file_path).read_bytes() == GOOD
+    chosen = settings.model_copy(update={"cache_dir": tmp_path / "another cache"})  # NEMO_OUTPUT_DIR: tmp/out
+    second = await service_for(chosen, OpenLink([GOOD])).export_video()
+    assert second.probe is not None
+    assert (chosen.output_dir / dropped).exists(), "a folder the user chose (NEMO_OUTPUT_DIR) keeps its files"
