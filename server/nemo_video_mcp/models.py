@@ -142,8 +142,9 @@ class RenderJob(JobRecord):
 
     @property
     def unchecked(self) -> bool:
-        """Finished with its file on this machine, and that file not checked yet (`render_job` checks it)."""
-        return self.status == "completed" and bool(self.file_path) and self.probe is None
+        """Finished on the backend, and its file not yet fetched to this machine or not yet checked there
+        (`render_job` does both): not ready yet, whatever the backend says."""
+        return self.status == "completed" and self.probe is None
 
 
 class ProjectState(BaseModel):

@@ -1,8 +1,8 @@
 """One render job: choose or start it (never twice for one timeline), follow it to the end, fetch the file.
 
 Choosing and starting happen inside the tool call (they are quick, and the call budget bounds
-them). Following — polling until the render ends, then downloading a private link — is work the
-server owns: it runs as a job, so a host that gives up does not stop it.
+them). Following — polling until the render ends, then downloading a cloud render's file and checking
+it — is work the server owns: it runs as a job, so a host that gives up does not stop it.
 """
 
 from __future__ import annotations
@@ -93,14 +93,14 @@ class RenderRunner:
         return state
 
     async def follow(self, job: RenderJob, reporter: Reporter, save_to: Path | None = None) -> RenderJob:
-        """Poll until the render ends (or the backend's wait limit passes), fetch a private file, check the
-        file on this machine, save a copy.
+        """Poll until the render ends (or the backend's wait limit passes), fetch a cloud render's file, check
+        the file on this machine, save a copy of it.
 
         Every reading is recorded in the ledger; a failed render (or a file that fails its check) raises
         `RenderFailedError`.
         """
         job = await self._poll(job, RisingProgress(reporter, total=100))
-        job = await self._fetch_if_private(job, reporter)
+        job = await self._fetch(job, reporter)
         job = await self._check(job, reporter)
         if save_to is not None and job.status == "completed":
             job = await self._save(job, save_to, reporter)
@@ -178,11 +178,17 @@ class RenderRunner:
         )
         return RenderFailedError(job.job_id, why)
 
-    async def _fetch_if_private(self, job: RenderJob, reporter: Reporter) -> RenderJob:
-        """A link that only opens with the account's token is useless to the user: fetch the file here."""
-        if job.status != "completed" or not job.url or job.file_path or not self._backend.url_needs_auth(job.url):
+    async def _fetch(self, job: RenderJob, reporter: Reporter) -> RenderJob:
+        """Bring a finished cloud render's file to this machine (a local render is already here), so that it
+        is checked before it is a success and a save copies it: through the backend's one bounded download,
+        its link first (with the token only where the link needs it), then the contract's own download.
+
+        A download that fails raises (the call gets its next step) and leaves the job completed without a
+        file: it reads as processing, and the next get_job or export_video fetches it again.
+        """
+        if job.status != "completed" or job.file_path:
             return job
-        await reporter.log("info", "Downloading the finished video to this machine")
+        await reporter.log("info", "Downloading the finished video to this machine to check it")
         target = self._settings.output_dir / f"{job.job_id}.mp4"
         path = await self._backend.download_render(job.job_id, job.url, target)
         job = job.model_copy(update={"file_path": str(path)})
@@ -192,9 +198,8 @@ class RenderRunner:
     async def _check(self, job: RenderJob, reporter: Reporter) -> RenderJob:
         """Probe the finished file on this machine and keep its three stills; a file that fails the probe
         fails the job (with the probe's next step), so it is never returned, resumed or saved as the video."""
-        if not job.unchecked:
+        if not job.unchecked or job.file_path is None:
             return job
-        assert job.file_path is not None
         from nemo_video_mcp.keyframes import write_keyframes
 
         await reporter.log("info", "Checking the finished video")
@@ -216,8 +221,14 @@ class RenderRunner:
         )
         job = job.model_copy(update={"probe": probe, "keyframes": [str(still) for still in stills]})
         await self._ledger.save(job)
-        await asyncio.to_thread(self._ledger.drop_stale_keyframes)
+        await asyncio.to_thread(self._ledger.drop_stale_files, self._cache_videos())
         return job
+
+    def _cache_videos(self) -> Path | None:
+        """The folder of renders and downloads when it is the cache's own (NEMO_OUTPUT_DIR unset): only there
+        are old videos removed; a folder the user chose keeps what is written to it."""
+        videos = self._settings.output_dir
+        return videos if videos.is_relative_to(self._settings.cache_dir) else None
 
     async def _restart_lost_job(self, job: RenderJob) -> RenderStatus:
         """A job the backend does not know: its start never landed. Start it under the same id."""

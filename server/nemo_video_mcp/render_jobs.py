@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import re
 import shutil
 import time
 import uuid
@@ -19,6 +21,10 @@ log = logging.getLogger(__name__)
 def new_job_id() -> str:
     """A fresh client-chosen render id (the contract lets the client choose)."""
     return f"render_{uuid.uuid4().hex}"
+
+
+_JOB_VIDEO = re.compile(r"render_[0-9a-f]{32}\.mp4")
+"""A render's video as this server names it (`<job_id>.mp4`), in the cache's folder of videos."""
 
 
 class RenderLedger(JobsFile[RenderJob]):
@@ -108,12 +114,19 @@ class RenderLedger(JobsFile[RenderJob]):
         """Where the stills of a render's video are kept: in the cache, owner-only, one folder per job."""
         return self._store.private_folder("keyframes", job_id)
 
-    def drop_stale_keyframes(self) -> None:
-        """Remove the stills of jobs the ledger no longer keeps (it drops the oldest ended jobs past its size)."""
+    def drop_stale_files(self, videos: Path | None) -> None:
+        """Remove the stills, and the videos in `videos` (the cache's folder of renders and downloads; None
+        when the user chose the folder), of jobs the ledger no longer keeps: it drops the oldest ended jobs
+        past its size, so the cache holds that many at most. A job is in the ledger before any file of it
+        exists, so a job started meanwhile keeps its files."""
         kept = {job.job_id for job in self.all()}
         for folder in self._store.private_folder("keyframes").iterdir():
             if folder.is_dir() and folder.name not in kept and not folder.name.startswith("."):
                 shutil.rmtree(folder, ignore_errors=True)
+        for video in videos.glob("render_*.mp4") if videos is not None and videos.is_dir() else []:
+            if _JOB_VIDEO.fullmatch(video.name) and video.stem not in kept and video.is_file():
+                with contextlib.suppress(OSError):
+                    video.unlink()
 
     async def forget(self, job_id: str) -> None:
         await self._store.run_locked(lambda: self._remove_unlocked(job_id))

@@ -118,12 +118,10 @@ class ExportResult(ToolResult, WithKeyframes, PaidCall):
     status: RenderState
     progress: int
     url: str | None = Field(None, description="Download URL (https:// for cloud, file:// for local renders).")
-    file_path: str | None = Field(None, description="Local file path, for local renders.")
+    file_path: str | None = Field(None, description="The checked video on this machine.")
     resumed: bool = Field(False, description="An earlier job was resumed instead of starting (and paying for) another.")
     saved_path: str | None = Field(None, description="export_video(save_to=…): where the checked copy was saved.")
-    probe: VideoProbe | None = Field(
-        None, description="The finished file as checked here (none for an open cloud link, which is not fetched)."
-    )
+    probe: VideoProbe | None = Field(None, description="The finished file as checked here.")
 
 
 class JobResult(ToolResult, WithKeyframes, PaidCall):

@@ -403,11 +403,7 @@ class VideoService:
             job, resumed, already_rendered = await self._render_runner.claim(session_id, reporter)
         if target is not None:
             target = target_for(save_to or "", save_dir, job.job_id)
-        if (
-            already_rendered
-            and (target is None or job.saved_path == str(target))
-            and not self._file_still_to_fetch(job)
-        ):
+        if already_rendered and (target is None or job.saved_path == str(target)) and not job.unchecked:
             await self._renders.mark_delivered(job.job_id)
             return await self._with_credits(self._export_result(job, resumed=False, already_rendered=True), before)
         if resumed and not wait:  # the ledger may be stale: read the job once before answering
@@ -424,9 +420,7 @@ class VideoService:
 
     def _follow_render(self, job: RenderJob, save_to: Path | None = None) -> None:
         """Follow an unfinished render (or save a finished one) in a job of its own, unless one runs here."""
-        if self._jobs.runs_here(job.job_id) or (
-            job.finished and save_to is None and not self._file_still_to_fetch(job)
-        ):
+        if self._jobs.runs_here(job.job_id) or (job.finished and save_to is None and not job.unchecked):
             return
         self._jobs.start(job.job_id, lambda progress: self._render_runner.follow(job, progress, save_to))
 
@@ -446,29 +440,27 @@ class VideoService:
         return self._export_result(job, resumed=resumed, already_rendered=already_rendered)
 
     def _as_seen(self, job: RenderJob) -> RenderJob:
-        """A render whose file is still to be fetched, or whose job here is still saving it, is not ready yet,
-        whatever the backend says (the ledger records the backend's word as soon as it is read)."""
-        if job.status == "completed" and (self._jobs.runs_here(job.job_id) or self._file_still_to_fetch(job)):
+        """A render whose file is not yet fetched to this machine and checked there (`RenderJob.unchecked`: say,
+        a server on this cache stopped, or the download failed, between the backend's 'completed' and the end
+        of the check), or whose job here is still saving it, is not ready yet, whatever the backend says (the
+        ledger records the backend's word as soon as it is read)."""
+        if job.status == "completed" and (self._jobs.runs_here(job.job_id) or job.unchecked):
             return job.model_copy(update={"status": "processing", "progress": 99, "finished_at": None})
         return job
 
-    def _file_still_to_fetch(self, job: RenderJob) -> bool:
-        """Finished behind a link that only opens with the token, and not fetched yet, or fetched and not
-        checked yet: say, this server or another on this cache stopped between the backend's 'completed'
-        and the end of the download or of the file's check."""
-        return job.unchecked or (
-            job.status == "completed"
-            and job.url is not None
-            and not job.file_path
-            and self._backend.url_needs_auth(job.url)
-        )
+    def _where(self, job: RenderJob) -> str:
+        """The finished video's checked copy on this machine, and the backend's link beside it."""
+        here = str(job.file_path)
+        if not job.url or job.url.startswith("file:"):
+            return here
+        if self._backend.url_needs_auth(job.url):
+            return f"{here} (downloaded to this machine: the backend's link only opens with the account's token)"
+        return f"{here} (the checked copy on this machine); its link, which opens without a token: {job.url}"
 
     def _export_result(self, job: RenderJob, *, resumed: bool, already_rendered: bool = False) -> ExportResult:
         file_path = job.file_path
         if job.status == "completed":
-            message = f"The video is ready: {file_path or job.url}"
-            if job.file_path and job.url and self._backend.url_needs_auth(job.url):
-                message += " (downloaded to this machine: the backend's link only opens with the account's token)"
+            message = f"The video is ready: {self._where(job)}"
             if already_rendered:
                 message += " (this exact timeline was rendered before; no new render was started)"
             message += _probe_line(job)
@@ -706,7 +698,7 @@ class VideoService:
             failure = failure or f"Render {job_id} {job.status}: {job.error or 'no reason given'}."
         file_path = job.file_path
         if job.status == "completed":
-            message = f"Render {job_id} is finished: {file_path or job.url}{_probe_line(job)}"
+            message = f"Render {job_id} is finished: {self._where(job)}{_probe_line(job)}"
             if earlier:
                 message += (
                     "\nThis render is of an earlier version of the timeline (it was edited since). "
@@ -780,7 +772,7 @@ class VideoService:
     async def latest_video(self) -> LatestVideo:
         """The newest finished render of this backend, and whether the timeline changed since."""
         name = self._backend.name
-        done = [job for job in self._renders.all() if job.backend == name and job.status == "completed"]
+        done = [job for job in self._renders.all() if job.backend == name and self._as_seen(job).status == "completed"]
         job = max(done, key=lambda job: job.finished_at or job.updated_at, default=None)
         if job is None:
             return LatestVideo(message="No video has been rendered yet. Next step: call export_video.", backend=name)
@@ -907,12 +899,10 @@ def _still_running(job: EditJob) -> str:
 
 
 def _probe_line(job: RenderJob) -> str:
-    """The checked file in one line, or why there is no check (the backend's open link was not fetched)."""
-    if job.probe is not None:
-        return f"\nChecked: {job.probe.summary}; start, middle and end stills are with this answer."
-    if not job.file_path:
-        return "\n(Not checked here: the video stays behind the backend's open link and was not downloaded.)"
-    return ""
+    """The checked file in one line."""
+    if job.probe is None:
+        return ""
+    return f"\nChecked: {job.probe.summary}; start, middle and end stills are with this answer."
 
 
 RenderResult = TypeVar("RenderResult", ExportResult, JobResult)

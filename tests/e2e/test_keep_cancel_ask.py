@@ -212,8 +212,9 @@ async def test_save_to_falls_back_to_the_authenticated_download_when_the_cdn_ref
     job_id = exported.structured["job_id"]
     assert_saved_video(exported, project.home / "videos" / "kept" / f"{job_id}.mp4")
     assert exported.structured["url"].endswith(f"/cdn/renders/{job_id}.mp4")
-    assert project.sim.world.cdn_refused[job_id] >= 1, "the CDN URL was not tried first"
-    (download,) = project.requests_to(f"/api/render/proxy/{job_id}/download")
+    assert exported.structured["probe"] is not None, "the one download is checked, then copied"
+    assert project.sim.world.cdn_refused[job_id] == 1, "the CDN URL is tried first, and once"
+    (download,) = project.requests_to(f"/api/render/proxy/{job_id}/download")  # one: the check's, copied to save_to
     assert download.method == "GET" and download.status == 200
     assert download.headers["authorization"].startswith("Bearer ")
 

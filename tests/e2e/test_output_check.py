@@ -1,7 +1,9 @@
 """Output you can see (issue 13), over stdio: every export is probed, and three stills come with the answer.
 
-Two server launches in all: one offline (a real render, then get_job and an unchanged export again), one on
-the simulator serving a broken file first (an error with a next step, never a success) and a whole one next.
+Three server launches in all: one offline (a real render, then get_job and an unchanged export again), and two
+on the simulator serving a broken file first (an error with a next step, never a success) and a whole one next:
+once behind the Bearer-protected download link, once behind an open CDN link (downloaded to be checked all the
+same, its checked copy named beside the link).
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
+import pytest
 from PIL import Image
 
 from tests.e2e.harness import Project, ToolCall, assert_agent_error, assert_success, make_video, upload_photos
@@ -54,9 +57,11 @@ async def test_a_local_export_is_probed_and_shows_three_stills(project: Project)
         assert path.stat().st_mode & 0o077 == 0, f"{path} is not owner-only"
 
 
+@pytest.mark.parametrize("output_url", ["download", "cdn"], ids=["token_link", "open_link"])
 async def test_a_broken_cloud_file_is_an_error_with_a_next_step_and_the_next_export_is_checked(
-    project: Project,
+    project: Project, output_url: str
 ) -> None:
+    project.sim.configure(output_url=output_url)
     async with project.launch() as server:
         await make_video(server, project)
         project.sim.configure(broken_video="no_moov")
@@ -73,3 +78,8 @@ async def test_a_broken_cloud_file_is_an_error_with_a_next_step_and_the_next_exp
     assert (probe["width"], probe["height"], probe["fps"], probe["faststart"]) == (16, 16, 10, True)
     assert abs(probe["duration_s"] - probe["planned_duration_s"]) < 0.1
     assert_three_stills(whole, (16, 16))
+    url, file_path = whole.structured["url"], Path(whole.structured["file_path"])
+    assert str(file_path) in whole.text, whole.text
+    assert file_path.read_bytes()[4:8] == b"ftyp" and probe["size_bytes"] == file_path.stat().st_size
+    if output_url == "cdn":  # the open link is for the user too (a token-only one is not named)
+        assert "/cdn/renders/" in url and url in whole.text and "opens without a token" in whole.text

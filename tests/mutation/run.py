@@ -205,10 +205,10 @@ MUTATIONS: tuple[Mutation, ...] = (
     ),
     m(
         "render_job.py",
-        "a private link is not downloaded",
-        "or not self._backend.url_needs_auth(job.url)",
-        "or self._backend.url_needs_auth(job.url)",
-        RENDERS,
+        "a finished cloud render is not downloaded to be checked",
+        'if job.status != "completed" or job.file_path:',
+        'if job.status != "completed" or job.file_path or job.url:',
+        (*RENDERS, "tests/unit/test_render_check.py"),
     ),
     m(
         "render_job.py",

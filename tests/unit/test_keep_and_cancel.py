@@ -9,10 +9,9 @@ import pytest
 
 from nemo_video_mcp.budget import call_budget
 from nemo_video_mcp.config import Settings
-from nemo_video_mcp.errors import InputError
+from nemo_video_mcp.errors import InputError, RenderFailedError
 from nemo_video_mcp.models import Credits, ProjectLink
 from nemo_video_mcp.render.runner import ffmpeg_exe
-from nemo_video_mcp.saving import SavedVideoInvalidError
 from tests.unit.test_service import ScriptedBackend, done, running, service_for
 
 
@@ -25,7 +24,8 @@ def make_mp4(path: Path, seconds: float = 1.0, colour: str = "red") -> Path:
 
 
 class Keeping(ScriptedBackend):
-    """Renders with a frozen-credit hold, a claim link, and a download that writes a real MP4."""
+    """Renders with a frozen-credit hold, a claim link, and a download that writes a real MP4 (every finished
+    cloud render is downloaded, checked, and saved from that copy)."""
 
     def __init__(self, source: Path) -> None:
         super().__init__()
@@ -46,13 +46,14 @@ class Keeping(ScriptedBackend):
 
     async def download_render(self, job_id: str, url: str | None, target: Path) -> Path:
         self.fetched.append(url)
+        target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(self.source.read_bytes())
         return target
 
 
 @pytest.fixture
 def keeping(tmp_path: Path) -> Keeping:
-    return Keeping(make_mp4(tmp_path / "rendered.mp4"))
+    return Keeping(make_mp4(tmp_path / "rendered.mp4", seconds=5.0))  # the scripted draft lasts 5 s
 
 
 async def test_the_link_says_what_to_do_with_it(settings: Settings, keeping: Keeping) -> None:
@@ -92,6 +93,7 @@ async def test_save_to_a_new_folder_keeps_a_checked_copy(settings: Settings, kee
     assert result.saved_path == str(folder / f"{result.job_id}.mp4") and result.url == "https://cdn/v.mp4"
     assert Path(result.saved_path).read_bytes() == keeping.source.read_bytes()
     assert "Saved a checked copy" in result.message and not list(folder.glob(".*part*"))
+    assert keeping.fetched == ["https://cdn/v.mp4"], "the copy is made from the file checked here, not fetched again"
 
 
 async def test_save_to_never_replaces_a_different_file(settings: Settings, keeping: Keeping, tmp_path: Path) -> None:
@@ -119,7 +121,7 @@ async def test_a_download_that_is_not_a_video_is_not_saved(settings: Settings, t
     bad.write_bytes(b"<html>not a video</html>")
     keeping = Keeping(bad)
     keeping.render_polls = [done()]
-    with pytest.raises(SavedVideoInvalidError, match="not an MP4"):
+    with pytest.raises(RenderFailedError, match="failed its check"):
         await service_for(settings, keeping).export_video(save_to=str(tmp_path / "kept.mp4"))
     assert not (tmp_path / "kept.mp4").exists() and not list(tmp_path.glob(".kept*"))
 

@@ -16,6 +16,7 @@ from pytest_httpx import HTTPXMock, IteratorStream
 from nemo_video_mcp.app import build_app
 from nemo_video_mcp.config import Settings
 from tests.e2e.harness import TOOLS
+from tests.sim.videos import named_mp4
 
 from .conftest import API, WEB
 
@@ -180,6 +181,8 @@ async def test_upload_then_generate_then_export(app, httpx_mock: HTTPXMock, tmp_
         method="GET",
         url=re.compile(rf"{API}/api/render/proxy/lambda/render_\w+"),
     )
+    # the open link is downloaded too, to be checked: a real 10 s MP4, as long as the draft
+    httpx_mock.add_response(method="GET", url="https://cdn/v.mp4", content=named_mp4(10000, "protocol"))
     progress: list[tuple[float, float | None, str | None]] = []
 
     async def on_progress(done: float, total: float | None, message: str | None) -> None:
@@ -206,6 +209,8 @@ async def test_upload_then_generate_then_export(app, httpx_mock: HTTPXMock, tmp_
         assert not exported.is_error, text_of(exported)
         assert exported.structured_content["url"] == "https://cdn/v.mp4"
         assert exported.structured_content["status"] == "completed"
+        assert exported.structured_content["probe"]["duration_s"] == pytest.approx(10.0, abs=0.1)
+        assert [c.type for c in exported.content].count("image") == 3, "the checked file's stills go out too"
         assert progress and progress[-1][0] == 100
         start = next(r for r in httpx_mock.get_requests() if r.url.path == "/api/render/proxy/lambda")
         assert json.loads(start.content)["draft"] == DRAFT

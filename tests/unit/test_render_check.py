@@ -1,9 +1,11 @@
 """A finished render is checked before it is a success: a broken file fails the job with a next step (never
-returned, resumed or saved), a good one keeps its probe in the ledger and its stills in the cache."""
+returned, resumed or saved), a good one keeps its probe in the ledger and its stills in the cache. A cloud
+render is downloaded to be checked whether or not its link needs the token."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -35,14 +37,39 @@ class RendersHere(ScriptedBackend):
         )
 
 
+class OpenLink(ScriptedBackend):
+    """A cloud backend whose finished videos sit behind an open CDN link (no token), one file per render."""
+
+    def __init__(self, files: list[bytes]) -> None:
+        super().__init__()
+        self.files = files
+        self.fetched: list[str | None] = []
+
+    async def start_render(self, job_id: str, draft: dict[str, Any]) -> RenderStatus:
+        self.render_polls.append(done(PUBLIC))
+        return await super().start_render(job_id, draft)
+
+    async def download_render(self, job_id: str, url: str | None, target: Path) -> Path:
+        self.fetched.append(url)
+        await super().download_render(job_id, url, target)
+        target.write_bytes(self.files.pop(0))
+        return target
+
+
 GOOD = named_mp4(5000, "good")  # the scripted drafts last 5 s
+PUBLIC = "https://cdn.example/v.mp4"
 
 
+def backend_of(kind: str, settings: Settings, files: list[bytes]) -> ScriptedBackend:
+    return RendersHere(settings, files) if kind == "renders_here" else OpenLink(files)
+
+
+@pytest.mark.parametrize("kind", ["renders_here", "open_link"])
 @pytest.mark.parametrize("how", ["no_moov", "cut"])
 async def test_a_broken_file_fails_the_render_with_a_next_step_and_the_next_export_renders_again(
-    settings: Settings, how: str
+    settings: Settings, how: str, kind: str
 ) -> None:
-    backend = RendersHere(settings, [broken(GOOD, how), GOOD])
+    backend = backend_of(kind, settings, [broken(GOOD, how), GOOD])
     service = service_for(settings, backend)
     with pytest.raises(RenderFailedError) as raised:
         await service.export_video(save_to="kept/")
@@ -104,3 +131,38 @@ async def test_a_file_shorter_than_the_timeline_is_not_the_video(settings: Setti
     backend = RendersHere(settings, [named_mp4(3000, "short")])  # the timeline lasts 5 s
     with pytest.raises(RenderFailedError, match=r"it lasts 3\.0 s where the timeline lasts 5\.0 s"):
         await service_for(settings, backend).export_video()
+
+
+async def test_a_render_behind_an_open_link_is_downloaded_checked_and_saved_from_that_copy(
+    settings: Settings, tmp_path: Path
+) -> None:
+    backend = OpenLink([GOOD])
+    service = service_for(settings, backend)
+    exported = await service.export_video(save_to=f"{tmp_path / 'kept'}/")
+    assert exported.status == "completed" and exported.url == PUBLIC
+    assert exported.file_path == str(settings.output_dir / f"{exported.job_id}.mp4")
+    assert exported.file_path in exported.message and PUBLIC in exported.message
+    assert "opens without a token" in exported.message
+    assert exported.probe is not None and exported.probe.summary in exported.message
+    assert len(exported.keyframes) == 3 and all(still.startswith(b"\xff\xd8") for still in exported.keyframes)
+    assert exported.saved_path and Path(exported.saved_path).read_bytes() == GOOD
+    looked = await service.get_job()
+    assert looked.status == "completed" and looked.probe == exported.probe and looked.keyframes == exported.keyframes
+    assert looked.file_path == exported.file_path and PUBLIC in looked.message
+    assert backend.fetched == [PUBLIC], "one download: the check and the saved copy share it"
+
+
+async def test_only_the_cache_s_own_videos_of_dropped_jobs_are_removed(settings: Settings, tmp_path: Path) -> None:
+    in_cache = settings.model_copy(update={"output_dir": settings.cache_dir / "videos"})  # NEMO_OUTPUT_DIR unset
+    dropped = f"render_{'0' * 32}.mp4"
+    for folder in (in_cache.output_dir, settings.output_dir):
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / dropped).write_bytes(b"a video of a job the ledger no longer keeps")
+        (folder / "holiday.mp4").write_bytes(b"not one of ours")
+    first = await service_for(in_cache, OpenLink([GOOD])).export_video()
+    assert sorted(p.name for p in in_cache.output_dir.iterdir()) == sorted([f"{first.job_id}.mp4", "holiday.mp4"])
+    assert first.file_path and Path(first.file_path).read_bytes() == GOOD
+    chosen = settings.model_copy(update={"cache_dir": tmp_path / "another cache"})  # NEMO_OUTPUT_DIR: tmp/out
+    second = await service_for(chosen, OpenLink([GOOD])).export_video()
+    assert second.probe is not None
+    assert (chosen.output_dir / dropped).exists(), "a folder the user chose (NEMO_OUTPUT_DIR) keeps its files"

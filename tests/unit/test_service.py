@@ -315,7 +315,7 @@ async def test_a_link_that_needs_the_token_is_downloaded_for_the_user(
 
 
 class DownloadCut(ScriptedBackend):
-    """The first two downloads of a private file break off (the first as when the server dies in the middle)."""
+    """The first two downloads of a finished file break off (the first as when the server dies in the middle)."""
 
     async def download_render(self, job_id: str, url: str | None, target: Path) -> Path:
         if len(self.downloads) < 2:
@@ -324,27 +324,35 @@ class DownloadCut(ScriptedBackend):
         return await super().download_render(job_id, url, target)
 
 
+@pytest.mark.parametrize("url", ["https://api.private/api/render/proxy/x/download", "https://cdn.example/v.mp4"])
 @pytest.mark.parametrize("next_call", ["export_video", "get_job"])
-async def test_a_finished_render_whose_private_file_never_arrived_is_fetched_not_rendered_again(
-    settings: Settings, next_call: str
+async def test_a_finished_render_whose_file_never_arrived_is_fetched_not_rendered_again(
+    settings: Settings, next_call: str, url: str
 ) -> None:
     backend = DownloadCut()
-    backend.render_polls = [done("https://api.private/api/render/proxy/x/download")]
+    backend.render_polls = [done(url)]
     with pytest.raises(BackendUnavailableError):
         await service_for(settings, backend).export_video()
     restarted = service_for(settings, backend)  # the ledger says 'completed'; the file is not here
     state = await restarted.get_job()  # fetches again, and that breaks off too
-    assert state.status != "completed" and not state.file_path, "never 'ready' with a link the user cannot open"
+    assert state.status != "completed" and not state.file_path, "never 'ready' without a file checked here"
+    assert state.error and "Next step" in state.error and state.probe is None and not state.keyframes
+    assert (await restarted.latest_video()).job_id is None, "nor is it the latest video"
     result = await (restarted.export_video() if next_call == "export_video" else restarted.get_job())
-    assert result.status == "completed" and result.file_path
+    assert result.status == "completed" and result.file_path and result.probe is not None
     assert Path(result.file_path).read_bytes() == video_of(result.job_id)
     assert backend.renders_started == [result.job_id], "fetched, never started (or charged) again"
 
 
-async def test_a_public_link_is_returned_as_is(settings: Settings, backend: ScriptedBackend) -> None:
+async def test_a_public_link_is_returned_as_is_beside_the_copy_checked_here(
+    settings: Settings, backend: ScriptedBackend
+) -> None:
     backend.render_polls = [done("https://cdn.example/v.mp4")]
     result = await service_for(settings, backend).export_video()
-    assert result.url == "https://cdn.example/v.mp4" and result.file_path is None and backend.downloads == []
+    assert result.url == "https://cdn.example/v.mp4" and result.url in result.message
+    assert result.file_path == str(settings.output_dir / f"{result.job_id}.mp4") and result.file_path in result.message
+    assert "downloaded to this machine" not in result.message, "the open link needs no token"
+    assert backend.downloads == [result.job_id]
 
 
 class FailingReads(ScriptedBackend):
