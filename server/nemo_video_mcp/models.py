@@ -135,6 +135,7 @@ class RenderJob(JobRecord):
     keyframes: list[str] = Field(
         default_factory=list, description="The checked file's JPEG stills (start, middle, end), kept in the cache."
     )
+    credits_before: Credits | None = Field(None, description="The balance read just before the render started.")
 
     @property
     def finished(self) -> bool:

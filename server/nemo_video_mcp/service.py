@@ -401,6 +401,9 @@ class VideoService:
         before = await self._credits_within()
         async with self._export_lock:  # held only while a job is chosen or started, never while following
             job, resumed, already_rendered = await self._render_runner.claim(session_id, reporter)
+            if not (resumed or already_rendered) and before is not None:  # for get_job's before and after
+                job = job.model_copy(update={"credits_before": before})
+                await self._renders.save(job)
         if target is not None:
             target = target_for(save_to or "", save_dir, job.job_id)
         if already_rendered and (target is None or job.saved_path == str(target)) and not job.unchecked:
@@ -712,10 +715,10 @@ class VideoService:
             message = f"Render {job_id} is {job.status} ({job.progress}%). Next step: call get_job again to follow it."
         status = "running" if not job.finished else job.status
         after = await self._credits_within()
-        credits, note = _credits_fields(None, after)
+        credits, note = _credits_fields(job.credits_before, after)
         released = None
         if status in ("failed", "cancelled"):
-            released, note = failed_job_credits(None, after)
+            released, note = failed_job_credits(job.credits_before, after)
         elif after is not None and after.needs_credits:
             note = f"Export is free: {after.available:g} credits available now, {after.frozen:g} held."
         result = self._result(

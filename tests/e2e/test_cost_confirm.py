@@ -26,6 +26,7 @@ async def test_a_dear_edit_is_confirmed_first_declined_sends_nothing_accepted_se
         sent_after_decline = len(project.requests_to("/run_sse"))
         accepted = await server.call("generate_video", instruction=CLIP)
         exported = await server.call("export_video")
+        followed = await server.call("get_job", job_id=exported.structured["job_id"])
 
     # the first call of this server: no balance read yet, and upload_images makes no request of its own for it
     assert "The next edit would cost about 50 credits (the balance is not known yet" in uploaded.structured["next_cost"]
@@ -40,3 +41,4 @@ async def test_a_dear_edit_is_confirmed_first_declined_sends_nothing_accepted_se
     assert_success(exported)
     assert (exported.structured["credits_before"], exported.structured["credits_after"]) == (0, 0)
     assert "nothing spent" in exported.text
+    assert (followed.structured["credits_before"], followed.structured["credits_after"]) == (0, 0), "the render's own"
