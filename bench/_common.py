@@ -119,13 +119,19 @@ def simulator() -> contextlib.AbstractContextManager[str]:
 
 
 def server_env(base: str, home: Path, **extra: str) -> dict[str, str]:
-    """The environment of our server against the backend at `base`, with a private cache under `home`."""
+    """The environment of our server against the backend at `base`, with a private cache under `home`.
+
+    PYTHONPATH is passed on when set, so that a run from a worktree (`PYTHONPATH=$PWD/server`) serves
+    that worktree's code rather than the checkout the venv was installed from.
+    """
+    inherited = {"PYTHONPATH": os.environ["PYTHONPATH"]} if "PYTHONPATH" in os.environ else {}
     return {
         "NEMO_API_BASE": base,
         "NEMO_CACHE_DIR": str(home / "cache"),
         "NEMO_OUTPUT_DIR": str(home / "videos"),
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "HOME": str(home),
+        **inherited,
         **extra,
     }
 
