@@ -4,14 +4,13 @@
     .venv/bin/python bench/holds.py --seconds 20 --pairs 1
 
 A static plan is one concat list: each hold is one still given the hold's duration, and `fps` repeats
-it at 30 fps, so x264 codes every repeated frame (most of a long video's time). The what-if (`vfr`)
-renders the same plan from the same prepared stills with the product's x264 settings, but without
-`fps`/`tpad`, with `-fps_mode vfr` and no `-r`/`-frames:v`: a hold is one frame of its own duration.
-The last hold is two list entries, its still again for the last frame time, since MP4 gives the last
-sample the length of one frame (one entry lost the last hold). `vfr` also turns x264's B-frames off
-(`bframes=0`); `vfr-b` keeps them, and Chromium then shows a wrong picture after a seek into a hold
-(the decoder's reorder delay is a whole hold long). Each contender runs in a child process (wall
-time of the whole render, peak RSS of its tree).
+it at 30 fps, so x264 codes every repeated frame (most of a long video's time). `vfr` renders the same
+plan with `EncoderSettings(one_frame_holds=True)` (see `graph.holds_as_one_frame`): no `fps`/`tpad`,
+`-fps_mode vfr`, no `-r`/`-frames:v`, so a hold is one frame of its own duration; its last hold is
+listed twice, the second time for the last frame only, since MP4 gives the last sample the length of
+one frame (a single entry lost the last hold); and x264's B-frames are off. `vfr-b` is the same with
+the B-frames kept: Chromium then shows a wrong picture after a seek into a hold. Each contender runs
+in a child process (wall time of the whole render, peak RSS of its tree).
 
 Then the checks on one output of each: the container duration, the stream's packets (count, last
 pts + duration), the frame count decoded at 30 fps, PSNR of each vfr (decoded at 30 fps) against
@@ -29,7 +28,6 @@ import json
 import re
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -54,49 +52,22 @@ def plan_for(images: int, seconds: float):  # type: ignore[no-untyped-def]
     return plan.with_images(make_images(images))
 
 
-# --- The what-if: the product's list and command, with holds as one frame each ---------------------
-
-
-def vfr_list(text: str, fps: int) -> str:
-    """The concat list with its last hold split in two entries: the still for all but one frame, then again."""
-    lines = text.rstrip("\n").split("\n")
-    last_file, last_duration = lines[-2], float(lines[-1].split()[1])
-    lines[-1] = f"duration {last_duration - 1 / fps:.6f}"
-    return "\n".join([*lines, last_file, f"duration {1 / fps:.6f}"]) + "\n"
-
-
-def vfr_argv(argv: list[str], fps: int, bframes: bool) -> list[str]:
-    """The command without the constant rate: no fps/tpad in the graph, no -r and -frames:v, -fps_mode vfr."""
-    out = list(argv)
-    if not bframes:
-        at = out.index("-x264-params") + 1
-        out[at] += ":bframes=0"
-    graph = out.index("-filter_complex") + 1
-    out[graph] = re.sub(rf"fps={fps},tpad=stop_mode=clone:stop=-1,?", "", out[graph]).replace("[0:v][", "[0:v]null[")
-    for option in ("-r", "-frames:v"):
-        at = out.index(option)
-        del out[at : at + 2]
-    at = out.index("-movflags")
-    out[at:at] = ["-fps_mode", "vfr"]
-    return out
+# --- The contenders -------------------------------------------------------------------------------
 
 
 async def render(kind: str, plan, out: Path) -> None:  # type: ignore[no-untyped-def]
-    from nemo_video_mcp.render.graph import build_command
-    from nemo_video_mcp.render.runner import ffmpeg_exe, run_ffmpeg
-    from nemo_video_mcp.render.slideshow import _prepare, render_slideshow
+    from dataclasses import dataclass
 
-    if kind == "cfr":
-        await render_slideshow(plan, out)
-        return
-    sources = [Path(image.path) for image in plan.images]
-    with tempfile.TemporaryDirectory(prefix="nemo-bench-holds-") as tmp:
-        stills, _, timeline = await _prepare(plan, sources, Path(tmp), lambda _share: None, 3600)
-        assert timeline is not None
-        timeline.write_text(vfr_list(timeline.read_text(), plan.fps), encoding="utf-8")
-        argv = build_command(plan, stills, ffmpeg=ffmpeg_exe(), timeline=timeline)
-        argv = vfr_argv(argv, plan.fps, bframes=kind == "vfr-b")
-        await run_ffmpeg(argv, out, duration_s=plan.duration_s, timeout_s=3600)
+    from nemo_video_mcp.render.graph import EncoderSettings
+    from nemo_video_mcp.render.slideshow import render_slideshow
+
+    @dataclass(frozen=True)
+    class WithBFrames(EncoderSettings):
+        def video_args(self, bframes: bool = True) -> list[str]:
+            return super().video_args(bframes=True)
+
+    encoders = {"cfr": EncoderSettings(), "vfr": EncoderSettings(one_frame_holds=True)}
+    await render_slideshow(plan, out, encoder=encoders.get(kind, WithBFrames(one_frame_holds=True)), timeout_s=3600)
 
 
 def child(kind: str, images: int, seconds: float) -> None:
