@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import socket
 import statistics
@@ -14,6 +15,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+WORK = ROOT / "bench" / "_work"
 PYTHON = sys.executable
 SERVER_SCRIPT = Path(PYTHON).with_name("nemo-video-mcp")
 BARE_SERVER = ROOT / "bench" / "bare_server.py"
@@ -119,13 +121,19 @@ def simulator() -> contextlib.AbstractContextManager[str]:
 
 
 def server_env(base: str, home: Path, **extra: str) -> dict[str, str]:
-    """The environment of our server against the backend at `base`, with a private cache under `home`."""
+    """The environment of our server against the backend at `base`, with a private cache under `home`.
+
+    PYTHONPATH is passed on when set, so that a run from a worktree (`PYTHONPATH=$PWD/server`) serves
+    that worktree's code rather than the checkout the venv was installed from.
+    """
+    inherited = {"PYTHONPATH": os.environ["PYTHONPATH"]} if "PYTHONPATH" in os.environ else {}
     return {
         "NEMO_API_BASE": base,
         "NEMO_CACHE_DIR": str(home / "cache"),
         "NEMO_OUTPUT_DIR": str(home / "videos"),
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "HOME": str(home),
+        **inherited,
         **extra,
     }
 
@@ -151,3 +159,96 @@ def server_process(marker: str = "nemo-video-mcp") -> int | None:
             if any(marker in part for part in child.cmdline()):
                 return child.pid
     return None
+
+
+# --- The local renderer's benches: photo-like images, and a contender's process tree ---------------
+
+IMAGES = [
+    ("a.jpg", (6000, 4000)),
+    ("b.png", (3000, 2000)),
+    ("c.jpg", (6000, 4000)),
+    ("d.png", (2400, 2400)),  # with alpha
+    ("e.jpg", (4000, 6000)),  # portrait
+    ("f.png", (1200, 1600)),
+    ("g.jpg", (6000, 4000)),
+    ("h.png", (3000, 2000)),
+]
+"""Eight mixed-size images; more than eight repeat these sizes and kinds as different pictures."""
+
+
+def make_images(count: int = 8) -> list[Path]:
+    """`count` different photo-like stills (colour gradients under fine noise, so the encoder has real
+    detail to code), made once under bench/_work/."""
+    from PIL import Image
+
+    WORK.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for i in range(count):
+        name, size = IMAGES[i % len(IMAGES)]
+        path = WORK / (name if i < len(IMAGES) else f"{i:02d}{name}")
+        paths.append(path)
+        if path.exists():
+            continue
+        small = (size[0] // 8, size[1] // 8)
+        r = Image.linear_gradient("L").resize(small).rotate(40 * i, expand=False)
+        g = Image.radial_gradient("L").resize(small)
+        b = Image.effect_noise(small, 60)
+        base = Image.merge("RGB", (r, g, b)).resize(size, Image.Resampling.BICUBIC)
+        noise = Image.effect_noise(size, 25).convert("RGB")
+        image = Image.blend(base, noise, 0.15)
+        if name.startswith("d"):
+            image = image.convert("RGBA")
+            image.putalpha(Image.radial_gradient("L").resize(size))
+        image.save(path, quality=92) if path.suffix == ".jpg" else image.save(path, compress_level=6)
+    return paths
+
+
+def measure_child(argv: Sequence[str]) -> dict[str, float]:
+    """Run a contender's child process (`argv`), which prints a JSON object as its last line; return it
+    with the peak RSS of the child's whole tree (`peak_mb`, sampled every 20 ms) and of each part alone:
+    `peak_main_mb` (the child), `peak_helper_mb` (its Python children), `peak_ffmpeg_mb`."""
+    import psutil
+
+    process = subprocess.Popen(list(argv), stdout=subprocess.PIPE, text=True)
+    peak = 0
+    parts: dict[str, int] = {}
+    watched = psutil.Process(process.pid)
+    done = threading.Event()
+
+    def part(member: psutil.Process) -> str:
+        if member.pid == watched.pid:
+            return "main"
+        return "ffmpeg" if "ffmpeg" in member.name() else "helper"
+
+    def sample() -> None:
+        nonlocal peak
+        while not done.is_set():
+            try:
+                tree = [watched, *watched.children(recursive=True)]
+                total = 0
+                now: dict[str, int] = {}
+                for member in tree:
+                    with contextlib.suppress(psutil.Error):  # a child may exit between listing and reading
+                        rss = member.memory_info().rss
+                        total += rss
+                        label = part(member)
+                        now[label] = now.get(label, 0) + rss
+                peak = max(peak, total)
+                for label, rss in now.items():
+                    parts[label] = max(parts.get(label, 0), rss)
+            except psutil.Error:
+                pass
+            done.wait(0.02)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    stdout, _ = process.communicate()
+    done.set()
+    sampler.join()
+    if process.returncode != 0:
+        raise SystemExit(f"{' '.join(argv[1:])} failed with code {process.returncode}")
+    result: dict[str, float] = json.loads(stdout.strip().splitlines()[-1])
+    result["peak_mb"] = peak / 1024 / 1024
+    for label, rss in parts.items():
+        result[f"peak_{label}_mb"] = rss / 1024 / 1024
+    return result

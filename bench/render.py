@@ -19,60 +19,22 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT))
-from _common import load  # noqa: E402
+from _common import WORK, load, make_images, measure_child  # noqa: E402
 
-WORK = ROOT / "_work"
 sys.path.insert(0, str(ROOT.parent / "server"))
 
 DURATION_S = 15.0
 FPS = 30
 SIZE = (1920, 1080)
 TRANSITION_S = 0.5
-IMAGES = [
-    ("a.jpg", (6000, 4000)),
-    ("b.png", (3000, 2000)),
-    ("c.jpg", (6000, 4000)),
-    ("d.png", (2400, 2400)),  # with alpha
-    ("e.jpg", (4000, 6000)),  # portrait
-    ("f.png", (1200, 1600)),
-    ("g.jpg", (6000, 4000)),
-    ("h.png", (3000, 2000)),
-]
-
-
-def make_images() -> list[Path]:
-    """Photo-like stills: colour gradients under fine noise, so the encoder has real detail to code."""
-    from PIL import Image
-
-    WORK.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for i, (name, size) in enumerate(IMAGES):
-        path = WORK / name
-        paths.append(path)
-        if path.exists():
-            continue
-        small = (size[0] // 8, size[1] // 8)
-        r = Image.linear_gradient("L").resize(small).rotate(40 * i, expand=False)
-        g = Image.radial_gradient("L").resize(small)
-        b = Image.effect_noise(small, 60)
-        base = Image.merge("RGB", (r, g, b)).resize(size, Image.Resampling.BICUBIC)
-        noise = Image.effect_noise(size, 25).convert("RGB")
-        image = Image.blend(base, noise, 0.15)
-        if name.startswith("d"):
-            image = image.convert("RGBA")
-            image.putalpha(Image.radial_gradient("L").resize(size))
-        image.save(path, quality=92) if path.suffix == ".jpg" else image.save(path, compress_level=6)
-    return paths
 
 
 # --- The contenders (each runs in a child process) ------------------------------------------------
@@ -175,51 +137,7 @@ PARTS = ("main", "helper", "ffmpeg")
 
 
 def measure(kind: str) -> dict[str, float]:
-    import psutil
-
-    process = subprocess.Popen([sys.executable, __file__, "--child", kind], stdout=subprocess.PIPE, text=True)
-    peak = 0
-    parts: dict[str, int] = {}  # the peak of each part alone: this python, its python children, ffmpeg
-    watched = psutil.Process(process.pid)
-    done = threading.Event()
-
-    def part(member: psutil.Process) -> str:
-        if member.pid == watched.pid:
-            return "main"
-        return "ffmpeg" if "ffmpeg" in member.name() else "helper"
-
-    def sample() -> None:
-        nonlocal peak
-        while not done.is_set():
-            try:
-                tree = [watched, *watched.children(recursive=True)]
-                total = 0
-                now: dict[str, int] = {}
-                for member in tree:
-                    with contextlib.suppress(psutil.Error):  # a child may exit between listing and reading
-                        rss = member.memory_info().rss
-                        total += rss
-                        label = part(member)
-                        now[label] = now.get(label, 0) + rss
-                peak = max(peak, total)
-                for label, rss in now.items():
-                    parts[label] = max(parts.get(label, 0), rss)
-            except psutil.Error:
-                pass
-            done.wait(0.02)
-
-    sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
-    stdout, _ = process.communicate()
-    done.set()
-    sampler.join()
-    if process.returncode != 0:
-        raise SystemExit(f"{kind} failed with code {process.returncode}")
-    result = json.loads(stdout.strip().splitlines()[-1])
-    result["peak_mb"] = peak / 1024 / 1024
-    for label, rss in parts.items():
-        result[f"peak_{label}_mb"] = rss / 1024 / 1024
-    return result
+    return measure_child([sys.executable, __file__, "--child", kind])
 
 
 def main() -> None:

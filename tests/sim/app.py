@@ -14,7 +14,7 @@ from urllib.parse import unquote
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.responses import FileResponse, JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -63,57 +63,91 @@ class RecordingMiddleware:
         if scope["type"] != "http" or scope["path"].startswith(("/_sim", "/cdn")):
             await self.app(scope, receive, send)
             return
-        body = bytearray()
-        while True:
-            message = await receive()
-            body += message.get("body", b"")
-            if message["type"] != "http.request" or not message.get("more_body"):
-                break
         headers: dict[str, str] = {}
         for raw_name, raw_value in scope["headers"]:
             name, value = raw_name.decode("latin-1").lower(), raw_value.decode("latin-1")
             headers[name] = f"{headers[name]}, {value}" if name in headers else value
+        content_type = headers.get("content-type", "")
+        body = _CountedBody(receive)
+        raw = await body.read_whole() if "json" in content_type else b""
         record = self.world.record(
             RecordedRequest(
                 scope["method"],
                 scope["path"],
                 scope.get("query_string", b"").decode("latin-1"),
                 headers,
-                len(body),
-                _json_or_none(bytes(body), headers.get("content-type", "")),
+                body.size,
+                _json_or_none(raw, content_type),
             )
         )
+        body.record = record
         scope[RECORD_KEY] = record
 
         async def capture(message: Message) -> None:
             if message["type"] == "http.response.start":
+                await body.drain()  # the whole request is received before any answer, as when it was buffered
                 record.status = message["status"]
             await send(message)
 
         if scope["path"].startswith(tuple(self.world.config.stall_paths)):
-            await _stall(receive, capture, self.world.config.stall_s)
+            await _stall(body.receive, capture, self.world.config.stall_s)
             return
 
         fault = self.world.take_transport_fault()
         if fault == 503:
             page = "<html><body><h1>503 Service Temporarily Unavailable</h1></body></html>"
-            await Response(page, 503, media_type="text/html")(scope, receive, capture)
+            await Response(page, 503, media_type="text/html")(scope, body.receive, capture)
             return
         if fault == 429:
             response = Replies(self.world).business_error(SimError(429, "rate limited"))
-            await response(scope, receive, capture)
+            await response(scope, body.receive, capture)
             return
 
-        replayed = False
+        await self.app(scope, body.receive, capture)
 
-        async def replay() -> Message:
-            nonlocal replayed
-            if not replayed:
-                replayed = True
-                return {"type": "http.request", "body": bytes(body), "more_body": False}
-            return await receive()
 
-        await self.app(scope, replay, capture)
+class _CountedBody:
+    """A request body passed on as it arrives, its size counted into the record.
+
+    Only a JSON body is held (to record it; it is small): an upload of 190 MB streams through to
+    the multipart parser, which spools it to disk, instead of being copied whole three times.
+    """
+
+    def __init__(self, receive: Receive) -> None:
+        self._receive = receive
+        self._replay: Message | None = None
+        self.size = 0
+        self.complete = False
+        self.record: RecordedRequest | None = None
+
+    async def receive(self) -> Message:
+        if self._replay is not None:
+            message, self._replay = self._replay, None
+            return message
+        message = await self._receive()
+        if message["type"] == "http.request":
+            self.size += len(message.get("body", b""))
+            self.complete = not message.get("more_body", False)
+            if self.record is not None:
+                self.record.body_size = self.size
+        else:
+            self.complete = True
+        return message
+
+    async def read_whole(self) -> bytes:
+        """Read the whole body now, and hand it on as one message."""
+        chunks = []
+        while not self.complete:
+            message = await self.receive()
+            chunks.append(message.get("body", b""))
+        body = b"".join(chunks)
+        self._replay = {"type": "http.request", "body": body, "more_body": False}
+        return body
+
+    async def drain(self) -> None:
+        """Read what the app left of the body, and throw it away."""
+        while not self.complete:
+            await self.receive()
 
 
 async def _stall(receive: Receive, send: Send, seconds: float) -> None:
@@ -244,7 +278,7 @@ class SimApp:
                 if not parts or any(isinstance(p, str) for p in parts):
                     raise SimError(422, "multipart field 'files' with one or more files is required")
                 uploads = [
-                    self.world.add_file(session, p.filename or "upload", await p.read(), p.content_type, base_url)
+                    self.world.add_file(session, p.filename or "upload", p.file, p.content_type, base_url)
                     for p in parts
                 ]
         else:
@@ -369,7 +403,8 @@ class SimApp:
         upload = self.world.find_upload(request.path_params["key"])
         if upload is None:
             return Response(b"not found", 404)
-        return Response(upload.content, media_type=upload.content_type or "application/octet-stream")
+        assert upload.stored is not None
+        return FileResponse(upload.stored, media_type=upload.content_type or "application/octet-stream")
 
     async def cdn_render(self, request: Request) -> Response:
         with self.world.lock:

@@ -7,17 +7,17 @@ reads it from its own thread, so every change happens under `lock`.
 from __future__ import annotations
 
 import hashlib
-import io
 import math
 import secrets
+import tempfile
 import threading
 import time
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from pathlib import PurePosixPath
-from typing import Any
+from pathlib import Path, PurePosixPath
+from typing import Any, BinaryIO
 
 from tests.sim.config import ONE_SHOT, SimConfig
 from tests.sim.edits import EditPlan, MediaRef, empty_draft, plan_edit, question_plan
@@ -27,6 +27,7 @@ VIDEO_EXT = {"mp4", "mov", "avi", "webm", "mkv"}
 IMAGE_EXT = {"jpg", "jpeg", "png", "gif", "webp", "heic", "heif"}
 AUDIO_EXT = {"mp3", "wav", "m4a", "aac"}
 FINAL_RENDER = ("completed", "failed", "cancelled")
+COPY_BYTES = 1 << 20
 
 
 def iso(ts: float) -> str:
@@ -57,14 +58,14 @@ class User:
 
 @dataclass
 class Upload:
-    """One file as received, byte for byte (URL uploads have empty `content`)."""
+    """One file as received, byte for byte, kept on disk (URL uploads have none, and empty `content`)."""
 
     session_id: str
     filename: str
     file_type: str
     size: int
     sha256: str
-    content: bytes
+    stored: Path | None
     content_type: str | None
     cdn_url: str
     width: int | None = None
@@ -72,6 +73,11 @@ class Upload:
     duration: float | None = None
     fps: float | None = None
     source_url: str | None = None
+
+    @property
+    def content(self) -> bytes:
+        """The bytes received, read from disk when asked."""
+        return self.stored.read_bytes() if self.stored is not None else b""
 
     def info(self) -> dict[str, Any]:
         return {
@@ -187,6 +193,7 @@ class World:
         self.sessions: dict[str, Session] = {}
         self.renders: dict[str, Render] = {}
         self.uploads: list[Upload] = []
+        self.upload_folder = tempfile.TemporaryDirectory(prefix="nemo-sim-uploads-")  # the old one is removed
         self.requests: list[RecordedRequest] = []
         self.renders_started: Counter[str] = Counter()
         self.render_attempts: Counter[str] = Counter()
@@ -290,21 +297,30 @@ class World:
     # --- uploads -------------------------------------------------------------------------------
 
     def add_file(
-        self, session: Session, filename: str, content: bytes, content_type: str | None, base_url: str
+        self, session: Session, filename: str, received: BinaryIO, content_type: str | None, base_url: str
     ) -> Upload:
-        if len(content) > self.config.max_upload_bytes:
+        """Keep one received file: copied to the upload folder and hashed a piece at a time, never whole in memory."""
+        size = received.seek(0, 2)
+        if size > self.config.max_upload_bytes:
             raise SimError(4002, f"{filename} is larger than {self.config.max_upload_bytes} bytes")
-        file_type = detect_file_type(filename, content)
-        digest = hashlib.sha256(content).hexdigest()
+        received.seek(0)
+        file_type = detect_file_type(filename, received.read(16))
+        received.seek(0)
+        digest = hashlib.sha256()
+        with tempfile.NamedTemporaryFile(dir=self.upload_folder.name, delete=False) as stored:
+            while piece := received.read(COPY_BYTES):
+                digest.update(piece)
+                stored.write(piece)
+        sha256 = digest.hexdigest()
         upload = Upload(
             session.session_id,
             filename,
             file_type,
-            len(content),
-            digest,
-            content,
+            size,
+            sha256,
+            Path(stored.name),
             content_type,
-            f"{base_url}/cdn/uploads/{digest[:16]}/{PurePosixPath(filename).name}",
+            f"{base_url}/cdn/uploads/{sha256[:16]}/{PurePosixPath(filename).name}",
         )
         _describe_media(upload)
         return upload
@@ -317,7 +333,7 @@ class World:
             detect_file_type(name, b""),
             0,
             hashlib.sha256(url.encode()).hexdigest(),
-            b"",
+            None,
             None,
             url,
             source_url=url,
@@ -332,7 +348,7 @@ class World:
 
     def find_upload(self, key: str) -> Upload | None:
         with self.lock:
-            return next((u for u in self.uploads if u.sha256.startswith(key) and u.content), None)
+            return next((u for u in self.uploads if u.sha256.startswith(key) and u.stored and u.size), None)
 
     # --- credits and edits ---------------------------------------------------------------------
 
@@ -541,7 +557,9 @@ def _describe_media(upload: Upload) -> None:
         try:
             from PIL import Image
 
-            with Image.open(io.BytesIO(upload.content)) as image:
+            if upload.stored is None:
+                raise FileNotFoundError("a URL upload")
+            with Image.open(upload.stored) as image:
                 upload.width, upload.height = image.size
         except Exception:
             upload.width = upload.height = None

@@ -513,7 +513,7 @@ async def test_a_large_upload_is_streamed_from_disk_not_read_into_memory(
         await backend.aclose()
     assert uploaded.url == "https://cdn/big" and uploaded.size_bytes == size
     assert counting.upload_bytes > size  # the whole file, and the multipart framing
-    assert counting.largest_chunk <= 1024 * 1024
+    assert 64 * 1024 < counting.largest_chunk <= 1024 * 1024  # joined pieces: 64 KB writes ran at half curl's speed
     assert peak < 8 * 1024 * 1024, f"{peak / 1024 / 1024:.0f} MB held while uploading a 64 MB file"
 
 

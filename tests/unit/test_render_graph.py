@@ -12,6 +12,7 @@ from nemo_video_mcp.render.graph import (
     Piece,
     build_command,
     build_filtergraph,
+    holds_as_one_frame,
     stills_list,
     timeline_list,
     timeline_pieces,
@@ -125,6 +126,48 @@ def test_static_timeline_list_has_a_hold_per_image_and_the_transitions_between()
         "file '/tmp/it'\\''s.y4m'", "duration 0.500000",
         "file '/tmp/still-2.y4m'", "duration 3.500000",
     ]  # fmt: skip
+
+
+ONE_FRAME = EncoderSettings(one_frame_holds=True)
+
+
+def _looks(plan, *looks: str):
+    images = [image.model_copy(update={"look": look}) for image, look in zip(plan.images, looks, strict=True)]
+    return plan.model_copy(update={"images": images})
+
+
+def test_one_frame_holds_drop_the_constant_rate_and_the_b_frames():
+    argv = build_command(_plan(3, motion="static"), _stills(3), encoder=ONE_FRAME, timeline=TIMELINE)
+    graph = argv[argv.index("-filter_complex") + 1]
+    assert graph == "[0:v]null[joined];[joined]" + COLOUR_TAGS + "[vout]"
+    assert "-r" not in argv and "-frames:v" not in argv
+    assert argv[argv.index("-fps_mode") + 1] == "vfr"
+    assert argv[argv.index("-x264-params") + 1] == "sliced-threads=1:bframes=0"
+
+
+def test_one_frame_holds_list_the_last_hold_again_for_its_last_frame():
+    plan = _plan(2, motion="static", transition="none")  # 180 frames each
+    text = timeline_list(plan, _stills(2), [], one_frame_holds=True)
+    assert text.splitlines()[-4:] == [
+        "file '/tmp/still-1.y4m'", "duration 5.966667", "file '/tmp/still-1.y4m'", "duration 0.033333",
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("plan", "encoder", "one_frame"),
+    [
+        (_plan(3, motion="static"), ONE_FRAME, True),
+        (_plan(3, motion="static"), EncoderSettings(), False),
+        (_plan(3, motion="kenburns"), ONE_FRAME, False),
+        (_plan(3, motion="static", title="Hello"), ONE_FRAME, False),  # a text fades frame by frame
+        (_looks(_plan(3, motion="static"), "bw", "bw", "bw"), ONE_FRAME, True),
+        (_looks(_plan(3, motion="static"), "none", "bw", "none"), ONE_FRAME, False),  # enabled by frame number
+    ],
+)
+def test_one_frame_holds_only_where_no_filter_counts_frames(plan, encoder, one_frame):
+    assert holds_as_one_frame(plan, encoder) is one_frame
+    argv = build_command(plan, _stills(3), encoder=encoder, timeline=TIMELINE, texts=[])
+    assert ("-fps_mode" in argv) is one_frame
 
 
 def test_hard_cuts_list_only_the_holds():

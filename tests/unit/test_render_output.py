@@ -13,6 +13,7 @@ from PIL import Image, ImageChops, ImageDraw, ImageStat
 from nemo_video_mcp.models import EditOptions
 from nemo_video_mcp.render import runner
 from nemo_video_mcp.render.changes import first_plan
+from nemo_video_mcp.render.graph import EncoderSettings
 from nemo_video_mcp.render.plan import build_plan, plan_from_draft
 from nemo_video_mcp.render.probe import count_frames, is_faststart, probe_video, read_frame, top_level_atoms
 from nemo_video_mcp.render.runner import FfmpegError, ffmpeg_exe, run_ffmpeg
@@ -81,6 +82,33 @@ async def test_static_renders_have_exact_size_and_length(tmp_path, aspect, trans
     # Static: inside a hold, consecutive frames are the same picture.
     a, b = read_frame(path, 0.1), read_frame(path, 0.4)
     assert ImageStat.Stat(ImageChops.difference(a, b)).mean[0] < 1.5
+
+
+async def test_one_frame_holds_keep_the_exact_length_the_pictures_and_the_last_hold(tmp_path):
+    plan = build_plan(range(3), duration_s=3.0, transition="fade", transition_s=0.3, motion="static")
+    plan = plan.with_images(_images(tmp_path, 3))
+    cfr, vfr = tmp_path / "cfr.mp4", tmp_path / "vfr.mp4"
+    await render_slideshow(plan, cfr)
+    info = await render_slideshow(plan, vfr, encoder=EncoderSettings(one_frame_holds=True))
+    assert info.duration_s == pytest.approx(3.0, abs=0.01) and info.faststart
+    assert count_frames(vfr) < count_frames(cfr) == 90
+    # Shown at 30 fps, frame by frame, it is the same video (`read_frame`'s -ss would skip to the next frame).
+    shown, planned = _frames_at(vfr, plan.fps), _frames_at(cfr, plan.fps)
+    assert len(shown) == len(planned) == 90
+    for ours, theirs in zip(shown, planned, strict=True):
+        assert ImageStat.Stat(ImageChops.difference(ours, theirs)).mean[0] < 2
+
+
+def _frames_at(path: Path, fps: int) -> list[Image.Image]:
+    """Every frame shown at `fps`, 64x36 RGB."""
+    raw = subprocess.run(
+        [ffmpeg_exe(), "-v", "error", "-nostdin", "-i", str(path), "-vf", f"fps={fps},scale=64:36",
+         "-f", "rawvideo", "-pix_fmt", "rgb24", "-"],
+        capture_output=True,
+        check=True,
+    ).stdout  # fmt: skip
+    size = 64 * 36 * 3
+    return [Image.frombytes("RGB", (64, 36), raw[at : at + size]) for at in range(0, len(raw), size)]
 
 
 @pytest.mark.parametrize(("fit", "black"), [("blur", False), ("contain", True)])

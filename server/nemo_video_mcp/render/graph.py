@@ -8,7 +8,9 @@ frame, so the output has exactly `plan.total_frames` frames; `-frames:v` pins it
 Static motion: the transition frames are made beforehand (`transitions.write_transition`) and the
 pieces are played in order by the concat demuxer from a list (`timeline_list`): one frame per hold,
 given the hold's duration, which `fps` repeats by reference. ffmpeg holds one input and a few
-frames whatever the number of images, and filters nothing but the text overlays.
+frames whatever the number of images, and filters nothing but the text overlays. With
+`EncoderSettings.one_frame_holds` (where `holds_as_one_frame` allows) nothing repeats it: the output
+has a variable frame rate, one frame per hold.
 
 Ken burns with fades, slides, wipes or cuts (`plays_stills_in_sequence`): the stills are read in turn
 from one list and two zoompans make a main and an incoming stream, which overlays join in yuv420p (see
@@ -55,14 +57,32 @@ class EncoderSettings:
     tune: str | None = "stillimage"
     x264_params: str | None = "sliced-threads=1"
     audio_bitrate: str = "192k"
+    one_frame_holds: bool = False
+    """Write each hold of a static plan as one frame lasting the hold (variable frame rate) instead of
+    repeating it at the plan's rate, where `holds_as_one_frame` allows. x264 then codes 114 frames
+    instead of 5,400 for 180 s of 8 images: 5.7 s instead of 57.6 (bench/holds.py). B-frames are turned
+    off with it: with them Chromium showed the wrong picture after a seek into a hold. Off by default:
+    only ffmpeg and Chromium were tried (bench/README.md)."""
 
-    def video_args(self) -> list[str]:
+    def video_args(self, bframes: bool = True) -> list[str]:
         args = ["-c:v", "libx264", "-preset", self.preset, "-crf", str(self.crf)]
         if self.tune:
             args += ["-tune", self.tune]
-        if self.x264_params:
-            args += ["-x264-params", self.x264_params]
+        params = [p for p in (self.x264_params, None if bframes else "bframes=0") if p]
+        if params:
+            args += ["-x264-params", ":".join(params)]
         return args
+
+
+def holds_as_one_frame(plan: EditPlan, encoder: EncoderSettings) -> bool:
+    """Whether `plan` is rendered with one frame per hold: asked for, static, no text overlay (a text
+    fades frame by frame) and one look over everything (a look per photo is enabled by frame number)."""
+    return (
+        encoder.one_frame_holds
+        and plan.motion == "static"
+        and not plan.texts
+        and len({image.look for image in plan.images}) == 1
+    )
 
 
 @dataclass(frozen=True)
@@ -90,16 +110,24 @@ def transition_starts(plan: EditPlan) -> list[float]:
     return [image.start_frame / plan.fps for image in plan.images[1:]] if plan.transition_frames else []
 
 
-def timeline_list(plan: EditPlan, stills: Sequence[Path], transitions: Sequence[Path]) -> str:
+def timeline_list(
+    plan: EditPlan, stills: Sequence[Path], transitions: Sequence[Path], *, one_frame_holds: bool = False
+) -> str:
     """The concat demuxer's list for a static plan: each hold's still with its duration, each transition's frames.
 
-    `transitions[k - 1]` holds the frames from image k - 1 into image k.
+    `transitions[k - 1]` holds the frames from image k - 1 into image k. With `one_frame_holds` the
+    last hold is listed twice, the second time for the last frame only: in MP4 the last frame lasts
+    one frame time, so a last hold of one frame would end the video at its start.
     """
     if plan.motion != "static":
         raise ValueError("only a static plan is played from a list")
     _check_count(plan, stills)
     lines = ["ffconcat version 1.0"]
-    for piece in timeline_pieces(plan):
+    pieces = timeline_pieces(plan)
+    if one_frame_holds and pieces[-1].frames > 1:
+        last = pieces.pop()
+        pieces += [Piece("hold", last.image, last.frames - 1), Piece("hold", last.image, 1)]
+    for piece in pieces:
         path = stills[piece.image] if piece.kind == "hold" else transitions[piece.image - 1]
         lines += [f"file {_quoted(path)}", f"duration {piece.frames / plan.fps:.6f}"]
     return "\n".join(lines) + "\n"
@@ -151,16 +179,17 @@ def build_command(
     if plan.music_path:
         argv += [*(["-stream_loop", "-1"] if plan.music_loop else []), "-i", plan.music_path]
         music_input = next_input
+    one_frame = holds_as_one_frame(plan, encoder)
     argv += [
         "-filter_complex",
-        build_filtergraph(plan, list(zip(texts, text_inputs, strict=True)), music_input, subjects),
+        build_filtergraph(plan, list(zip(texts, text_inputs, strict=True)), music_input, subjects, one_frame),
     ]
     argv += ["-map", "[vout]"]
     if music_input is not None:
         argv += ["-map", "[aout]", "-c:a", "aac", "-b:a", encoder.audio_bitrate]
+    rate = ["-fps_mode", "vfr"] if one_frame else ["-r", str(plan.fps), "-frames:v", str(plan.total_frames)]
     argv += [
-        *encoder.video_args(), "-pix_fmt", "yuv420p", "-r", str(plan.fps),
-        "-frames:v", str(plan.total_frames),
+        *encoder.video_args(bframes=not one_frame), "-pix_fmt", "yuv420p", *rate,
         "-movflags", "+faststart", "-progress", "pipe:1", "-nostats", "-f", "mp4",
     ]  # fmt: skip
     return argv
@@ -171,6 +200,7 @@ def build_filtergraph(
     texts: Sequence[tuple[TextCard, int]] = (),
     music_input: int | None = None,
     subjects: Sequence[Subject | None] = (),
+    one_frame_holds: bool = False,
 ) -> str:
     """The -filter_complex text: clips, then transitions, then the text overlays and the music.
 
@@ -180,8 +210,8 @@ def build_filtergraph(
     chains: list[str] = []
     if plan.motion == "static":
         # The list gives each hold one frame; fps repeats it, tpad repeats the last one to the end.
-        looks = "".join("," + name for name in _static_looks(plan))
-        chains.append(f"[0:v]fps={fps},tpad=stop_mode=clone:stop=-1{looks}[joined]")
+        filters = ["null"] if one_frame_holds else [f"fps={fps}", "tpad=stop_mode=clone:stop=-1"]
+        chains.append(f"[0:v]{','.join(filters + _static_looks(plan))}[joined]")
     elif plays_stills_in_sequence(plan):
         _kenburns_in_sequence(plan, chains, subjects)
     else:

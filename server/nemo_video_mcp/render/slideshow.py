@@ -14,6 +14,7 @@ from nemo_video_mcp.render.graph import (
     EncoderSettings,
     Subject,
     build_command,
+    holds_as_one_frame,
     plays_stills_in_sequence,
     stills_list,
     timeline_list,
@@ -54,10 +55,18 @@ async def render_slideshow(
             "Call generate_video again with an existing music_path (or none).",
         )
     report = on_progress or (lambda _percent: None)
+    encoder = encoder or EncoderSettings()
     with tempfile.TemporaryDirectory(prefix=work_dir_prefix(), dir=work_dir, ignore_cleanup_errors=True) as tmp:
         limit = timeout_s if timeout_s is not None else timeout_for(plan.duration_s)
         (stills, subjects, timeline), texts = await asyncio.gather(
-            _prepare(plan, sources, Path(tmp), lambda share: report(PREPARE_SHARE * share), limit),
+            _prepare(
+                plan,
+                sources,
+                Path(tmp),
+                lambda share: report(PREPARE_SHARE * share),
+                limit,
+                holds_as_one_frame(plan, encoder),
+            ),
             asyncio.to_thread(draw_text_cards, plan.texts, plan.size, plan.aspect, Path(tmp)),
         )
         argv = build_command(
@@ -66,7 +75,7 @@ async def render_slideshow(
             texts=texts,
             subjects=subjects,
             ffmpeg=ffmpeg_exe(),
-            encoder=encoder or EncoderSettings(),
+            encoder=encoder,
             timeline=timeline,
         )
         log.info("rendering %d images, %.2f s, to %s", len(stills), plan.duration_s, output.name)
@@ -81,7 +90,12 @@ async def render_slideshow(
 
 
 async def _prepare(
-    plan: EditPlan, sources: list[Path], tmp: Path, on_share: Callable[[float], None], timeout_s: float
+    plan: EditPlan,
+    sources: list[Path],
+    tmp: Path,
+    on_share: Callable[[float], None],
+    timeout_s: float,
+    one_frame_holds: bool = False,
 ) -> tuple[list[Path], list[Subject | None], Path | None]:
     """Normalize each distinct source once and, for a static plan, make the transitions and the timeline
     list; return the stills, the subject point of each smart still of a ken burns plan, and the list.
@@ -121,7 +135,8 @@ async def _prepare(
     subjects = [made.get(str(still), ("", None))[1] for still in stills]
     timeline = tmp / "timeline.ffconcat"
     if static:
-        timeline.write_text(timeline_list(plan, stills, transitions), encoding="utf-8")
+        text = timeline_list(plan, stills, transitions, one_frame_holds=one_frame_holds)
+        timeline.write_text(text, encoding="utf-8")
     elif plays_stills_in_sequence(plan):
         timeline.write_text(stills_list(stills), encoding="utf-8")
     else:
