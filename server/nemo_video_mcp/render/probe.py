@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import re
-import struct
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,6 +11,7 @@ from pathlib import Path
 from PIL import Image
 
 from nemo_video_mcp.render.runner import FfmpegError, ffmpeg_exe
+from nemo_video_mcp.video_probe import box_layout
 
 _DURATION_RE = re.compile(r"Duration: (\d+):(\d+):(\d+(?:\.\d+)?)")
 _VIDEO_RE = re.compile(r"Stream #\S+.*?: Video: (\w+)[^,]*, (\w+)(?:\([^)]*\))?, (\d+)x(\d+)")
@@ -78,31 +78,13 @@ def read_frame(path: str | Path, seconds: float) -> Image.Image:
 
 
 def top_level_atoms(path: str | Path) -> list[str]:
-    """The MP4 top-level box types in file order (e.g. ftyp, moov, mdat)."""
-    path = Path(path)
-    atoms: list[str] = []
-    size_total = path.stat().st_size
-    with path.open("rb") as handle:
-        offset = 0
-        while offset + 8 <= size_total:
-            handle.seek(offset)
-            size, kind = struct.unpack(">I4s", handle.read(8))
-            if size == 1:
-                (size,) = struct.unpack(">Q", handle.read(8))
-            elif size == 0:
-                size = size_total - offset
-            atoms.append(kind.decode("latin-1"))
-            if size < 8:
-                break
-            offset += size
-    return atoms
+    """The MP4 top-level box types in file order (e.g. ftyp, moov, mdat), read by the export check's walk."""
+    return box_layout(Path(path)).kinds
 
 
 def is_faststart(path: str | Path) -> bool:
     """True when the moov atom (the index) comes before mdat, so playback starts before the download ends."""
-    path = Path(path)
-    atoms = top_level_atoms(path)
-    return "moov" in atoms and "mdat" in atoms and atoms.index("moov") < atoms.index("mdat")
+    return box_layout(Path(path)).faststart
 
 
 def _ffmpeg(args: list[str], *, check: bool = True, stats: bool = False) -> str:
