@@ -50,7 +50,9 @@ async def test_unreadable_replies_in_a_row_fail_the_job_and_the_next_export_star
 async def test_an_unreadable_reply_read_once_leaves_the_job_as_it_was(
     settings: Settings, backend: ScriptedBackend
 ) -> None:
-    first = await service_for(settings, backend).export_video(wait=False)
+    gone = service_for(settings, backend)
+    first = await gone.export_video(wait=False)
+    await gone.aclose()  # that process has ended: its job task no longer polls
     backend.render_polls = [NAN, done()]
     resumed = await service_for(settings, backend).export_video(wait=False)  # reads once, then follows
     assert resumed.job_id == first.job_id

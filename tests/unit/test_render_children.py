@@ -12,6 +12,7 @@ import sys
 import pytest
 
 from nemo_video_mcp.render import children
+from nemo_video_mcp.render.runner import stop_process
 from tests.processes import gone_within, running
 
 from .conftest import assert_process_gone
@@ -63,3 +64,15 @@ async def test_kill_all_kills_every_registered_child_group():
             process.kill()
             await process.wait()
     assert process.pid not in children.live_pids()
+
+
+async def test_a_cancel_while_a_killed_child_is_reaped_is_raised_not_swallowed() -> None:
+    process = await children.start_child("sleep", "30")
+    stopping = asyncio.ensure_future(stop_process(process, "sleep"))
+    await asyncio.sleep(0)  # stop_process has killed the child and waits to reap it
+    stopping.cancel()
+    await asyncio.wait({stopping}, timeout=10)
+    assert stopping.cancelled(), "the cancel was swallowed: a stopped job would run on"
+    await process.wait()
+    children.release(process)
+    assert_process_gone(process)

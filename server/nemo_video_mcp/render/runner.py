@@ -101,12 +101,14 @@ async def run_ffmpeg(
 
 async def stop_process(process: asyncio.subprocess.Process, name: str = "ffmpeg") -> None:
     """Kill a child (ffmpeg, or the preparing helper) and its group if it still runs, and reap it so no
-    zombie is left."""
+    zombie is left; a cancel while reaping is raised, never swallowed."""
     children.kill(process)
     try:
         await asyncio.shield(asyncio.wait_for(process.wait(), 10))
-    except (asyncio.TimeoutError, asyncio.CancelledError):
+    except asyncio.TimeoutError:
         log.warning("%s (pid %s) did not exit after kill", name, process.pid)
+    # A cancel that lands here passes on (the shielded wait still reaps the child): swallowing it
+    # would let a stopped job run on, and a loop shutting down would wait for it for ever.
 
 
 async def _read_progress(stream: asyncio.StreamReader, duration_s: float, on_progress: ProgressCallback | None) -> None:
