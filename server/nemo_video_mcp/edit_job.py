@@ -250,8 +250,7 @@ class EditRunner:
             reports.cancel()
             if not consumer.done():
                 consumer.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await consumer
+                await asyncio.wait({consumer})  # unlike `await consumer`, a cancel of this call still raises
         idle_minutes = STREAM_IDLE_LIMIT_S / 60
         if not done:
             turn.cut = f"no end after {STREAM_TOTAL_LIMIT_S / 60:.0f} minutes"

@@ -12,7 +12,6 @@ disk is removed when the next backend starts (`render.leftovers`).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import re
 import shutil
@@ -345,8 +344,7 @@ class LocalBackend:
         if task is not None and not task.done():
             self._cancel_requested.add(job_id)
             task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            await asyncio.wait({task})  # unlike `await task`, a cancel of this call itself still raises
             return
         job = self._read_job(job_id)
         if job is None:
