@@ -176,7 +176,13 @@ GUI_RULES: tuple[GuiRule, ...] = (
         rf"{_VERB_START}(?:{_DRAG}|drop(?:ping)?)\s+(?:(?:your|the|some|more|any|new)\s+)?"
         r"(?:photos?|images?|pictures?|files?|media|videos?|music|songs?|audio)\s+(?:here|in\s+here"
         r"|(?:in|into|onto|to)\s+(?:(?:this|the)\s+)?(?:window|page|chat|upload(?:\s+(?:area|box|zone|field|section))?"
-        r"|drop\s+zone|media(?:\s+(?:library|area|panel))?|library|import\s+area))\b",
+        r"|drop\s+zone|media(?:\s+(?:library|area|panel))?|library|import\s+area|editor|app|workspace|browser))\b",
+        "upload_images",
+    ),
+    # A bare "drag and drop" names nothing inside the editor to move: it is how files get in.
+    _rule(
+        "drag and drop",
+        rf"{_VERB_START}(?:(?:just|simply)\s+)?(?:use\s+)?{_DRAG}(?=\s*(?:[.!;,]|$))",
         "upload_images",
     ),
     # Drag and drop: the edit, sent as an instruction.
@@ -253,6 +259,12 @@ GUI_RULES: tuple[GuiRule, ...] = (
         "drag and drop",
         rf"(?:(?:将|把)[^{_ZH_STOP}]{{1,10}}?)?(?:拖拽|拖动|拖放|拖曳|拖入|拖到|拖至)(?:到|至|进)?"
         r"(?:此处|这里|上传区域?|上传框|素材库|媒体库)(?:中|里|内)?",
+        "upload_images",
+        chinese=True,
+    ),
+    _rule(
+        "drag and drop",
+        rf"(?<![将把])(?:拖拽|拖放|拖入)(?:上传)?(?=[{_ZH_STOP}]|$)",
         "upload_images",
         chinese=True,
     ),

@@ -73,6 +73,12 @@ SENTENCES: list[tuple[str, str, list[tuple[str, dict[str, str]]]]] = [
     ("Drag and drop your photos here to get started.", "Call upload_images to get started.", [UPLOAD]),
     ("Just drop more files into the upload area.", "Just call upload_images.", [UPLOAD]),
     ("将图片拖拽到此处即可上传。", "调用 upload_images 即可上传。", [UPLOAD]),
+    # A bare drag and drop, or files dropped into the editor: the way files get in.
+    ("You can drag and drop.", "You can call upload_images.", [UPLOAD]),
+    ("Just drag & drop!", "Call upload_images!", [UPLOAD]),
+    ("Use drag and drop, then click Export.", "Call upload_images, then call export_video.", [UPLOAD, EXPORT]),
+    ("You can also drag and drop files into the editor.", "You can also call upload_images.", [UPLOAD]),
+    ("你也可以直接拖拽。", "你也可以直接调用 upload_images。", [UPLOAD]),
     # Drag and drop: the edit, sent as an instruction.
     (
         "Drag the clip to the start of the timeline.",
