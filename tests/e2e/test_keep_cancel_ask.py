@@ -13,6 +13,7 @@ import pytest
 from mcp import types
 
 from nemo_video_mcp.render.probe import probe_video
+from tests.asking_user import answering
 from tests.e2e.harness import (
     INSTRUCTION,
     LONG_RENDER,
@@ -231,17 +232,6 @@ async def test_save_to_outside_the_allowed_folders_is_refused_before_any_render(
 
 
 # --- the editor's question -----------------------------------------------------------------------
-
-
-def answering(action: str, content: dict[str, Any] | None = None) -> tuple[Any, list[types.ElicitRequestParams]]:
-    """An elicitation callback that gives `action` (and `content`), and the list of what it was asked."""
-    asked: list[types.ElicitRequestParams] = []
-
-    async def callback(context: Any, params: types.ElicitRequestParams) -> types.ElicitResult:
-        asked.append(params)
-        return types.ElicitResult(action=action, content=content)  # type: ignore[arg-type]
-
-    return callback, asked
 
 
 async def test_a_question_answered_in_the_client_goes_to_the_editor_as_the_next_turn(project: Project) -> None:

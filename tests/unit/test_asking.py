@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from mcp import Client, types
+from mcp import Client
 from mcp.server.mcpserver import MCPServer
 
 from nemo_video_mcp.app import build_app
@@ -13,6 +13,7 @@ from nemo_video_mcp.config import Settings
 from nemo_video_mcp.models import EditEvent, EditOptions, QuestionEvent, TextEvent
 from nemo_video_mcp.service import VideoService
 from nemo_video_mcp.store import Store
+from tests.asking_user import answering
 from tests.unit.test_service import ScriptedBackend
 
 QUESTION = QuestionEvent(question="Which photo first?", choices=["beach", "city"])
@@ -35,16 +36,6 @@ def asking() -> Asking:
 
 def app_for(settings: Settings, backend: Asking) -> MCPServer:
     return build_app(settings, service=VideoService(settings, backend, Store(settings.cache_dir)))  # type: ignore[arg-type]
-
-
-def answering(action: str, content: dict[str, Any] | None = None) -> tuple[Any, list[types.ElicitRequestParams]]:
-    asked: list[types.ElicitRequestParams] = []
-
-    async def callback(context: Any, params: types.ElicitRequestParams) -> types.ElicitResult:
-        asked.append(params)
-        return types.ElicitResult(action=action, content=content)  # type: ignore[arg-type]
-
-    return callback, asked
 
 
 async def test_a_client_that_shows_forms_is_asked_and_the_answer_is_the_next_turn(

@@ -25,6 +25,7 @@ from nemo_video_mcp.cost import (
 from nemo_video_mcp.models import Credits, UploadedFile
 from nemo_video_mcp.service import VideoService
 from nemo_video_mcp.store import Store
+from tests.asking_user import answering
 from tests.unit.test_service import ScriptedBackend
 
 PHOTO = UploadedFile(source="/p/beach.jpg", filename="beach.jpg", file_type="image")
@@ -161,16 +162,6 @@ class Priced(ScriptedBackend):
 
     async def get_credits(self) -> Credits:
         return credits(100 - 50 * len(self.edits_sent))
-
-
-def answering(action: str, content: dict[str, Any] | None = None) -> tuple[Any, list[types.ElicitRequestParams]]:
-    asked: list[types.ElicitRequestParams] = []
-
-    async def callback(context: Any, params: types.ElicitRequestParams) -> types.ElicitResult:
-        asked.append(params)
-        return types.ElicitResult(action=action, content=content)  # type: ignore[arg-type]
-
-    return callback, asked
 
 
 async def call_generate(
