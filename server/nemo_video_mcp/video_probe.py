@@ -278,7 +278,7 @@ async def run_ffmpeg_report(args: list[str], timeout_s: float) -> str:
     """Run the bundled ffmpeg with `args` (a child that dies with the server, killed at `timeout_s`);
     its error output, the first 64 KB and the last 4 KB of it."""
     from nemo_video_mcp.render import children
-    from nemo_video_mcp.render.runner import ffmpeg_exe, stop_process
+    from nemo_video_mcp.render.runner import ffmpeg_exe, run_to_exit
 
     try:
         process = await children.start_child(
@@ -292,23 +292,22 @@ async def run_ffmpeg_report(args: list[str], timeout_s: float) -> str:
         )
     except (OSError, RuntimeError) as exc:
         raise ProbeUnavailableError(f"ffmpeg could not be started: {exc}") from None
-    try:
-        assert process.stderr is not None
-        text = await asyncio.wait_for(_bounded_text(process.stderr), timeout_s)
-        await asyncio.wait_for(process.wait(), timeout_s)
-    except asyncio.TimeoutError:
-        raise ProbeUnavailableError(f"ffmpeg took longer than {timeout_s:.0f} s and was stopped") from None
-    finally:
-        await stop_process(process)
-        children.release(process)
-    return text
+    assert process.stderr is not None
+    text: list[str] = []
+    await run_to_exit(
+        process,
+        [_bounded_text(process.stderr, text)],
+        timeout_s,
+        lambda: ProbeUnavailableError(f"ffmpeg took longer than {timeout_s:.0f} s and was stopped"),
+    )
+    return text[0]
 
 
-async def _bounded_text(stream: asyncio.StreamReader) -> str:
+async def _bounded_text(stream: asyncio.StreamReader, into: list[str]) -> None:
     head = bytearray()
     tail = bytearray()
     while chunk := await stream.read(64 * 1024):
         room = STDERR_HEAD_BYTES - len(head)
         head += chunk[:room]
         tail = (tail + chunk[room:])[-STDERR_TAIL_BYTES:] if room < len(chunk) else tail
-    return (bytes(head) + b"\n" + bytes(tail)).decode("utf-8", "replace")
+    into.append((bytes(head) + b"\n" + bytes(tail)).decode("utf-8", "replace"))

@@ -28,7 +28,7 @@ from typing import Any
 import nemo_video_mcp
 from nemo_video_mcp.errors import NemoError
 from nemo_video_mcp.render import children
-from nemo_video_mcp.render.runner import FfmpegError, read_tail, stop_process
+from nemo_video_mcp.render.runner import FfmpegError, read_tail, run_to_exit
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +49,7 @@ def worker_argv() -> list[str]:
 
 
 async def prepare_in_child(
-    job: dict[str, Any], *, on_step: Callable[[], None] | None = None, timeout_s: float | None = None
+    job: dict[str, Any], *, timeout_s: float, on_step: Callable[[], None] | None = None
 ) -> dict[str, tuple[str, tuple[float, float] | None]]:
     """Run `job` (see `prepare_worker.run`) in a child process, to its end; return each still's fit (the
     child chooses it when none is asked) and subject point (smart stills of a ken burns job), by target.
@@ -70,31 +70,32 @@ async def prepare_in_child(
     except OSError as exc:
         raise PrepareError(f"the helper process could not be started ({exc})") from exc
     log.debug("preparing in child pid %s", process.pid)
-    try:
-        assert process.stdin is not None and process.stdout is not None and process.stderr is not None
-        process.stdin.write(json.dumps(job).encode())
-        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
-            await process.stdin.drain()
-        process.stdin.close()
-        pumps = asyncio.gather(_read_records(process.stdout, outcome, on_step), read_tail(process.stderr, tail))
-        try:
-            await asyncio.wait_for(asyncio.shield(pumps), timeout_s)
-        except asyncio.TimeoutError:
-            raise PrepareError(f"it did not finish within {timeout_s:.0f} s and was stopped") from None
-        finally:
-            pumps.cancel()
-        code = await process.wait()
-    except BaseException:
-        await stop_process(process, "prepare")
-        raise
-    finally:
-        children.release(process)
+    assert process.stdin is not None and process.stdout is not None and process.stderr is not None
+    code = await run_to_exit(
+        process,
+        [
+            _send(process.stdin, json.dumps(job).encode()),
+            _read_records(process.stdout, outcome, on_step),
+            read_tail(process.stderr, tail),
+        ],
+        timeout_s,
+        lambda: PrepareError(f"it did not finish within {timeout_s:.0f} s and was stopped"),
+        "prepare",
+    )
     if "error" in outcome:
         raise rebuild_error(outcome["error"])
     if code != 0 or not outcome.get("done"):
         text = " | ".join(line for line in tail if line.strip())[-1500:]
         raise PrepareError(f"the helper process exited with code {code}: {text or 'no error text'}")
     return dict(outcome.get("stills", {}))
+
+
+async def _send(stdin: asyncio.StreamWriter, job: bytes) -> None:
+    """The job to the child, then end of input (a child that died early is told by its exit code)."""
+    stdin.write(job)
+    with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+        await stdin.drain()
+    stdin.close()
 
 
 def rebuild_error(error: dict[str, Any]) -> NemoError:

@@ -11,8 +11,9 @@ import asyncio
 import functools
 import logging
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
+from typing import Any
 
 from nemo_video_mcp.atomic import replacing
 from nemo_video_mcp.errors import NemoError
@@ -74,29 +75,47 @@ async def run_ffmpeg(
         except OSError as exc:
             raise FfmpegError(f"ffmpeg could not be started ({exc})") from exc
         log.debug("ffmpeg started (pid %s) for %s", process.pid, output.name)
-        try:
-            pumps = asyncio.gather(
+        limit = timeout_s if timeout_s is not None else timeout_for(duration_s)
+        code = await run_to_exit(
+            process,
+            [
                 _read_progress(process.stdout, duration_s, on_progress),  # type: ignore[arg-type]
                 read_tail(process.stderr, stderr_tail),  # type: ignore[arg-type]
-            )
-            limit = timeout_s if timeout_s is not None else timeout_for(duration_s)
-            try:
-                await asyncio.wait_for(asyncio.shield(pumps), limit)
-            except asyncio.TimeoutError:
-                raise FfmpegError(f"ffmpeg did not finish within {limit:.0f} s and was stopped") from None
-            finally:
-                pumps.cancel()
-            code = await process.wait()
-            if code != 0:
-                tail = " | ".join(line for line in stderr_tail if line.strip())[-1500:]
-                raise FfmpegError(f"ffmpeg exited with code {code}: {tail or 'no error text'}")
-        except BaseException:
-            await stop_process(process)
-            raise
-        finally:
-            children.release(process)
+            ],
+            limit,
+            lambda: FfmpegError(f"ffmpeg did not finish within {limit:.0f} s and was stopped"),
+        )
+        if code != 0:
+            tail = " | ".join(line for line in stderr_tail if line.strip())[-1500:]
+            raise FfmpegError(f"ffmpeg exited with code {code}: {tail or 'no error text'}")
     if on_progress is not None:
         on_progress(100.0)
+
+
+async def run_to_exit(
+    process: asyncio.subprocess.Process,
+    pumps: Sequence[Coroutine[Any, Any, Any]],
+    timeout_s: float,
+    timed_out: Callable[[], BaseException],
+    name: str = "ffmpeg",
+) -> int:
+    """Run `pumps` (the readers and writers of a started child's pipes) until they end, then reap the
+    child: its exit code. Past `timeout_s` the error `timed_out()` is raised; on that, any other error
+    or a cancel, the child is killed and reaped first. The child is released in every case."""
+    try:
+        gathered = asyncio.gather(*pumps)
+        try:
+            await asyncio.wait_for(asyncio.shield(gathered), timeout_s)
+        except asyncio.TimeoutError:
+            raise timed_out() from None
+        finally:
+            gathered.cancel()
+        return await process.wait()
+    except BaseException:
+        await stop_process(process, name)
+        raise
+    finally:
+        children.release(process)
 
 
 async def stop_process(process: asyncio.subprocess.Process, name: str = "ffmpeg") -> None:
