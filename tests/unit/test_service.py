@@ -528,6 +528,19 @@ async def test_a_huge_reply_reaches_the_agent_cut_with_a_note(settings: Settings
     assert len(result.message) < 40_000 and result.reply.startswith("Call export_video")
 
 
+def test_a_stream_of_many_small_texts_is_kept_to_its_cap_in_linear_time() -> None:
+    from nemo_video_mcp.edit_job import MAX_REPLY_CHARS, _Turn
+
+    turn = _Turn()
+    started = time.monotonic()
+    for _ in range(60_000):  # 600,000 characters in 10-character deltas, as a long stream sends them
+        turn.add_text("0123456789", partial=True)
+    turn.add_text("Done.", partial=False)
+    assert time.monotonic() - started < 2, "each delta must not re-count the text kept so far"
+    assert sum(map(len, turn.partials)) == MAX_REPLY_CHARS and turn.partials_cut == 600_000 - MAX_REPLY_CHARS
+    assert turn.reply == "Done." and turn.texts_cut == 0
+
+
 # --- Resume, never re-pay: a render whose start or polls get no usable answer ---------------------
 
 UNREACHABLE = BackendUnavailableError("connection reset by peer")
