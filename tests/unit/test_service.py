@@ -521,6 +521,50 @@ async def test_get_state_hands_over_a_huge_draft_cut_to_its_cap(settings: Settin
     assert result.summary.startswith("Timeline (1 track)")
 
 
+async def test_get_state_reads_the_balance_while_it_reads_the_state(
+    settings: Settings, backend: ScriptedBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    balance_asked = asyncio.Event()
+    read_state, read_credits = backend.get_state, backend.get_credits
+
+    async def state_once_the_balance_is_asked() -> ProjectState:
+        await balance_asked.wait()
+        return await read_state()
+
+    async def credits() -> Credits:
+        balance_asked.set()
+        return await read_credits()
+
+    monkeypatch.setattr(backend, "get_state", state_once_the_balance_is_asked)
+    monkeypatch.setattr(backend, "get_credits", credits)
+    result = await asyncio.wait_for(service_for(settings, backend).get_state(), 5)  # one after the other: never
+    assert result.summary.startswith("Timeline") and "of your 1:" in result.next_cost
+
+
+async def test_a_failed_state_read_leaves_no_balance_read_behind(
+    settings: Settings, backend: ScriptedBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    asked, stopped = asyncio.Event(), asyncio.Event()
+
+    async def slow_credits() -> Credits:
+        asked.set()
+        try:
+            await asyncio.sleep(30)
+        finally:
+            stopped.set()
+        raise AssertionError("not reached")
+
+    async def failed_state() -> ProjectState:
+        await asked.wait()
+        raise UNREACHABLE
+
+    monkeypatch.setattr(backend, "get_state", failed_state)
+    monkeypatch.setattr(backend, "get_credits", slow_credits)
+    with pytest.raises(BackendUnavailableError):
+        await asyncio.wait_for(service_for(settings, backend).get_state(), 5)
+    assert stopped.is_set()
+
+
 async def test_a_huge_reply_reaches_the_agent_cut_with_a_note(settings: Settings, backend: ScriptedBackend) -> None:
     backend.edit_script = [TextEvent(text="Click Export. " + "x" * 5_000_000)]
     result = await service_for(settings, backend).generate_video("make it")
