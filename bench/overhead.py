@@ -98,6 +98,7 @@ async def run(rounds: int, calls: int, profile: Path | None) -> None:
 
         print(f"\nours under cProfile (all calls above; times are inflated by the profiler): {profile}")
         pstats.Stats(str(profile)).sort_stats("cumulative").print_stats(r"nemo_video_mcp|httpx|mcp/server", 30)
+        pstats.Stats(str(profile)).sort_stats("tottime").print_stats(30)
 
 
 def main() -> None:

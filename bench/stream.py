@@ -3,6 +3,7 @@
     .venv/bin/pip install -e ".[bench]"          # httpx-sse, the bare reader
     .venv/bin/python bench/stream.py             # 5 interleaved rounds of 50,000 events, then RSS at 50k vs 200k
     .venv/bin/python bench/stream.py --quick     # 2 rounds of 5,000; RSS at 5k vs 20k
+    .venv/bin/python bench/stream.py --profile DIR   # then one more read of each of ours under cProfile
 
 The stream comes from `bench/stream_server.py` (the simulator, with a `/run_sse` that writes a
 prebuilt body as fast as loopback allows: partial text deltas, tool calls, tool results, heartbeats).
@@ -11,6 +12,10 @@ reader (the cloud backend's SSE reader and event parser over the same response),
 server (an MCP client calling `generate_video`, with a progress callback, through `nemo-video-mcp`).
 Targets: our reader >= 0.9x the bare reader, whole server >= 0.5x, and the server's peak RSS the
 same for a stream four times as long.
+
+`--profile DIR`, after the timed rounds (which it leaves unprofiled): our reader once more under
+cProfile in this process (`DIR/reader.prof`), and a fresh server under `python -m cProfile` for one
+`generate_video` (`DIR/server.prof`); the top entries of each are printed.
 """
 
 from __future__ import annotations
@@ -28,7 +33,7 @@ import psutil
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import SERVER_SCRIPT, TreePeak, http_server, load, mcp_session, server_env, server_process, spread
+from _common import PYTHON, SERVER_SCRIPT, TreePeak, http_server, load, mcp_session, server_env, server_process, spread
 
 SSE_BODY = {"app_name": "nemo_agent", "user_id": "me", "session_id": "bench", "new_message": {"parts": [{"text": "x"}]}}
 
@@ -81,9 +86,9 @@ class WholeServer:
         return elapsed
 
 
-async def start_server(stack, base: str, home: Path):  # type: ignore[no-untyped-def]
+async def start_server(stack, base: str, home: Path, command: list[str] | None = None):  # type: ignore[no-untyped-def]
     env = server_env(base, home, NEMO_CALL_BUDGET_S="600")
-    client = await stack.enter_async_context(mcp_session([str(SERVER_SCRIPT)], env))
+    client = await stack.enter_async_context(mcp_session(command or [str(SERVER_SCRIPT)], env))
     photo = home / "photo.png"
     Image.new("RGB", (640, 480), (200, 120, 40)).save(photo)
     result = await client.call_tool("upload_images", {"paths": [str(photo)]})
@@ -113,7 +118,39 @@ async def rss_growth(base: str, events: int) -> None:
                 )
 
 
-async def run(rounds: int, events: int) -> None:
+def print_top(path: Path, title: str) -> None:
+    import pstats
+
+    print(f"\n{title}: {path}")
+    for order in ("cumulative", "tottime"):
+        pstats.Stats(str(path)).sort_stats(order).print_stats(25)
+
+
+async def profiles(base: str, client: httpx.AsyncClient, directory: Path) -> None:
+    """Our reader in-process, and the whole server in a fresh process, each once under cProfile."""
+    import cProfile
+    from contextlib import AsyncExitStack
+
+    directory.mkdir(parents=True, exist_ok=True)
+    profiler = cProfile.Profile()
+    profiler.enable()
+    await our_reader(client)
+    profiler.disable()
+    profiler.dump_stats(directory / "reader.prof")
+    server_prof = directory / "server.prof"
+    with tempfile.TemporaryDirectory(prefix="nemo-bench-stream-") as home:
+        async with AsyncExitStack() as stack:
+            command = [PYTHON, "-m", "cProfile", "-o", str(server_prof), str(SERVER_SCRIPT)]
+            server = await start_server(stack, base, Path(home), command)
+            await server.edit()
+    print_top(directory / "reader.prof", "our reader under cProfile (one read)")
+    if server_prof.exists():
+        print_top(server_prof, "the whole server under cProfile (upload, one generate_video, shutdown)")
+    else:
+        print("the server wrote no profile (it did not exit normally)")
+
+
+async def run(rounds: int, events: int, profile: Path | None) -> None:
     from contextlib import AsyncExitStack
 
     with http_server(["bench/stream_server.py"]) as base, tempfile.TemporaryDirectory() as home:
@@ -145,8 +182,12 @@ async def run(rounds: int, events: int) -> None:
             print(f"  {name} / bare reader: {spread(ratio, 'x')}  [target >= {target}x]")
         print(f"  whole server: {server.notifications} progress notifications in the last call")
         print(f"  after: {load()}")
-        print("server peak RSS vs stream length (fresh server each):")
-        await rss_growth(base, events)
+        if profile is not None:
+            async with httpx.AsyncClient(base_url=base, headers=headers, timeout=600) as client:
+                await profiles(base, client, profile)
+        else:
+            print("server peak RSS vs stream length (fresh server each):")
+            await rss_growth(base, events)
 
 
 def main() -> None:
@@ -154,10 +195,11 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--events", type=int, default=50_000)
     parser.add_argument("--quick", action="store_true", help="2 rounds of 5,000 events")
+    parser.add_argument("--profile", type=Path, help="then profile ours once each, into this folder")
     args = parser.parse_args()
     if args.quick:
         args.rounds, args.events = 2, 5_000
-    asyncio.run(run(args.rounds, args.events))
+    asyncio.run(run(args.rounds, args.events, args.profile))
 
 
 if __name__ == "__main__":

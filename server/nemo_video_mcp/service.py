@@ -286,20 +286,28 @@ class VideoService:
     # --- get_state -------------------------------------------------------------------------------
 
     async def get_state(self) -> StateResult:
-        state = await self._backend.get_state()
-        view = read_draft(state.draft)  # once: a draft may hold 100,000 segments
-        tracks = summarize_tracks(view)
-        summary = timeline_summary(view, tracks)
-        exportable = is_exportable(view)
-        step = "call export_video to render it." if exportable else "call upload_images, then generate_video."
-        draft, left_out, cut = trimmed_draft(state.draft, MAX_DRAFT_BYTES)
-        message = f"{summary}\nNext step: {step}"
-        if cut:
-            message += (
-                f"\n(The draft is large: the structured draft is cut to {MAX_DRAFT_BYTES // 1024} KB, "
-                f"{left_out} segments left out; the summary and tracks above cover all of it, and the "
-                "resource nemo://project/draft holds it whole.)"
-            )
+        # The balance (for next_cost) is read while the state is: one round trip of waiting, not two.
+        credits = asyncio.ensure_future(self._credits_within())
+        try:
+            state = await self._backend.get_state()
+            view = read_draft(state.draft)  # once: a draft may hold 100,000 segments
+            tracks = summarize_tracks(view)
+            summary = timeline_summary(view, tracks)
+            exportable = is_exportable(view)
+            step = "call export_video to render it." if exportable else "call upload_images, then generate_video."
+            draft, left_out, cut = trimmed_draft(state.draft, MAX_DRAFT_BYTES)
+            message = f"{summary}\nNext step: {step}"
+            if cut:
+                message += (
+                    f"\n(The draft is large: the structured draft is cut to {MAX_DRAFT_BYTES // 1024} KB, "
+                    f"{left_out} segments left out; the summary and tracks above cover all of it, and the "
+                    "resource nemo://project/draft holds it whole.)"
+                )
+            balance = await credits
+        finally:
+            if not credits.done():  # the state could not be read: its balance is not wanted
+                credits.cancel()
+                await asyncio.wait({credits})
         return self._result(
             StateResult,
             message,
@@ -310,7 +318,7 @@ class VideoService:
             exportable=exportable,
             draft=draft,
             draft_trimmed=cut,
-            next_cost=await self._next_cost(await self._credits_within(), exportable),
+            next_cost=await self._next_cost(balance, exportable),
         )
 
     async def timeline(self) -> TimelineResult:

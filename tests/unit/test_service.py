@@ -521,11 +521,68 @@ async def test_get_state_hands_over_a_huge_draft_cut_to_its_cap(settings: Settin
     assert result.summary.startswith("Timeline (1 track)")
 
 
+async def test_get_state_reads_the_balance_while_it_reads_the_state(
+    settings: Settings, backend: ScriptedBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    balance_asked = asyncio.Event()
+    read_state, read_credits = backend.get_state, backend.get_credits
+
+    async def state_once_the_balance_is_asked() -> ProjectState:
+        await balance_asked.wait()
+        return await read_state()
+
+    async def credits() -> Credits:
+        balance_asked.set()
+        return await read_credits()
+
+    monkeypatch.setattr(backend, "get_state", state_once_the_balance_is_asked)
+    monkeypatch.setattr(backend, "get_credits", credits)
+    result = await asyncio.wait_for(service_for(settings, backend).get_state(), 5)  # one after the other: never
+    assert result.summary.startswith("Timeline") and "of your 1:" in result.next_cost
+
+
+async def test_a_failed_state_read_leaves_no_balance_read_behind(
+    settings: Settings, backend: ScriptedBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    asked, stopped = asyncio.Event(), asyncio.Event()
+
+    async def slow_credits() -> Credits:
+        asked.set()
+        try:
+            await asyncio.sleep(30)
+        finally:
+            stopped.set()
+        raise AssertionError("not reached")
+
+    async def failed_state() -> ProjectState:
+        await asked.wait()
+        raise UNREACHABLE
+
+    monkeypatch.setattr(backend, "get_state", failed_state)
+    monkeypatch.setattr(backend, "get_credits", slow_credits)
+    with pytest.raises(BackendUnavailableError):
+        await asyncio.wait_for(service_for(settings, backend).get_state(), 5)
+    assert stopped.is_set()
+
+
 async def test_a_huge_reply_reaches_the_agent_cut_with_a_note(settings: Settings, backend: ScriptedBackend) -> None:
     backend.edit_script = [TextEvent(text="Click Export. " + "x" * 5_000_000)]
     result = await service_for(settings, backend).generate_video("make it")
     assert len(result.reply) < 40_000 and result.reply.endswith("characters cut)")
     assert len(result.message) < 40_000 and result.reply.startswith("Call export_video")
+
+
+def test_a_stream_of_many_small_texts_is_kept_to_its_cap_in_linear_time() -> None:
+    from nemo_video_mcp.edit_job import MAX_REPLY_CHARS, _Turn
+
+    turn = _Turn()
+    started = time.monotonic()
+    for _ in range(60_000):  # 600,000 characters in 10-character deltas, as a long stream sends them
+        turn.add_text("0123456789", partial=True)
+    turn.add_text("Done.", partial=False)
+    assert time.monotonic() - started < 2, "each delta must not re-count the text kept so far"
+    assert sum(map(len, turn.partials)) == MAX_REPLY_CHARS and turn.partials_cut == 600_000 - MAX_REPLY_CHARS
+    assert turn.reply == "Done." and turn.texts_cut == 0
 
 
 # --- Resume, never re-pay: a render whose start or polls get no usable answer ---------------------
