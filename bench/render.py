@@ -70,20 +70,21 @@ def prepare_floor(motion_kind: str) -> Path:
     return raw
 
 
-def x264_args() -> list[str]:
-    """The product's x264 settings (preset, crf, tune, params), given to every contender."""
+def x264_args(moving: bool = False) -> list[str]:
+    """The product's x264 settings (preset, crf, tune, params), given to every contender; `moving`:
+    those of a ken burns render."""
     from nemo_video_mcp.render.graph import EncoderSettings
 
-    return EncoderSettings().video_args()
+    return EncoderSettings().video_args(moving=moving)
 
 
-def run_floor(raw: Path, out: Path) -> None:
+def run_floor(raw: Path, out: Path, moving: bool) -> None:
     from nemo_video_mcp.render.runner import ffmpeg_exe
 
     subprocess.run(
         [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-nostdin", "-y",
          "-f", "rawvideo", "-pix_fmt", "yuv420p", "-s", f"{SIZE[0]}x{SIZE[1]}", "-framerate", str(FPS), "-i", str(raw),
-         *x264_args(), "-pix_fmt", "yuv420p", "-movflags", "+faststart", str(out)],
+         *x264_args(moving), "-pix_fmt", "yuv420p", "-movflags", "+faststart", str(out)],
         check=True,
     )  # fmt: skip
 
@@ -117,7 +118,7 @@ def child(kind: str) -> None:
     raw = prepare_floor(kind.replace("floor", "ours")) if kind.startswith("floor") else None
     start = time.perf_counter()
     if raw is not None:
-        run_floor(raw, out)
+        run_floor(raw, out, moving=kind == "floor-kenburns")
     elif kind == "moviepy":
         run_moviepy(paths, out)
     else:

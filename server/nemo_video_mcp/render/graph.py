@@ -64,11 +64,20 @@ class EncoderSettings:
     off with it: with them Chromium showed the wrong picture after a seek into a hold. Off by default:
     only ffmpeg and Chromium were tried (bench/README.md)."""
 
-    def video_args(self, bframes: bool = True) -> list[str]:
+    motion_x264_params: str | None = "me=dia:subme=1"
+    """Added for ken burns, where every frame moves: x264's diamond motion search and its cheapest
+    sub-pixel refinement. On the bench's 450 ken burns frames x264 took 9.2 s instead of 15.5 (1.07x the
+    static frames' 8.6 s), for the same size (+2 %) and the same fidelity to the frames it was given
+    (SSIM 0.9656 vs 0.9661, PSNR -0.01 dB): a smooth synthetic zoom gains nothing from the finer searches
+    (bench/README.md, "Ken burns / static")."""
+
+    def video_args(self, bframes: bool = True, moving: bool = False) -> list[str]:
+        """The x264 arguments; `moving`: every frame moves (ken burns)."""
         args = ["-c:v", "libx264", "-preset", self.preset, "-crf", str(self.crf)]
         if self.tune:
             args += ["-tune", self.tune]
-        params = [p for p in (self.x264_params, None if bframes else "bframes=0") if p]
+        motion = self.motion_x264_params if moving else None
+        params = [p for p in (self.x264_params, motion, None if bframes else "bframes=0") if p]
         if params:
             args += ["-x264-params", ":".join(params)]
         return args
@@ -189,7 +198,7 @@ def build_command(
         argv += ["-map", "[aout]", "-c:a", "aac", "-b:a", encoder.audio_bitrate]
     rate = ["-fps_mode", "vfr"] if one_frame else ["-r", str(plan.fps), "-frames:v", str(plan.total_frames)]
     argv += [
-        *encoder.video_args(bframes=not one_frame), "-pix_fmt", "yuv420p", *rate,
+        *encoder.video_args(bframes=not one_frame, moving=plan.motion == "kenburns"), "-pix_fmt", "yuv420p", *rate,
         "-movflags", "+faststart", "-progress", "pipe:1", "-nostats", "-f", "mp4",
     ]  # fmt: skip
     return argv
