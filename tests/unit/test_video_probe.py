@@ -11,14 +11,13 @@ from PIL import Image
 
 from nemo_video_mcp.keyframes import BUDGET_BYTES, RUNGS, fits, scaled_size, still_times, write_keyframes
 from nemo_video_mcp.models import VideoProbe
+from nemo_video_mcp.mp4_boxes import BoxLayout, read_boxes
 from nemo_video_mcp.video_probe import (
     BadVideoError,
-    BoxLayout,
     StreamReport,
     parse_ffmpeg_report,
     probe_file,
     problems_of,
-    read_boxes,
 )
 from tests.sim.videos import black_mp4, broken
 

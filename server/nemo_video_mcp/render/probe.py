@@ -10,8 +10,8 @@ from pathlib import Path
 
 from PIL import Image
 
+from nemo_video_mcp.mp4_boxes import box_layout
 from nemo_video_mcp.render.runner import FfmpegError, ffmpeg_exe
-from nemo_video_mcp.video_probe import box_layout
 
 _DURATION_RE = re.compile(r"Duration: (\d+):(\d+):(\d+(?:\.\d+)?)")
 _VIDEO_RE = re.compile(r"Stream #\S+.*?: Video: (\w+)[^,]*, (\w+)(?:\([^)]*\))?, (\d+)x(\d+)")
