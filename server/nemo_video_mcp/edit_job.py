@@ -40,6 +40,7 @@ from nemo_video_mcp.models import (
     TextEvent,
 )
 from nemo_video_mcp.progress import Reporter
+from nemo_video_mcp.running_jobs import stop_task
 
 log = logging.getLogger(__name__)
 
@@ -254,8 +255,7 @@ class EditRunner:
         finally:
             reports.cancel()
             if not consumer.done():
-                consumer.cancel()
-                await asyncio.wait({consumer})  # unlike `await consumer`, a cancel of this call still raises
+                await stop_task(consumer)
         idle_minutes = STREAM_IDLE_LIMIT_S / 60
         if not done:
             turn.cut = f"no end after {STREAM_TOTAL_LIMIT_S / 60:.0f} minutes"

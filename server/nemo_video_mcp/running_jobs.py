@@ -173,6 +173,13 @@ class RunningJobs:
         await asyncio.gather(*running, return_exceptions=True)
 
 
+async def stop_task(task: asyncio.Future[Any]) -> None:
+    """Cancel `task` and wait until it has ended. Unlike `with suppress(CancelledError): await task`,
+    a cancel of the caller itself still raises, so a stopped job never runs on."""
+    task.cancel()
+    await asyncio.wait({task})
+
+
 def _mark_retrieved(task: asyncio.Task[Any]) -> None:
     """A job's failure is read later, from the task or the ledger: asyncio need not warn that nobody waited."""
     if not task.cancelled():

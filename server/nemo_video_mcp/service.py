@@ -72,7 +72,7 @@ from nemo_video_mcp.results import (
     ToolResult,
     UploadResult,
 )
-from nemo_video_mcp.running_jobs import RunningJobs, wait_time
+from nemo_video_mcp.running_jobs import RunningJobs, stop_task, wait_time
 from nemo_video_mcp.saving import check_save_place, check_writable_folder, target_for
 from nemo_video_mcp.shots import shots_of
 from nemo_video_mcp.store import Store
@@ -306,8 +306,7 @@ class VideoService:
             balance = await credits
         finally:
             if not credits.done():  # the state could not be read: its balance is not wanted
-                credits.cancel()
-                await asyncio.wait({credits})
+                await stop_task(credits)
         return self._result(
             StateResult,
             message,

@@ -57,6 +57,7 @@ from nemo_video_mcp.render.images import inspect_image
 from nemo_video_mcp.render.leftovers import remove_stale
 from nemo_video_mcp.render.plan import EditPlan, PlanError, default_plan, describe_plan, plan_from_draft
 from nemo_video_mcp.render.slideshow import render_slideshow
+from nemo_video_mcp.running_jobs import stop_task
 from nemo_video_mcp.store import Store, atomic_copy_file
 
 log = logging.getLogger(__name__)
@@ -343,8 +344,7 @@ class LocalBackend:
         task = self._tasks.get(job_id)
         if task is not None and not task.done():
             self._cancel_requested.add(job_id)
-            task.cancel()
-            await asyncio.wait({task})  # unlike `await task`, a cancel of this call itself still raises
+            await stop_task(task)
             return
         job = self._read_job(job_id)
         if job is None:
