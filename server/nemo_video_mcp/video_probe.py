@@ -215,21 +215,20 @@ async def run_ffmpeg_report(args: list[str], timeout_s: float) -> str:
     except (OSError, RuntimeError) as exc:
         raise ProbeUnavailableError(f"ffmpeg could not be started: {exc}") from None
     assert process.stderr is not None
-    text: list[str] = []
-    await run_to_exit(
+    _, (text,) = await run_to_exit(
         process,
-        [_bounded_text(process.stderr, text)],
+        [_bounded_text(process.stderr)],
         timeout_s,
         lambda: ProbeUnavailableError(f"ffmpeg took longer than {timeout_s:.0f} s and was stopped"),
     )
-    return text[0]
+    return str(text)
 
 
-async def _bounded_text(stream: asyncio.StreamReader, into: list[str]) -> None:
+async def _bounded_text(stream: asyncio.StreamReader) -> str:
     head = bytearray()
     tail = bytearray()
     while chunk := await stream.read(64 * 1024):
         room = STDERR_HEAD_BYTES - len(head)
         head += chunk[:room]
         tail = (tail + chunk[room:])[-STDERR_TAIL_BYTES:] if room < len(chunk) else tail
-    into.append((bytes(head) + b"\n" + bytes(tail)).decode("utf-8", "replace"))
+    return (bytes(head) + b"\n" + bytes(tail)).decode("utf-8", "replace")

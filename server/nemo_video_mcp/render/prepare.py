@@ -71,7 +71,7 @@ async def prepare_in_child(
         raise PrepareError(f"the helper process could not be started ({exc})") from exc
     log.debug("preparing in child pid %s", process.pid)
     assert process.stdin is not None and process.stdout is not None and process.stderr is not None
-    code = await run_to_exit(
+    code, _ = await run_to_exit(
         process,
         [
             _send(process.stdin, json.dumps(job).encode()),

@@ -76,7 +76,7 @@ async def run_ffmpeg(
             raise FfmpegError(f"ffmpeg could not be started ({exc})") from exc
         log.debug("ffmpeg started (pid %s) for %s", process.pid, output.name)
         limit = timeout_s if timeout_s is not None else timeout_for(duration_s)
-        code = await run_to_exit(
+        code, _ = await run_to_exit(
             process,
             [
                 _read_progress(process.stdout, duration_s, on_progress),  # type: ignore[arg-type]
@@ -98,19 +98,20 @@ async def run_to_exit(
     timeout_s: float,
     timed_out: Callable[[], BaseException],
     name: str = "ffmpeg",
-) -> int:
+) -> tuple[int, list[Any]]:
     """Run `pumps` (the readers and writers of a started child's pipes) until they end, then reap the
-    child: its exit code. Past `timeout_s` the error `timed_out()` is raised; on that, any other error
-    or a cancel, the child is killed and reaped first. The child is released in every case."""
+    child: its exit code and what each pump returned. Past `timeout_s` the error `timed_out()` is
+    raised; on that, any other error or a cancel, the child is killed and reaped first. The child is
+    released in every case."""
     try:
         gathered = asyncio.gather(*pumps)
         try:
-            await asyncio.wait_for(asyncio.shield(gathered), timeout_s)
+            results = await asyncio.wait_for(asyncio.shield(gathered), timeout_s)
         except asyncio.TimeoutError:
             raise timed_out() from None
         finally:
             gathered.cancel()
-        return await process.wait()
+        return await process.wait(), results
     except BaseException:
         await stop_process(process, name)
         raise
