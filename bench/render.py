@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/render.py                       # ours, its floor, MoviePy, then the ratios
     .venv/bin/python bench/render.py --kenburns --no-moviepy --runs 3
+    .venv/bin/python bench/render.py --kenburns --no-moviepy --transition dissolve
 
 Every contender encodes with the product's x264 settings (`graph.EncoderSettings`). Eight mixed-size
 images (6000x4000 JPEGs, PNGs with and without alpha, a portrait) are generated once
@@ -20,6 +21,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import subprocess
 import sys
 import time
@@ -35,6 +37,8 @@ DURATION_S = 15.0
 FPS = 30
 SIZE = (1920, 1080)
 TRANSITION_S = 0.5
+TRANSITION = os.environ.get("BENCH_TRANSITION", "fade")
+"""The transition of every contender (`--transition`; the children read it from the environment)."""
 
 
 # --- The contenders (each runs in a child process) ------------------------------------------------
@@ -45,7 +49,7 @@ def run_ours(paths: list[Path], out: Path, motion: str) -> None:
     from nemo_video_mcp.render.slideshow import render_slideshow
 
     plan = build_plan(
-        range(len(paths)), duration_s=DURATION_S, transition="fade", transition_s=TRANSITION_S, motion=motion
+        range(len(paths)), duration_s=DURATION_S, transition=TRANSITION, transition_s=TRANSITION_S, motion=motion
     ).with_images(paths)
     asyncio.run(render_slideshow(plan, out))  # the default EncoderSettings, as every contender uses
 
@@ -54,10 +58,10 @@ def prepare_floor(motion_kind: str) -> Path:
     """Our output for `motion_kind` (rendered first if missing) decoded to raw yuv420p, outside the clock."""
     from nemo_video_mcp.render.runner import ffmpeg_exe
 
-    ours = WORK / f"out-{motion_kind}.mp4"
+    ours = output_of(motion_kind)
     if not ours.exists():
         run_ours(make_images(), ours, "kenburns" if motion_kind == "ours-kenburns" else "static")
-    raw = WORK / f"raw-{motion_kind}.yuv"
+    raw = WORK / ours.name.replace("out-", "raw-", 1).replace(".mp4", ".yuv")
     if not raw.exists() or raw.stat().st_mtime < ours.stat().st_mtime:
         subprocess.run(
             [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-nostdin", "-y", "-i", str(ours),
@@ -68,6 +72,11 @@ def prepare_floor(motion_kind: str) -> Path:
         while handle.read(1 << 24):
             pass
     return raw
+
+
+def output_of(kind: str) -> Path:
+    """Where a contender writes its video: one file per kind and transition."""
+    return WORK / (f"out-{kind}.mp4" if TRANSITION == "fade" else f"out-{kind}-{TRANSITION}.mp4")
 
 
 def x264_args(moving: bool = False) -> list[str]:
@@ -114,7 +123,7 @@ def run_moviepy(paths: list[Path], out: Path) -> None:
 
 def child(kind: str) -> None:
     paths = make_images()
-    out = WORK / f"out-{kind}.mp4"
+    out = output_of(kind)
     raw = prepare_floor(kind.replace("floor", "ours")) if kind.startswith("floor") else None
     start = time.perf_counter()
     if raw is not None:
@@ -147,15 +156,17 @@ def main() -> None:
     parser.add_argument("--kenburns", action="store_true", help="also time ours with ken burns motion")
     parser.add_argument("--runs", type=int, default=1, help="runs of ours and the floor (best is kept)")
     parser.add_argument("--no-moviepy", action="store_true", help="skip MoviePy (it takes minutes)")
+    parser.add_argument("--transition", choices=["fade", "dissolve", "slide", "wipe", "none"], default=TRANSITION)
     args = parser.parse_args()
+    os.environ["BENCH_TRANSITION"] = args.transition
     if args.child:
         child(args.child)
         return
     make_images()
     kinds = ["ours", "floor"] + (["ours-kenburns", "floor-kenburns"] if args.kenburns else [])
-    kinds += [] if args.no_moviepy else ["moviepy"]
+    kinds += [] if args.no_moviepy or args.transition != "fade" else ["moviepy"]  # MoviePy cross-fades
     results: dict[str, dict[str, float]] = {}
-    print(f"15 s 1080p30, 8 images, fades; best of {args.runs}; {load()}")
+    print(f"15 s 1080p30, 8 images, transition {args.transition}; best of {args.runs}; {load()}")
     for kind in kinds:
         runs = 1 if kind == "moviepy" else args.runs
         best = min((measure(kind) for _ in range(runs)), key=lambda r: r["wall_s"])
