@@ -13,6 +13,7 @@ from nemo_video_mcp.render.graph import (
     build_command,
     build_filtergraph,
     holds_as_one_frame,
+    masks_size,
     stills_list,
     timeline_list,
     timeline_pieces,
@@ -85,11 +86,19 @@ def test_kenburns_fades_read_the_stills_in_turn_from_one_list(aspect, size):
     assert stills_list(_stills(2)) == "ffconcat version 1.0\nfile '/tmp/still-0.y4m'\nfile '/tmp/still-1.y4m'\n"
 
 
-def test_kenburns_dissolves_read_each_still():
+def test_kenburns_dissolves_read_the_stills_from_the_list_and_the_masks_once_per_transition():
     plan = _plan(3, motion="kenburns", transition="dissolve")
-    argv = build_command(plan, _stills(3), ffmpeg="ffmpeg", encoder=EncoderSettings())
-    assert [argv[i + 1] for i, arg in enumerate(argv) if arg == "-i"] == [str(p) for p in _stills(3)]
-    assert argv[argv.index("-filter_complex") + 1].count("zoompan=") == 3
+    masks = Path("/tmp/dissolve-masks.y4m")
+    argv = build_command(plan, _stills(3), ffmpeg="ffmpeg", encoder=EncoderSettings(), timeline=TIMELINE, masks=masks)
+    assert [argv[i + 1] for i, arg in enumerate(argv) if arg == "-i"] == [str(TIMELINE), str(masks)]
+    assert argv[argv.index(str(masks)) - 3 : argv.index(str(masks)) - 1] == ["-stream_loop", "1"]  # 2 transitions
+    assert argv[argv.index("-filter_complex") + 1].count("zoompan=") == 2
+    assert masks_size(plan) == (960, 540)
+    with pytest.raises(ValueError):
+        build_command(plan, _stills(3), timeline=TIMELINE)  # a dissolve without its masks
+    with pytest.raises(ValueError):
+        build_command(_plan(3, motion="kenburns"), _stills(3), timeline=TIMELINE, masks=masks)  # masks for a fade
+    assert masks_size(_plan(3, motion="static", transition="dissolve")) is None
 
 
 def test_static_command_plays_the_timeline_list():
@@ -193,18 +202,22 @@ def test_kenburns_fades_overlay_the_incoming_clips_in_yuv420p():
     ) in graph
 
 
-def test_kenburns_clip_covers_its_slot_and_the_transition_out():
-    graph = build_filtergraph(_plan(3, motion="kenburns", transition="dissolve"))
-    assert graph.count(":d=135:") == 2 and graph.count(":d=120:") == 1  # the last clip has no way out
-    assert "[out0s]trim=start_frame=120:end_frame=135" in graph
-    assert "[in1s]trim=start_frame=0:end_frame=15" in graph
-    assert "[h1s]trim=start_frame=15:end_frame=120" in graph
-    assert "[out1s]trim=start_frame=120:end_frame=135" in graph
-    assert graph.count("format=yuv444p") == 4
-
-
-def test_kenburns_dissolve_is_xfades():
-    assert "xfade=transition=dissolve:" in build_filtergraph(_plan(2, transition="dissolve"))
+def test_kenburns_dissolves_overlay_the_incoming_clips_through_the_masks_timed_as_they_are():
+    """The masks (half size) are enlarged to the frame and given the incoming clips' times, 4 s and 8 s;
+    their values become the clips' alpha, and the clips are overlaid only during their transitions."""
+    graph = build_filtergraph(_plan(3, motion="kenburns", transition="dissolve"), masks_input=1)
+    assert "xfade" not in graph and "yuv444p" not in graph
+    assert "[later]trim=start_frame=1,zoompan=" in graph and "[clips];" in graph
+    timing = "setpts='(N+if(eq(floor(N/15),0),120,225))/30/TB'"
+    assert graph.count(timing) == 2  # the incoming clips and their masks
+    assert f"[1:v]{timing},scale=1920:1080:flags=neighbor[masks]" in graph
+    assert "[clips][masks]alphamerge[incoming]" in graph
+    assert (
+        "[main][incoming]overlay=format=yuv420:eof_action=pass:"
+        "enable='between(t,3.983333,4.483333)+between(t,7.983333,8.483333)'[joined]"
+    ) in graph
+    with pytest.raises(ValueError):
+        build_filtergraph(_plan(3, motion="kenburns", transition="dissolve"))
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,7 @@ from PIL import Image
 from nemo_video_mcp.render.images import normalize_image
 from nemo_video_mcp.render.plan import build_plan
 from nemo_video_mcp.render.slideshow import render_slideshow
-from nemo_video_mcp.render.transitions import write_transition
+from nemo_video_mcp.render.transitions import write_dissolve_masks, write_transition
 from nemo_video_mcp.render.y4m import Y4M_FRAME, read_y4m_planes
 
 from .small_frames import flat_image, luma_frames, mean, shrink_frames
@@ -71,6 +71,18 @@ def test_dissolve_switches_a_growing_share_of_pixels(tmp_path, black_to_white):
     assert shares == sorted(shares) and 0.1 < shares[0] < 0.4 and 0.6 < shares[2] < 0.9
     y, u, v = read_y4m_planes(tmp_path / "white.y4m")
     assert (y.size, u.size, v.size) == (SIZE, (32, 16), (32, 16))
+
+
+def test_dissolve_masks_are_grey_frames_switching_a_growing_share_of_samples(tmp_path):
+    path = write_dissolve_masks((40, 20), 3, 30, tmp_path / "masks.y4m")
+    header, _, body = path.read_bytes().partition(b"\n")
+    assert header == b"YUV4MPEG2 W40 H20 F30:1 Ip A1:1 Cmono XCOLORRANGE=FULL"
+    frames = body.split(Y4M_FRAME)[1:]
+    assert [len(frame) for frame in frames] == [800] * 3
+    assert all(set(frame) <= {0, 255} for frame in frames)
+    shown = [{i for i, value in enumerate(frame) if value} for frame in frames]
+    assert shown[0] < shown[1] < shown[2]  # a sample once switched stays switched
+    assert 0.1 < len(shown[0]) / 800 < 0.4 and 0.6 < len(shown[2]) / 800 < 0.9
 
 
 # --- Through a whole render: no frame held or skipped at or inside a transition -----------------------
@@ -133,3 +145,21 @@ async def test_kenburns_slides_push_and_wipes_uncover(tmp_path, monkeypatch, kin
         edges = {width // 2 - moved, width - far, width // 2 + (width - far if kind == "slide" else 0)}
         checked = [x for x in range(width) if all(abs(x - edge) > 3 for edge in edges)]
         assert [got[x] for x in checked] == [expected[x] for x in checked], (i, far, got)
+
+
+async def test_a_kenburns_dissolve_switches_a_growing_share_of_the_picture(tmp_path, monkeypatch):
+    """Black into white with ken burns: inside the dissolve each frame is black and white in patches, the
+    white share near (i + 1) / (n + 1) and growing; the frames on either side are the two pictures."""
+    size = shrink_frames(monkeypatch, 0.2)["16:9"]
+    images = [flat_image(tmp_path / f"{c}.png", size, c) for c in ("black", "white")]
+    plan = build_plan(range(2), duration_s=3.0, transition_s=0.5, transition="dissolve", motion="kenburns")
+    path = tmp_path / "dissolve.mp4"
+    await render_slideshow(plan.with_images(images), path)
+    frames = luma_frames(path, size)
+    start, n = plan.images[1].start_frame, plan.transition_frames
+    assert len(frames) == 90 and n == 15
+    white = [sum(value > 128 for value in frame) / len(frame) for frame in frames]
+    inside = white[start : start + n]
+    assert all(abs(share - (i + 1) / (n + 1)) < 0.1 for i, share in enumerate(inside)), inside
+    assert inside == sorted(inside)
+    assert max(white[:start]) < 0.01 and min(white[start + n :]) > 0.99

@@ -12,12 +12,10 @@ frames whatever the number of images, and filters nothing but the text overlays.
 `EncoderSettings.one_frame_holds` (where `holds_as_one_frame` allows) nothing repeats it: the output
 has a variable frame rate, one frame per hold.
 
-Ken burns with fades, slides, wipes or cuts (`plays_stills_in_sequence`): the stills are read in turn
-from one list and two zoompans make a main and an incoming stream, which overlays join in yuv420p (see
-`_kenburns_in_sequence`); memory does not grow with the number of images. Dissolves still make each
-still an input expanded into a clip by its own `zoompan`, joined to its neighbours by `xfade`, which
-only works in 4:4:4, so only the short transition pieces are converted (and back); that graph's frame
-pools grow by ~25 MB per image.
+Ken burns: the stills are read in turn from one list and two zoompans make a main and an incoming
+stream, which overlays join in yuv420p (see `_kenburns_in_sequence`); a dissolve overlays the incoming
+stream through masks made beforehand (`transitions.write_dissolve_masks`). Memory does not grow with
+the number of images.
 """
 
 from __future__ import annotations
@@ -31,7 +29,6 @@ from nemo_video_mcp.render.looks import look_filters
 from nemo_video_mcp.render.plan import EditPlan
 from nemo_video_mcp.render.text import TextCard
 
-XFADE_NAMES = {"fade": "fade", "dissolve": "dissolve", "slide": "slideleft", "wipe": "wipeleft"}
 KENBURNS_ZOOM = 0.15
 TEXT_FADE_S = 0.4
 Subject = tuple[float, float]
@@ -142,10 +139,12 @@ def timeline_list(
     return "\n".join(lines) + "\n"
 
 
-def plays_stills_in_sequence(plan: EditPlan) -> bool:
-    """Ken burns with fades, slides, wipes or cuts: its stills are read in turn from `stills_list` (see
-    `_kenburns_in_sequence`); dissolves still join one clip per still with xfade."""
-    return plan.motion == "kenburns" and (plan.transition_frames == 0 or plan.transition in ("fade", "slide", "wipe"))
+def masks_size(plan: EditPlan) -> tuple[int, int] | None:
+    """The size of a ken burns dissolve's masks (half the frame's, see `transitions.write_dissolve_masks`);
+    None for every other plan, which needs none."""
+    if plan.motion != "kenburns" or plan.transition != "dissolve" or not plan.transition_frames:
+        return None
+    return plan.size[0] // 2, plan.size[1] // 2
 
 
 def stills_list(stills: Sequence[Path]) -> str:
@@ -162,23 +161,26 @@ def build_command(
     ffmpeg: str = "ffmpeg",
     encoder: EncoderSettings = EncoderSettings(),
     timeline: Path | None = None,
+    masks: Path | None = None,
 ) -> list[str]:
     """The argv, up to and excluding the output path (the runner appends a temp name).
 
-    A static plan reads the `timeline` list (see `timeline_list`); ken burns reads each still and zooms
-    toward `subjects[k]` (a point of still k, fractions 0-1) where one is given.
+    Every plan is played from the `timeline` list: a static plan's holds and transitions (see
+    `timeline_list`), or ken burns' stills (`stills_list`), which zoom toward `subjects[k]` (a point of
+    still k, fractions 0-1) where one is given. A ken burns dissolve also reads `masks`, played once for
+    each transition.
     """
     _check_count(plan, stills)
+    if timeline is None:
+        raise ValueError("every plan is played from a list (timeline_list or stills_list)")
+    if (masks is None) != (masks_size(plan) is None):
+        raise ValueError("a ken burns dissolve, and only one, reads its masks (transitions.write_dissolve_masks)")
     argv = [ffmpeg, "-hide_banner", "-nostdin", "-loglevel", "error", "-y"]
-    if plan.motion == "static" or plays_stills_in_sequence(plan):
-        if timeline is None:
-            raise ValueError("this plan is played from a list (timeline_list or stills_list)")
-        argv += ["-f", "concat", "-safe", "0", "-i", str(timeline)]
-        next_input = 1
-    else:
-        for still in stills:
-            argv += ["-i", str(still)]
-        next_input = len(stills)
+    argv += ["-f", "concat", "-safe", "0", "-i", str(timeline)]
+    next_input, masks_input = 1, None
+    if masks is not None:
+        argv += ["-stream_loop", str(len(plan.images) - 2), "-i", str(masks)]
+        masks_input, next_input = 1, 2
     text_inputs = []
     for card in texts:
         argv += ["-framerate", str(plan.fps), "-i", str(card.path)]
@@ -191,7 +193,9 @@ def build_command(
     one_frame = holds_as_one_frame(plan, encoder)
     argv += [
         "-filter_complex",
-        build_filtergraph(plan, list(zip(texts, text_inputs, strict=True)), music_input, subjects, one_frame),
+        build_filtergraph(
+            plan, list(zip(texts, text_inputs, strict=True)), music_input, subjects, one_frame, masks_input
+        ),
     ]
     argv += ["-map", "[vout]"]
     if music_input is not None:
@@ -210,10 +214,11 @@ def build_filtergraph(
     music_input: int | None = None,
     subjects: Sequence[Subject | None] = (),
     one_frame_holds: bool = False,
+    masks_input: int | None = None,
 ) -> str:
     """The -filter_complex text: clips, then transitions, then the text overlays and the music.
 
-    `texts` pairs each drawn card with its input number.
+    `texts` pairs each drawn card with its input number; `masks_input` is a ken burns dissolve's masks.
     """
     fps = plan.fps
     chains: list[str] = []
@@ -221,10 +226,8 @@ def build_filtergraph(
         # The list gives each hold one frame; fps repeats it, tpad repeats the last one to the end.
         filters = ["null"] if one_frame_holds else [f"fps={fps}", "tpad=stop_mode=clone:stop=-1"]
         chains.append(f"[0:v]{','.join(filters + _static_looks(plan))}[joined]")
-    elif plays_stills_in_sequence(plan):
-        _kenburns_in_sequence(plan, chains, subjects)
     else:
-        _kenburns_timeline(plan, chains, subjects)
+        _kenburns_in_sequence(plan, chains, subjects, masks_input)
     video = "joined"
     for k, (card, number) in enumerate(texts):
         chains.append(f"[{number}:v]{_text_clip(card, fps)}[text{k}]")
@@ -260,24 +263,9 @@ def _text_clip(card: TextCard, fps: int) -> str:
     )
 
 
-def _kenburns_timeline(plan: EditPlan, chains: list[str], subjects: Sequence[Subject | None]) -> None:
-    """One zoompan clip per still, cut into pieces, transitions by xfade, all joined as `[joined]`."""
-    for k in range(len(plan.images)):
-        _image_pieces(plan, k, chains, subjects[k] if k < len(subjects) else None)
-    if plan.transition_frames:
-        name = XFADE_NAMES[plan.transition]
-        duration, offset = xfade_timing(plan.transition_frames, plan.fps)
-        for k in range(1, len(plan.images)):
-            chains.append(
-                f"[out{k - 1}][in{k}]xfade=transition={name}:duration={duration:.6f}:offset={offset:.6f},"
-                f"format=yuv420p[t{k}]"
-            )
-    pieces = timeline_pieces(plan)
-    labels = "".join(f"[{'t' if piece.kind == 'transition' else 'h'}{piece.image}]" for piece in pieces)
-    chains.append(f"{labels}concat=n={len(pieces)}:v=1:a=0[joined]")
-
-
-def _kenburns_in_sequence(plan: EditPlan, chains: list[str], subjects: Sequence[Subject | None]) -> None:
+def _kenburns_in_sequence(
+    plan: EditPlan, chains: list[str], subjects: Sequence[Subject | None], masks_input: int | None = None
+) -> None:
     """Ken burns as two moving streams in yuv420p, each made by one zoompan from the stills in turn.
 
     `[0:v]` is the stills played in order, one frame each (the list of `stills_list`). The main stream
@@ -285,11 +273,13 @@ def _kenburns_in_sequence(plan: EditPlan, chains: list[str], subjects: Sequence[
     frames. The incoming stream is only the first `transition_frames` of each clip after the first, at
     the output times of its transition. A fade overlays it with its alpha ramped by `fade`; a slide
     pushes the main picture left (overlaid on itself) and places the incoming one as far from the right;
+    a dissolve takes the incoming stream's alpha from the masks input, timed as that stream and enlarged
+    2x (`transitions.write_dissolve_masks`);
     a wipe shifts the incoming picture left and places it back as far right, so it is uncovered where it
     is (in even pixels: overlay places at even x). Frame i of a transition shows progress (i + 1) / (n + 1)
     (see `xfade_timing`), as the static transitions (`transitions.py`) do. One clip is alive at a
     time in each stream, whatever the number of photos: the graph's frame pools no longer grow with
-    each transition (xfade's 4:4:4 conversions kept ~25 MB per photo alive to the end).
+    each transition (xfade's 4:4:4 conversions had kept ~25 MB per photo alive to the end).
     """
     fps, n = plan.fps, plan.transition_frames
     width, height = plan.size
@@ -346,6 +336,14 @@ def _kenburns_in_sequence(plan: EditPlan, chains: list[str], subjects: Sequence[
         chains.append(f"[later]{','.join(filters)}[incoming]")
         chains.append(f"[main][incoming]overlay=format=yuv420:eof_action=pass:enable='{shown}'[joined]")
         return
+    if plan.transition == "dissolve":
+        if masks_input is None:
+            raise ValueError("a ken burns dissolve needs its masks input")
+        chains.append(f"[later]{','.join(filters)}[clips]")
+        chains.append(f"[{masks_input}:v]setpts='(N+{offsets})/{fps}/TB',scale={width}:{height}:flags=neighbor[masks]")
+        chains.append("[clips][masks]alphamerge[incoming]")
+        chains.append(f"[main][incoming]overlay=format=yuv420:eof_action=pass:enable='{shown}'[joined]")
+        return
     chains.append(f"[later]{','.join(filters)}[incoming]")
     # how far the incoming picture has come in from the right, in even pixels (overlay places at even x)
     step = f"(round(t*{fps})-{{start}}+1)/{n + 1}"
@@ -384,34 +382,6 @@ def xfade_timing(frames: int, fps: int) -> tuple[float, float]:
     return (frames + 1) / fps, -1 / fps
 
 
-def _image_pieces(plan: EditPlan, k: int, chains: list[str], subject: Subject | None) -> None:
-    """Filters turning input `k` into its hold `[hk]` and, around transitions, `[ink]` / `[outk]` (4:4:4)."""
-    fps = plan.fps
-    width, height = plan.size
-    last = len(plan.images) - 1
-    into = plan.transition_frames if k > 0 else 0
-    out_of = plan.transition_frames if k < last else 0
-    hold = plan.images[k].frames - into
-    wanted = [("h", hold)] + ([("in", into)] if into else []) + ([("out", out_of)] if out_of else [])
-    outputs = "".join(f"[{name}{k}s]" for name, _ in wanted)
-    split = f",split={len(wanted)}{outputs}" if len(wanted) > 1 else outputs
-    to_444 = {"h": "", "in": ",format=yuv444p", "out": ",format=yuv444p"}
-    frames = into + hold + out_of
-    look = "".join("," + name for name in look_filters(plan.images[k].look))
-    progress = _progress(frames)
-    zoom, x, y = _kenburns_path(k, progress) if subject is None else kenburns_toward(subject, progress)
-    chains.append(
-        f"[{k}:v]zoompan=z='{zoom}':x='{x}':y='{y}':d={frames}:s={width}x{height}:fps={fps},"
-        f"setpts=N/{fps}/TB{look}{split}"
-    )
-    ranges = {"in": (0, into), "h": (into, into + hold), "out": (into + hold, into + hold + out_of)}
-    for name, _ in wanted:
-        first, end = ranges[name]
-        chains.append(
-            f"[{name}{k}s]trim=start_frame={first}:end_frame={end},setpts=PTS-STARTPTS{to_444[name]}[{name}{k}]"
-        )
-
-
 def _static_looks(plan: EditPlan) -> list[str]:
     """The look filters of a static plan, on its one stream: over everything when every photo has the
     same look, else each over its photo's slot (a transition takes the look of the photo it leads to)."""
@@ -429,11 +399,6 @@ def _check_count(plan: EditPlan, stills: Sequence[Path]) -> None:
 def _quoted(path: Path) -> str:
     """A path as one ffconcat token: single-quoted, with each ' written as '\\''."""
     return "'" + str(path).replace("'", "'\\''") + "'"
-
-
-def _progress(frames: int) -> str:
-    """A clip's progress 0-1 over its `frames`, from zoompan's output count (one clip per zoompan)."""
-    return f"(on/{max(frames - 1, 1)})"
 
 
 def kenburns_toward(subject: Subject, progress: str) -> tuple[str, str, str]:

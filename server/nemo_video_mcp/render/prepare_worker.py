@@ -3,11 +3,11 @@
     python -m nemo_video_mcp.render.prepare_worker < job.json
 
 The job (JSON on stdin, see `prepare.prepare_in_child`) names every source and target file, and each
-still's fit. The stills and the transitions are made two at a time in threads (Pillow releases the GIL
-while it decodes, scales and blurs); a transition starts once its two stills are written. Each
-finished still or transition prints `{"step": 1}` on stdout; the end prints `{"done": true}`
-or `{"error": ...}`: the error's class (`module.Name`), message, next step and code, so the
-parent raises the same typed error.
+still's fit. The stills, the transitions and a ken burns dissolve's masks are made two at a time in
+threads (Pillow releases the GIL while it decodes, scales and blurs); a transition starts once its two
+stills are written. Each finished still, transition or set of masks prints `{"step": 1}` on stdout;
+the end prints `{"done": true}` or `{"error": ...}`: the error's class (`module.Name`), message, next
+step and code, so the parent raises the same typed error.
 """
 
 from __future__ import annotations
@@ -42,7 +42,8 @@ def main() -> int:
 
 
 def run(job: dict[str, Any], on_step: Callable[[], None], on_still: StillCallback = lambda *_: None) -> None:
-    """Do `job`: its stills, then (for a static plan) its transition frames.
+    """Do `job`: its stills, then (for a static plan) its transition frames; `job["masks"]`, a target and
+    a size, asks for a ken burns dissolve's masks (`transitions.write_dissolve_masks`).
 
     Each still's fit and, with `job["subjects"]` (ken burns), a smart still's subject point are told by
     `on_still(target, fit, subject)`: a still without a fit (auto) gets the one its photo's shape calls
@@ -50,7 +51,7 @@ def run(job: dict[str, Any], on_step: Callable[[], None], on_still: StillCallbac
     from nemo_video_mcp.errors import NemoError
     from nemo_video_mcp.render.crop import subject_of_still
     from nemo_video_mcp.render.images import chosen_fit, normalize_image
-    from nemo_video_mcp.render.transitions import write_transition
+    from nemo_video_mcp.render.transitions import write_dissolve_masks, write_transition
 
     size = tuple(job["size"])
     kind: Transition = job["kind"]
@@ -71,6 +72,9 @@ def run(job: dict[str, Any], on_step: Callable[[], None], on_still: StillCallbac
         Task(functools.partial(write_transition, Path(a), Path(b), Path(t), kind, frames, fps), needs=(a, b))
         for a, b, t in job.get("transitions", [])
     ]
+    if job.get("masks"):
+        target, width, height = job["masks"]
+        tasks.append(Task(functools.partial(write_dissolve_masks, (width, height), frames, fps, Path(target))))
     run_tasks(tasks, on_step)
 
 

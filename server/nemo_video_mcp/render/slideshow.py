@@ -15,7 +15,7 @@ from nemo_video_mcp.render.graph import (
     Subject,
     build_command,
     holds_as_one_frame,
-    plays_stills_in_sequence,
+    masks_size,
     stills_list,
     timeline_list,
 )
@@ -58,7 +58,7 @@ async def render_slideshow(
     encoder = encoder or EncoderSettings()
     with tempfile.TemporaryDirectory(prefix=work_dir_prefix(), dir=work_dir, ignore_cleanup_errors=True) as tmp:
         limit = timeout_s if timeout_s is not None else timeout_for(plan.duration_s)
-        (stills, subjects, timeline), texts = await asyncio.gather(
+        (stills, subjects, timeline, masks), texts = await asyncio.gather(
             _prepare(
                 plan,
                 sources,
@@ -77,6 +77,7 @@ async def render_slideshow(
             ffmpeg=ffmpeg_exe(),
             encoder=encoder,
             timeline=timeline,
+            masks=masks,
         )
         log.info("rendering %d images, %.2f s, to %s", len(stills), plan.duration_s, output.name)
         await run_ffmpeg(
@@ -96,9 +97,10 @@ async def _prepare(
     on_share: Callable[[float], None],
     timeout_s: float,
     one_frame_holds: bool = False,
-) -> tuple[list[Path], list[Subject | None], Path | None]:
-    """Normalize each distinct source once and, for a static plan, make the transitions and the timeline
-    list; return the stills, the subject point of each smart still of a ken burns plan, and the list.
+) -> tuple[list[Path], list[Subject | None], Path, Path | None]:
+    """Normalize each distinct source once and, for a static plan, make the transitions; write the list
+    ffmpeg plays; return the stills, the subject point of each smart still of a ken burns plan, the list
+    and a ken burns dissolve's masks (else None).
     The Pillow work runs in a child process (`prepare`), which also chooses the fit of a photo with none
     asked (auto) from its shape and finds the subjects; this one only names files."""
     # one still per distinct (picture, fit asked, crop): a photo may carry its own fit and crop window
@@ -109,7 +111,9 @@ async def _prepare(
     static = plan.motion == "static"
     transitions = [tmp / f"transition-{k:03d}.y4m" for k in range(1, len(plan.images))] if static else []
     pairs = list(zip(stills[:-1], stills[1:], transitions, strict=True)) if static and plan.transition_frames else []
-    steps = len(unique) + len(pairs)
+    size = masks_size(plan)
+    masks = tmp / "dissolve-masks.y4m" if size else None
+    steps = len(unique) + len(pairs) + (1 if masks else 0)
     done = 0
 
     def step() -> None:
@@ -129,16 +133,12 @@ async def _prepare(
         "frames": plan.transition_frames,
         "fps": plan.fps,
         "subjects": plan.motion == "kenburns",
+        "masks": [str(masks), *size] if masks and size else None,
     }
     made = await prepare_in_child(job, on_step=step, timeout_s=timeout_s)
     # ken burns zooms toward the subject of a still cropped to its subject (smart); None: the usual path
     subjects = [made.get(str(still), ("", None))[1] for still in stills]
     timeline = tmp / "timeline.ffconcat"
-    if static:
-        text = timeline_list(plan, stills, transitions, one_frame_holds=one_frame_holds)
-        timeline.write_text(text, encoding="utf-8")
-    elif plays_stills_in_sequence(plan):
-        timeline.write_text(stills_list(stills), encoding="utf-8")
-    else:
-        return stills, subjects, None
-    return stills, subjects, timeline
+    listed = timeline_list(plan, stills, transitions, one_frame_holds=one_frame_holds) if static else None
+    timeline.write_text(listed or stills_list(stills), encoding="utf-8")
+    return stills, subjects, timeline, masks

@@ -1,4 +1,4 @@
-"""Transition frames made in Pillow from two stills, for static plans.
+"""Transition frames made in Pillow from two stills, for static plans, and a ken burns dissolve's masks.
 
 Working on the yuv420p planes directly is exact for these transitions (each output sample is one
 input sample, or a fixed mix of two), costs a few milliseconds a frame, and spares ffmpeg the 4:4:4
@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from PIL import Image
 
-from nemo_video_mcp.render.y4m import Y4M_FRAME, read_y4m_planes, y4m_header
+from nemo_video_mcp.render.y4m import Y4M_FRAME, read_y4m_planes, y4m_header, y4m_mono_header
 
 if TYPE_CHECKING:
     from nemo_video_mcp.render.plan import Transition
@@ -57,9 +57,28 @@ def _mix(a: Image.Image, b: Image.Image, kind: Transition, progress: float, nois
         frame.paste(b.crop((edge, 0, width, height)), (edge, 0))
         return frame
     assert noise is not None  # dissolve: each sample switches to b at its own random moment
-    threshold = round(progress * 256)
     mask = noise.resize(a.size, Image.Resampling.NEAREST) if noise.size != a.size else noise
-    return Image.composite(b, a, mask.point([255 if value < threshold else 0 for value in range(256)]))
+    return Image.composite(b, a, dissolve_mask(mask, progress))
+
+
+def dissolve_mask(noise: Image.Image, progress: float) -> Image.Image:
+    """255 where a dissolve at `progress` shows the incoming picture, 0 where the outgoing one: each
+    sample of `noise` switches at its own moment, so the share shown grows with progress."""
+    threshold = round(progress * 256)
+    return noise.point([255 if value < threshold else 0 for value in range(256)])
+
+
+def write_dissolve_masks(size: tuple[int, int], frames: int, fps: int, target: Path) -> Path:
+    """The `frames` masks of a ken burns dissolve as one grey `.y4m`, frame i at progress (i + 1) / (frames + 1),
+    with the same noise as a static dissolve. Ken burns overlays the incoming clip through them (see
+    `graph._kenburns_in_sequence`), enlarged 2x by ffmpeg: `size` is half the frame's, so each mask sample
+    covers a 2x2 block of luma and one chroma sample, and the file and ffmpeg's queues stay a quarter as big."""
+    noise = _noise(size)
+    with open(target, "wb") as handle:
+        handle.write(y4m_mono_header(size, fps))
+        for i in range(frames):
+            handle.write(Y4M_FRAME + dissolve_mask(noise, (i + 1) / (frames + 1)).tobytes())
+    return target
 
 
 def _noise(size: tuple[int, int]) -> Image.Image:

@@ -32,6 +32,11 @@ def y4m_header(size: tuple[int, int], fps: int = 30) -> bytes:
     return f"YUV4MPEG2 W{size[0]} H{size[1]} F{fps}:1 Ip A1:1 C420jpeg XCOLORRANGE=LIMITED\n".encode()
 
 
+def y4m_mono_header(size: tuple[int, int], fps: int = 30) -> bytes:
+    """A YUV4MPEG2 stream header for grey frames at full range (masks: 0 or 255, read as they are)."""
+    return f"YUV4MPEG2 W{size[0]} H{size[1]} F{fps}:1 Ip A1:1 Cmono XCOLORRANGE=FULL\n".encode()
+
+
 def read_y4m_planes(path: Path) -> tuple[Image.Image, Image.Image, Image.Image]:
     """The Y, U and V planes of the first frame of a `.y4m` file written by `write_yuv420p`, as "L" images."""
     data = path.read_bytes()
