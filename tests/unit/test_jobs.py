@@ -48,6 +48,13 @@ def slow() -> SlowEdit:
     return SlowEdit()
 
 
+def slow_service(settings: Settings, slow: SlowEdit) -> VideoService:
+    """A service for a `SlowEdit`, with stream limits no pause of a test reaches: at the unit tests' wait
+    scale (0.001) an edit stream is cut after 0.6 s without a reply, which a loaded machine can pass
+    between a call's answer (0.6 s) and the test's release; at 0.01 the limits are 6 s and 9 s."""
+    return service_for(settings.model_copy(update={"wait_scale": 0.01}), slow)
+
+
 @pytest.fixture
 def backend() -> ScriptedBackend:
     return ScriptedBackend()
@@ -59,7 +66,7 @@ async def generate(service: VideoService, instruction: str, budget_s: float = BU
 
 
 async def test_an_edit_longer_than_the_budget_answers_in_time_with_its_job(settings: Settings, slow: SlowEdit) -> None:
-    service = service_for(settings, slow)
+    service = slow_service(settings, slow)
     started = time.monotonic()
     first = await generate(service, "add a title")
     assert time.monotonic() - started < BUDGET_S
@@ -74,13 +81,12 @@ async def test_an_edit_longer_than_the_budget_answers_in_time_with_its_job(setti
 
 async def test_an_edit_inside_the_budget_answers_whole_in_one_call(settings: Settings, slow: SlowEdit) -> None:
     slow.seconds = 0.05
-    result = await generate(slow_service := service_for(settings, slow), "add a title")
+    result = await generate(slow_service(settings, slow), "add a title")
     assert result.status == "completed" and result.reply == "Done: add a title" and not result.already_sent
-    assert slow_service is not None
 
 
 async def test_the_same_wish_while_it_runs_follows_it_and_sends_nothing(settings: Settings, slow: SlowEdit) -> None:
-    service = service_for(settings, slow)
+    service = slow_service(settings, slow)
     first = await generate(service, "Add a title")
     slow.release.set()
     again = await generate(service, "  add   a TITLE ")  # whitespace and case do not make a new wish
@@ -92,7 +98,7 @@ async def test_the_same_wish_while_it_runs_follows_it_and_sends_nothing(settings
 async def test_an_outcome_the_agent_never_read_is_delivered_by_the_repeated_call(
     settings: Settings, slow: SlowEdit
 ) -> None:
-    service = service_for(settings, slow)
+    service = slow_service(settings, slow)
     call = asyncio.ensure_future(generate(service, "add a title", budget_s=60))
     await asyncio.sleep(0.05)
     call.cancel()  # the host gave up (notifications/cancelled): the wait ends, the edit goes on
@@ -109,7 +115,7 @@ async def test_an_outcome_the_agent_never_read_is_delivered_by_the_repeated_call
 
 
 async def test_another_wish_while_an_edit_runs_is_refused_with_get_job(settings: Settings, slow: SlowEdit) -> None:
-    service = service_for(settings, slow)
+    service = slow_service(settings, slow)
     first = await generate(service, "add a title")
     with pytest.raises(InputError) as caught:
         await generate(service, "add music")
