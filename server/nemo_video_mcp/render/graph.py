@@ -179,7 +179,7 @@ def build_command(
     argv += ["-f", "concat", "-safe", "0", "-i", str(timeline)]
     next_input, masks_input = 1, None
     if masks is not None:
-        argv += ["-stream_loop", str(len(plan.images) - 2), "-i", str(masks)]
+        argv += ["-stream_loop", str(max(len(plan.images) - 2, 0)), "-i", str(masks)]  # once per transition
         masks_input, next_input = 1, 2
     text_inputs = []
     for card in texts:
