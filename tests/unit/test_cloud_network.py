@@ -19,7 +19,7 @@ import pytest
 from pydantic import SecretStr
 
 from nemo_video_mcp.backends.base import StreamCutError
-from nemo_video_mcp.backends.cloud import BUDGET_MARGIN_S, DEFAULT_TIMEOUT, CloudBackend, edits
+from nemo_video_mcp.backends.cloud import BUDGET_MARGIN_S, DEFAULT_TIMEOUT, CloudBackend, edits, transport
 from nemo_video_mcp.budget import call_budget
 from nemo_video_mcp.config import Settings
 from nemo_video_mcp.errors import BackendUnavailableError, NemoError, RateLimitedError
@@ -147,6 +147,17 @@ async def test_a_retry_after_header_that_fits_is_waited_for(
     assert 0.9 <= time.monotonic() - started < 3.0
     assert len(sim.world.requests_to("/api/credits/")) == 3
     await backend.aclose()
+
+
+def test_a_read_timeout_names_the_limit_waited_for_not_how_late_the_loop_noticed() -> None:
+    """On a loaded machine a 0.3 s read timeout surfaces after 0.4 s or more (connecting, scheduling):
+    the message names the 0.3 s asked for, which the agent can act on; a deadline names the time taken."""
+    attempt = transport._Attempt("api.test", started=time.monotonic() - 0.7)
+    attempt.connected = True
+    failure = attempt.failure(httpx.ReadTimeout("timed out"), httpx.Timeout(0.3))
+    assert "sent no answer within 0.3 s (no byte received)" in str(failure)
+    failure = attempt.failure(TimeoutError(), httpx.Timeout(0.3))
+    assert "sent no answer within 0.7 s (no byte received)" in str(failure)
 
 
 async def test_outside_a_call_the_configured_timeouts_and_every_retry_apply(

@@ -149,9 +149,10 @@ class _Attempt:
             return NetworkFailure(
                 f"connected to {host}, but the request could not be sent in full within {seconds(waited)} s"
             )
-        if timed_out:
+        if timed_out:  # a read timeout names its limit (what was waited for); a deadline, the time it took
+            limit = timeouts.read if isinstance(exc, httpx.ReadTimeout) and timeouts.read else waited
             return NetworkFailure(
-                f"connected to {host}, but the backend sent no answer within {seconds(waited)} s (no byte received)",
+                f"connected to {host}, but the backend sent no answer within {seconds(limit)} s (no byte received)",
                 silent_for=waited,
             )
         if isinstance(exc, (httpx.ProtocolError, httpx.ReadError, httpx.WriteError)):
