@@ -275,13 +275,13 @@ def _kenburns_in_sequence(
     frames. The incoming stream is only the first `transition_frames` of each clip after the first, at
     the output times of its transition. A fade overlays it with its alpha ramped by `fade`; a slide
     pushes the main picture left (overlaid on itself) and places the incoming one as far from the right;
-    a dissolve takes the incoming stream's alpha from the masks input, timed as that stream and enlarged
-    2x (`transitions.write_dissolve_masks`);
     a wipe shifts the incoming picture left and places it back as far right, so it is uncovered where it
-    is (in even pixels: overlay places at even x). Frame i of a transition shows progress (i + 1) / (n + 1)
-    (see `xfade_timing`), as the static transitions (`transitions.py`) do. One clip is alive at a
-    time in each stream, whatever the number of photos: the graph's frame pools no longer grow with
-    each transition (xfade's 4:4:4 conversions had kept ~25 MB per photo alive to the end).
+    is (in even pixels: overlay places at even x); a dissolve overlays it with its alpha taken from the
+    masks input, timed as it is and enlarged 2x (`transitions.write_dissolve_masks`). Frame i of a
+    transition shows progress (i + 1) / (n + 1) (see `xfade_timing`), as the static transitions
+    (`transitions.py`) do. One clip is alive at a time in each stream, whatever the number of photos:
+    the graph's frame pools no longer grow with each transition (xfade's 4:4:4 conversions had kept
+    ~25 MB per photo alive to the end).
     """
     fps, n = plan.fps, plan.transition_frames
     width, height = plan.size
