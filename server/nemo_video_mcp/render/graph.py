@@ -320,39 +320,33 @@ def _kenburns_in_sequence(
     starts = [plan.images[k].start_frame for k in incoming]
     offsets = _by_index(f"floor(N/{n})", [str(start - j * n) for j, start in enumerate(starts)])
     looks = [name for j, k in enumerate(incoming) for name in look_filters(plan.images[k].look, (j * n, j * n + n))]
-    filters = [
-        "trim=start_frame=1",
-        zoompan(incoming, [0] * len(incoming), [n] * len(incoming)),
-        f"setpts='(N+{offsets})/{fps}/TB'",
-        *looks,
-    ]
-    shown = "+".join(f"between(t,{(start - 0.5) / fps:.6f},{(start + n - 0.5) / fps:.6f})" for start in starts)
-    if plan.transition == "fade":
-        duration, early = xfade_timing(n, fps)
-        filters.append("format=yuva420p")
-        filters += [
-            f"fade=t=in:st={start / fps + early:.6f}:d={duration:.6f}:alpha=1:"
-            f"enable='between(n,{j * n},{j * n + n - 1})'"
-            for j, start in enumerate(starts)
-        ]
-        chains.append(f"[later]{','.join(filters)}[incoming]")
-        chains.append(f"[main][incoming]overlay=format=yuv420:eof_action=pass:enable='{shown}'[joined]")
-        return
-    if plan.transition == "dissolve":
-        if masks_input is None:
-            raise ValueError("a ken burns dissolve needs its masks input")
-        chains.append(f"[later]{','.join(filters)}[clips]")
-        chains.append(f"[{masks_input}:v]setpts='(N+{offsets})/{fps}/TB',scale={width}:{height}:flags=neighbor[masks]")
-        chains.append("[clips][masks]alphamerge[incoming]")
+    timing = f"setpts='(N+{offsets})/{fps}/TB'"  # each incoming clip at the output times of its transition
+    filters = ["trim=start_frame=1", zoompan(incoming, [0] * len(incoming), [n] * len(incoming)), timing, *looks]
+    # while transition j runs: its frames' times, rounded half a frame out
+    during = [f"between(t,{(start - 0.5) / fps:.6f},{(start + n - 0.5) / fps:.6f})" for start in starts]
+    shown = "+".join(during)
+    if plan.transition in ("fade", "dissolve"):  # the incoming clips overlaid through their own alpha
+        if plan.transition == "fade":
+            duration, early = xfade_timing(n, fps)
+            filters.append("format=yuva420p")
+            filters += [
+                f"fade=t=in:st={start / fps + early:.6f}:d={duration:.6f}:alpha=1:"
+                f"enable='between(n,{j * n},{j * n + n - 1})'"
+                for j, start in enumerate(starts)
+            ]
+            chains.append(f"[later]{','.join(filters)}[incoming]")
+        else:  # dissolve: the alpha is the masks, timed as the clips they reveal
+            if masks_input is None:
+                raise ValueError("a ken burns dissolve needs its masks input")
+            chains.append(f"[later]{','.join(filters)}[clips]")
+            chains.append(f"[{masks_input}:v]{timing},scale={width}:{height}:flags=neighbor[masks]")
+            chains.append("[clips][masks]alphamerge[incoming]")
         chains.append(f"[main][incoming]overlay=format=yuv420:eof_action=pass:enable='{shown}'[joined]")
         return
     chains.append(f"[later]{','.join(filters)}[incoming]")
     # how far the incoming picture has come in from the right, in even pixels (overlay places at even x)
-    step = f"(round(t*{fps})-{{start}}+1)/{n + 1}"
-    far = "+".join(
-        f"between(t,{(start - 0.5) / fps:.6f},{(start + n - 0.5) / fps:.6f})*2*round({step.format(start=start)}*W/2)"
-        for start in starts
-    )
+    steps = [f"(round(t*{fps})-{start}+1)/{n + 1}" for start in starts]
+    far = "+".join(f"{window}*2*round({step}*W/2)" for window, step in zip(during, steps, strict=True))
     if plan.transition == "slide":  # the outgoing picture pushed left by as much
         chains.append("[main]split=2[under][pushed]")
         chains.append(f"[under][pushed]overlay=x='-({far})':y=0:enable='{shown}'[left]")

@@ -133,7 +133,7 @@ async def _prepare(
         "frames": plan.transition_frames,
         "fps": plan.fps,
         "subjects": plan.motion == "kenburns",
-        "masks": [str(masks), *size] if masks and size else None,
+        "masks": [str(masks), *size] if size else None,
     }
     made = await prepare_in_child(job, on_step=step, timeout_s=timeout_s)
     # ken burns zooms toward the subject of a still cropped to its subject (smart); None: the usual path
